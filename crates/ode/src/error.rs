@@ -1,0 +1,68 @@
+use thiserror::Error;
+
+/// Why an integration stopped before reaching its last output time.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum IntegrationError {
+    /// The step size fell below the smallest resolvable step at `t`.
+    #[error(
+        "step size collapsed at t = {t:e}: h = {h:e} < h_min = {h_min:e} after {rejections} consecutive rejections"
+    )]
+    StepSizeCollapse {
+        /// Time reached.
+        t: f64,
+        /// Last step size tried.
+        h: f64,
+        /// Smallest step allowed there.
+        h_min: f64,
+        /// Consecutive rejected steps before giving up.
+        rejections: usize,
+    },
+    /// The state or a stage became NaN or infinite and shrinking the step did not help.
+    #[error("non-finite value in component {component} at t = {t:e} (step h = {h:e})")]
+    NonFinite {
+        /// Time reached.
+        t: f64,
+        /// Index of the first non-finite component.
+        component: usize,
+        /// Step size at which it happened.
+        h: f64,
+    },
+    /// More steps were needed than allowed.
+    #[error("step limit of {max_steps} reached at t = {t:e}")]
+    MaxSteps {
+        /// Time reached.
+        t: f64,
+        /// The limit.
+        max_steps: usize,
+    },
+    /// The Newton matrix `c·I − J` could not be factored.
+    #[error("singular Newton matrix at t = {t:e} (shift c = {shift:e}): {reason}")]
+    SingularMatrix {
+        /// Time reached.
+        t: f64,
+        /// The shift `c = 1/(γh)`.
+        shift: f64,
+        /// What the linear solver said.
+        reason: String,
+    },
+    /// An observer asked to stop (an invariant check failed, for instance).
+    #[error("stopped by an observer at t = {t:e}")]
+    StoppedByObserver {
+        /// Time of the observation that stopped the run.
+        t: f64,
+    },
+    /// Invalid arguments (output times not increasing, non-positive tolerance, ...).
+    #[error("invalid integration request: {0}")]
+    InvalidRequest(String),
+    /// The explicit integrator (ode_solvers) failed.
+    #[error("explicit integrator failed between t = {t0:e} and t = {t1:e}: {reason}")]
+    Explicit {
+        /// Start of the failing interval.
+        t0: f64,
+        /// End of the failing interval.
+        t1: f64,
+        /// What ode_solvers said.
+        reason: String,
+    },
+}
