@@ -1,0 +1,419 @@
+//! A fully specified run of the full ODE, and the driver that integrates it.
+
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+use timescales_ode::{
+    ExplicitMethod, Observer, Rodas4, RodasOptions, SolverStats, Trajectory, integrate_explicit,
+};
+
+use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
+
+/// Where to record the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputTimes {
+    /// `t = 0` and `samples` log-spaced points from `ε/10` to `t_end`.
+    LogGrid {
+        /// Number of log-spaced points.
+        samples: usize,
+    },
+    /// An explicit increasing list of times in `[0, t_end]`.
+    Explicit(Vec<f64>),
+}
+
+/// Which integrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// RODAS (stiff; the default).
+    #[default]
+    Rodas4,
+    /// Dormand–Prince 5(4), for non-stiff runs (ε not small).
+    Dopri5,
+    /// Dormand–Prince 8(5,3), for non-stiff runs.
+    Dop853,
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowProblem {
+    /// Activation coefficients `σ_0..σ_K`.
+    pub sigma: Vec<f64>,
+    /// Target coefficients `φ_0..φ_K`.
+    pub phi: Vec<f64>,
+    /// `½ Σ_{k>K} φ_k²`, added to reported risks.
+    pub tail_energy: f64,
+    /// Law of `a(0)`.
+    pub law: InitialLaw,
+    /// Particle count `N`.
+    pub particles: usize,
+    /// Placement of the particles.
+    pub placement: Placement,
+    /// `ε > 0`.
+    pub epsilon: f64,
+    /// Final time.
+    pub t_end: f64,
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Output times.
+    pub times: OutputTimes,
+    /// Integrator.
+    pub method: Method,
+}
+
+/// The result of [`simulate`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowRun {
+    /// Columns `risk, r_0..r_K, M_0..M_K, max_abs_a, max_abs_s` at the output times.
+    pub trajectory: Trajectory,
+    /// Solver work counters and wall time.
+    pub stats: SolverStats,
+    /// Final `a_i`.
+    pub final_a: Vec<f64>,
+    /// Final `s_i`.
+    pub final_s: Vec<f64>,
+    /// Structural facts about the problem a reader should know (absent phases, …).
+    pub notes: Vec<String>,
+    /// Largest risk increase seen over one step (≤ 0 up to round-off for a monotone run).
+    pub max_risk_increase: f64,
+}
+
+/// Column names of a recorded trajectory for truncation degree `K` (without `t`).
+pub fn column_names(degree: usize) -> Vec<String> {
+    let mut names = vec!["risk".to_string()];
+    names.extend((0..=degree).map(|k| format!("r_{k}")));
+    names.extend((0..=degree).map(|k| format!("M_{k}")));
+    names.push("max_abs_a".into());
+    names.push("max_abs_s".into());
+    names
+}
+
+impl FlowProblem {
+    /// Checks every field; errors name the scenario key.
+    ///
+    /// # Errors
+    /// [`FlowError::InvalidParameter`].
+    pub fn validate(&self) -> Result<(), FlowError> {
+        let bad = |key: &str, reason: String| {
+            Err(FlowError::InvalidParameter {
+                key: key.into(),
+                reason,
+            })
+        };
+        if self.sigma.is_empty() || self.sigma.len() != self.phi.len() {
+            return bad(
+                "activation/target",
+                format!(
+                    "coefficient lists must be non-empty and padded to one length (σ: {}, φ: {})",
+                    self.sigma.len(),
+                    self.phi.len()
+                ),
+            );
+        }
+        if let Some(k) = self.sigma.iter().position(|v| !v.is_finite()) {
+            return bad(
+                "activation",
+                format!("coefficient σ_{k} is {}", self.sigma[k]),
+            );
+        }
+        if let Some(k) = self.phi.iter().position(|v| !v.is_finite()) {
+            return bad("target", format!("coefficient φ_{k} is {}", self.phi[k]));
+        }
+        if !(self.tail_energy.is_finite() && self.tail_energy >= 0.0) {
+            return bad("target", format!("tail energy is {}", self.tail_energy));
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return bad(
+                "run.epsilon",
+                format!("must be positive and finite, got {}", self.epsilon),
+            );
+        }
+        if !(self.t_end.is_finite() && self.t_end > 0.0) {
+            return bad(
+                "run.t_end",
+                format!("must be positive and finite, got {}", self.t_end),
+            );
+        }
+        if !(self.rtol.is_finite() && self.rtol > 0.0 && self.rtol < 1.0) {
+            return bad("run.rtol", format!("must be in (0, 1), got {}", self.rtol));
+        }
+        if !(self.atol.is_finite() && self.atol > 0.0) {
+            return bad(
+                "run.atol",
+                format!("must be positive and finite, got {}", self.atol),
+            );
+        }
+        match &self.times {
+            OutputTimes::LogGrid { samples } => {
+                if *samples < 2 {
+                    return bad("run.samples", format!("must be at least 2, got {samples}"));
+                }
+                if self.t_end <= self.epsilon / 10.0 {
+                    return bad(
+                        "run.t_end",
+                        format!(
+                            "must exceed ε/10 = {:e} for a log grid",
+                            self.epsilon / 10.0
+                        ),
+                    );
+                }
+            }
+            OutputTimes::Explicit(ts) => {
+                if ts.is_empty() {
+                    return bad("run.times", "must not be empty".into());
+                }
+                let mut prev = 0.0;
+                for (i, &t) in ts.iter().enumerate() {
+                    if !t.is_finite() || t < prev || t > self.t_end {
+                        return bad(
+                            "run.times",
+                            format!(
+                                "must be finite, non-decreasing, in [0, t_end = {}]; times[{i}] = {t}",
+                                self.t_end
+                            ),
+                        );
+                    }
+                    prev = t;
+                }
+            }
+        }
+        self.law.validate()?;
+        if self.particles == 0 {
+            return bad("init.particles", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The output times: `[0] ∪ geomspace(ε/10, t_end, samples)`, or the explicit list.
+    pub fn output_times(&self) -> Vec<f64> {
+        match &self.times {
+            OutputTimes::Explicit(ts) => ts.clone(),
+            OutputTimes::LogGrid { samples } => {
+                let (lo, hi) = ((self.epsilon / 10.0).ln(), self.t_end.ln());
+                let n = *samples;
+                let mut ts = vec![0.0];
+                ts.extend((0..n).map(|i| {
+                    if i + 1 == n {
+                        self.t_end
+                    } else {
+                        (lo + (hi - lo) * i as f64 / (n - 1) as f64).exp()
+                    }
+                }));
+                ts
+            }
+        }
+    }
+
+    /// Structural facts read off the coefficients (model.md §2, §4): a zero `σ_l φ_l`
+    /// removes phase `l`; `φ_1 σ_1 = 0` freezes `s ≡ 0`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let k = self.sigma.len() - 1;
+        if k == 0 || self.sigma[1] * self.phi[1] == 0.0 {
+            notes.push(
+                "φ_1 σ_1 = 0: s ≡ 0 is invariant (ds/dt = (1 − s²) a Σ_k k σ_k r_k s^(k−1) vanishes \
+                 at s = 0 with r_1 = φ_1), so only the degree-0 component is learnt; the risk \
+                 cannot fall below ½ Σ_{k≥1} φ_k²."
+                    .to_string(),
+            );
+        } else {
+            for l in 2..=k {
+                if self.sigma[l] * self.phi[l] == 0.0 {
+                    let why = if self.sigma[l] == 0.0 {
+                        format!("σ_{l} = 0: the network cannot represent degree {l}")
+                    } else {
+                        format!("φ_{l} = 0: the target has no degree-{l} part")
+                    };
+                    notes.push(format!("no phase {l}: {why}."));
+                }
+            }
+        }
+        if self.sigma[0] == 0.0 && self.phi[0] != 0.0 {
+            notes.push(
+                "σ_0 = 0 with φ_0 ≠ 0: the degree-0 residual r_0 = φ_0 is never learnt.".into(),
+            );
+        }
+        notes
+    }
+}
+
+/// Integrates `problem`; see [`simulate_with`].
+///
+/// # Errors
+/// See [`simulate_with`].
+pub fn simulate(problem: &FlowProblem) -> Result<FlowRun, FlowError> {
+    simulate_with(problem, &mut |_| {})
+}
+
+/// Integrates `problem` from `s_i(0) = 0`, `a_i(0)` placed by the law, reporting each
+/// accepted step's time to `progress`.
+///
+/// # Errors
+/// [`FlowError::InvalidParameter`] for a bad problem, [`FlowError::Integration`] when the
+/// integrator fails, [`FlowError::InvariantViolated`] when the risk increases beyond the
+/// tolerance (`10·rtol·R + 1e-12·R(0)` per step) or some `|s_i| > 1 + 10·rtol`.
+pub fn simulate_with(
+    problem: &FlowProblem,
+    progress: &mut dyn FnMut(f64),
+) -> Result<FlowRun, FlowError> {
+    problem.validate()?;
+    let particles = problem
+        .law
+        .particles(problem.particles, problem.placement)?;
+    let n = particles.a.len();
+    let mut flow = TwoLayerFlow::new(
+        problem.sigma.clone(),
+        problem.phi.clone(),
+        particles.weights.clone(),
+        problem.epsilon,
+        problem.tail_energy,
+    );
+    let mut u0 = vec![0.0; n];
+    u0.extend_from_slice(&particles.a);
+    let times = problem.output_times();
+    let mut watch = Watch::new(&flow, &u0, problem.rtol, progress);
+    let wrap = |source| FlowError::Integration {
+        eps: problem.epsilon,
+        particles: n,
+        source,
+    };
+    let result = match problem.method {
+        Method::Rodas4 => {
+            let mut solver = Rodas4::new(RodasOptions {
+                rtol: problem.rtol,
+                atol: problem.atol,
+                ..RodasOptions::default()
+            })
+            .map_err(wrap)?;
+            solver
+                .integrate(&mut flow, 0.0, &u0, &times, &mut watch)
+                .map(|u| (u, solver.stats()))
+        }
+        Method::Dopri5 | Method::Dop853 => {
+            let m = if problem.method == Method::Dopri5 {
+                ExplicitMethod::Dopri5
+            } else {
+                ExplicitMethod::Dop853
+            };
+            integrate_explicit(
+                m,
+                &flow,
+                0.0,
+                &u0,
+                &times,
+                problem.rtol,
+                problem.atol,
+                &mut watch,
+            )
+        }
+    };
+    if let Some((t, invariant)) = watch.violation.take() {
+        return Err(FlowError::InvariantViolated { t, invariant });
+    }
+    let (u, stats) = result.map_err(wrap)?;
+    let (s, a) = u.split_at(n);
+    Ok(FlowRun {
+        trajectory: watch.trajectory,
+        stats,
+        final_a: a.to_vec(),
+        final_s: s.to_vec(),
+        notes: problem.notes(),
+        max_risk_increase: watch.max_increase,
+    })
+}
+
+/// Records the derived columns and checks the invariants after every accepted step.
+struct Watch<'a> {
+    flow: TwoLayerFlow,
+    trajectory: Trajectory,
+    last_risk: f64,
+    risk0: f64,
+    rtol: f64,
+    max_increase: f64,
+    violation: Option<(f64, Invariant)>,
+    progress: &'a mut dyn FnMut(f64),
+}
+
+impl<'a> Watch<'a> {
+    fn new(flow: &TwoLayerFlow, u0: &[f64], rtol: f64, progress: &'a mut dyn FnMut(f64)) -> Self {
+        let mut w = Self {
+            flow: flow.clone(),
+            trajectory: Trajectory::new(column_names(flow.degree())),
+            last_risk: f64::INFINITY,
+            risk0: 0.0,
+            rtol,
+            max_increase: f64::NEG_INFINITY,
+            violation: None,
+            progress,
+        };
+        w.risk0 = w.row(u0)[0];
+        w.last_risk = w.risk0;
+        w
+    }
+
+    fn row(&self, u: &[f64]) -> Vec<f64> {
+        let n = self.flow.particles();
+        let (s, a) = u.split_at(n);
+        let m = self.flow.moments(s, a);
+        let r = self.flow.residuals(&m);
+        let mut row = vec![self.flow.risk(&r)];
+        row.extend_from_slice(&r);
+        row.extend_from_slice(&m);
+        row.push(a.iter().fold(0.0, |x: f64, v| x.max(v.abs())));
+        row.push(s.iter().fold(0.0, |x: f64, v| x.max(v.abs())));
+        row
+    }
+
+    fn check(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
+        let n = self.flow.particles();
+        let s_limit = 1.0 + 10.0 * self.rtol;
+        if let Some(i) = u[..n]
+            .iter()
+            .position(|s| s.abs() > s_limit || !s.is_finite())
+        {
+            self.violation = Some((
+                t,
+                Invariant::OverlapOutOfRange {
+                    particle: i,
+                    s: u[i],
+                },
+            ));
+            return ControlFlow::Break(());
+        }
+        let (s, a) = u.split_at(n);
+        let risk = self
+            .flow
+            .risk(&self.flow.residuals(&self.flow.moments(s, a)));
+        let slack = 10.0 * self.rtol * self.last_risk + 1e-12 * self.risk0;
+        self.max_increase = self.max_increase.max(risk - self.last_risk);
+        if risk.is_nan() || risk > self.last_risk + slack {
+            self.violation = Some((
+                t,
+                Invariant::RiskIncrease {
+                    before: self.last_risk,
+                    after: risk,
+                    slack,
+                },
+            ));
+            return ControlFlow::Break(());
+        }
+        self.last_risk = risk;
+        ControlFlow::Continue(())
+    }
+}
+
+impl Observer for Watch<'_> {
+    fn observe(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
+        let row = self.row(u);
+        self.trajectory.push(t, &row);
+        // Explicit integrators report only here, so check here too.
+        self.check(t, u)
+    }
+    fn accepted_step(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
+        (self.progress)(t);
+        self.check(t, u)
+    }
+}
