@@ -178,3 +178,75 @@ impl FromStr for Activation {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_errors_list_valid_names() {
+        assert_eq!(Activation::all().len(), 9);
+        for a in Activation::all() {
+            assert_eq!(a.to_string().parse::<Activation>(), Ok(*a));
+            assert_eq!(a.to_string(), a.name());
+        }
+        assert_eq!(" ReLU ".parse::<Activation>(), Ok(Activation::Relu));
+        let err = "swish".parse::<Activation>().unwrap_err();
+        assert_eq!(
+            err,
+            HermiteError::UnknownActivation {
+                name: "swish".into()
+            }
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("swish"), "{msg}");
+        for a in Activation::all() {
+            assert!(msg.contains(a.name()), "{msg}");
+        }
+    }
+
+    #[test]
+    fn values_at_reference_points() {
+        // Closed forms: erf(0.5) = 0.5204998778130465 (A&S Table 7.1), Φ(1) = 0.8413447460685429
+        // (A&S Table 26.1), sigmoid(0) = ½, softplus(0) = ln 2, gelu(1) = Φ(1).
+        assert!((Activation::Erf.eval(0.5) - 0.520_499_877_813_046_5).abs() < 2e-16);
+        assert!((normal_cdf(1.0) - 0.841_344_746_068_542_9).abs() < 2e-16);
+        assert!((normal_cdf(-10.0) - 7.619_853_024_160_527e-24).abs() < 1e-37);
+        assert_eq!(Activation::Sigmoid.eval(0.0), 0.5);
+        assert!((Activation::Softplus.eval(0.0) - std::f64::consts::LN_2).abs() < 1e-16);
+        assert!((Activation::Gelu.eval(1.0) - 0.841_344_746_068_542_9).abs() < 2e-16);
+        assert_eq!(Activation::Exp.eval(0.5), 1.0);
+        assert_eq!(
+            (Activation::Relu.eval(-2.0), Activation::Abs.eval(-2.0)),
+            (0.0, 2.0)
+        );
+    }
+
+    #[test]
+    fn stable_forms_do_not_overflow() {
+        for x in [-1000.0, -800.0, 800.0, 1000.0] {
+            let s = Activation::Sigmoid.eval(x);
+            let sp = Activation::Softplus.eval(x);
+            assert!(s.is_finite() && sp.is_finite(), "x = {x}");
+            assert!(Activation::Sigmoid.derivative(x).is_finite());
+        }
+        assert_eq!(Activation::Softplus.eval(1000.0), 1000.0);
+        assert_eq!(Activation::Sigmoid.eval(-1000.0), 0.0);
+        // softplus(−40) = ln(1 + e^{−40}) ≈ e^{−40}, kept to full relative accuracy.
+        assert!((Activation::Softplus.eval(-40.0) / (-40f64).exp() - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        let h = 1e-5;
+        for a in Activation::all() {
+            for &x in &[-2.3, -0.7, 0.4, 1.9] {
+                let fd = (a.eval(x + h) - a.eval(x - h)) / (2.0 * h);
+                assert!((a.derivative(x) - fd).abs() < 1e-8, "{a} at {x}");
+            }
+        }
+        // Kink convention: right derivative.
+        assert_eq!(Activation::Relu.derivative(0.0), 1.0);
+        assert_eq!(Activation::Abs.derivative(0.0), 1.0);
+    }
+}

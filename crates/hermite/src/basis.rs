@@ -103,3 +103,77 @@ pub(crate) fn hermite_series(coeffs: &[f64], x: f64) -> (f64, f64) {
     }
     (value, deriv)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Closed forms He_0..He_5 (probabilists' Hermite polynomials) divided by sqrt(k!).
+    fn explicit(x: f64) -> [f64; 6] {
+        let he = [
+            1.0,
+            x,
+            x * x - 1.0,
+            x.powi(3) - 3.0 * x,
+            x.powi(4) - 6.0 * x * x + 3.0,
+            x.powi(5) - 10.0 * x.powi(3) + 15.0 * x,
+        ];
+        let fact = [1.0, 1.0, 2.0, 6.0, 24.0, 120.0];
+        std::array::from_fn(|k| he[k] / f64::sqrt(fact[k]))
+    }
+
+    #[test]
+    fn recurrence_matches_explicit_polynomials() {
+        for &x in &[-3.7, -1.0, 0.0, 0.3, 2.5] {
+            let mut h = [0.0; 6];
+            hermite_normalized(x, &mut h);
+            let e = explicit(x);
+            for k in 0..6 {
+                assert!(
+                    (h[k] - e[k]).abs() < 1e-13 * e[k].abs().max(1.0),
+                    "x = {x}, k = {k}"
+                );
+            }
+        }
+        hermite_normalized(1.0, &mut []); // empty output: no-op, no panic
+        let mut one = [7.0];
+        hermite_normalized(5.0, &mut one);
+        assert_eq!(one, [1.0]);
+    }
+
+    #[test]
+    fn weighted_matches_plain_and_survives_extremes() {
+        // Where both are representable, exp(lw) h_k(x) computed either way agrees.
+        let (x, lw) = (9.0, -40.5);
+        let mut plain = vec![0.0; 120];
+        let mut weighted = vec![0.0; 120];
+        hermite_normalized(x, &mut plain);
+        hermite_weighted(x, lw, &mut weighted);
+        for k in 0..120 {
+            let p = plain[k] * f64::exp(lw);
+            assert!((weighted[k] - p).abs() <= 1e-13 * p.abs(), "k = {k}");
+        }
+        // x = 80: h_900(80) ≈ e^{1330} overflows and exp(−1000) underflows; the product
+        // (≈ e^{330}) does neither.
+        let mut w = vec![0.0; 901];
+        hermite_weighted(80.0, -1000.0, &mut w);
+        assert!(w.iter().all(|v| v.is_finite()));
+        assert!(w[900] > 1e100 && w[0] == 0.0);
+        let mut h = vec![0.0; 901];
+        hermite_normalized(80.0, &mut h);
+        assert!(!h[900].is_finite()); // inf or NaN (inf − inf) in the plain recurrence
+    }
+
+    #[test]
+    fn series_and_derivative() {
+        // 2 h_0 + h_1 − 3 h_3 at x: value and derivative from the explicit polynomials.
+        let c = [2.0, 1.0, 0.0, -3.0];
+        let x = 0.7;
+        let e = explicit(x);
+        let (v, d) = hermite_series(&c, x);
+        assert!((v - (2.0 + e[1] - 3.0 * e[3])).abs() < 1e-14);
+        // h_1' = 1, h_3' = (3x² − 3)/√6.
+        assert!((d - (1.0 - 3.0 * (3.0 * x * x - 3.0) / 6f64.sqrt())).abs() < 1e-14);
+        assert_eq!(hermite_series(&[], 1.0), (0.0, 0.0));
+    }
+}

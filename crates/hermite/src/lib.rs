@@ -29,6 +29,8 @@ mod error;
 mod kernels;
 pub mod quadrature;
 mod spec;
+#[cfg(test)]
+mod test_support;
 
 pub use activation::{Activation, normal_cdf, normal_pdf};
 pub use basis::{hermite_normalized, hermite_weighted};

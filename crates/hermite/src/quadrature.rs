@@ -233,3 +233,152 @@ fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hermite_normalized;
+    use proptest::prelude::*;
+
+    /// `(2m − 1)!! = E[G^{2m}]` (closed form of the Gaussian moments).
+    fn double_factorial_odd(m: u32) -> f64 {
+        (1..=m).map(|j| (2 * j - 1) as f64).product()
+    }
+
+    #[test]
+    fn gauss_hermite_small_rules_closed_form() {
+        // n = 1: He_1 = x → node 0, weight 1. n = 2: He_2 = x² − 1 → ±1, ½.
+        // n = 3: He_3 = x³ − 3x → 0, ±√3 with weights 2/3, 1/6 (closed form).
+        assert_eq!(gauss_hermite(0), (vec![], vec![]));
+        assert_eq!(gauss_hermite(1), (vec![0.0], vec![1.0]));
+        let (x, w) = gauss_hermite(2);
+        assert!((x[1] - 1.0).abs() < 1e-15 && (w[0] - 0.5).abs() < 1e-15);
+        let (x, w) = gauss_hermite(3);
+        assert!((x[0] + 3f64.sqrt()).abs() < 1e-15 && x[1] == 0.0);
+        assert!((w[0] - 1.0 / 6.0).abs() < 1e-15 && (w[1] - 2.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn gauss_hermite_matches_abramowitz_stegun_table() {
+        // Abramowitz & Stegun, Table 25.10, n = 5, weight e^{−x²}: nodes 0, 0.958572464613819,
+        // 2.020182870456086; weights 0.945308720482942, 0.393619323152241,
+        // 0.019953242059046. Probabilists' form: x·√2, w/√π.
+        let (x, w) = gauss_hermite(5);
+        let sqrt_pi = std::f64::consts::PI.sqrt();
+        let table = [
+            (0.0, 0.945308720482942),
+            (0.958572464613819, 0.393619323152241),
+            (2.020182870456086, 0.019953242059046),
+        ];
+        for (i, (xp, wp)) in table.iter().enumerate() {
+            assert!((x[2 + i] - xp * 2f64.sqrt()).abs() < 2e-15, "node {i}");
+            assert!((w[2 + i] - wp / sqrt_pi).abs() < 1e-15, "weight {i}");
+        }
+    }
+
+    #[test]
+    fn gauss_hermite_exact_on_monomials() {
+        for n in 1..=30usize {
+            let (x, w) = gauss_hermite(n);
+            assert!(
+                x.windows(2).all(|p| p[0] < p[1]),
+                "n = {n}: nodes not ascending"
+            );
+            for p in 0..2 * n {
+                let q: f64 = x.iter().zip(&w).map(|(x, w)| w * x.powi(p as i32)).sum();
+                let exact = if p % 2 == 1 {
+                    0.0
+                } else {
+                    double_factorial_odd(p as u32 / 2)
+                };
+                // Odd moments cancel: judge them against the size of E[G^{p+1}].
+                let size = double_factorial_odd(p.div_ceil(2) as u32);
+                assert!(
+                    (q - exact).abs() <= 1e-13 * size,
+                    "n = {n}, E[G^{p}]: {q} vs {exact}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gauss_hermite_large_rules_are_sane() {
+        for n in [257usize, 1024, 2048] {
+            let (x, w) = gauss_hermite(n);
+            let sum: f64 = w.iter().sum();
+            let m2: f64 = x.iter().zip(&w).map(|(x, w)| w * x * x).sum();
+            let m4: f64 = x.iter().zip(&w).map(|(x, w)| w * x.powi(4)).sum();
+            assert!(
+                (sum - 1.0).abs() < 1e-14 && (m2 - 1.0).abs() < 1e-14,
+                "n = {n}"
+            );
+            assert!((m4 - 3.0).abs() < 1e-13, "n = {n}");
+            assert!(w.iter().all(|w| w.is_finite() && *w >= 0.0));
+            assert!((0..n).all(|i| x[i] == -x[n - 1 - i]));
+            // Largest zero of He_n lies below sqrt(4n + 2) (Szegő bound).
+            assert!(x[n - 1] < (4.0 * n as f64 + 2.0).sqrt());
+            // Nodes are zeros of h_n to working accuracy (relative to the local scale).
+            for &xi in x.iter().step_by(97) {
+                let (hm1, hn, _) = hermite_pair_scaled(n, xi);
+                assert!((hn / hm1).abs() < 1e-11, "n = {n}, x = {xi}");
+            }
+        }
+    }
+
+    #[test]
+    fn gauss_legendre_matches_published_table() {
+        // Abramowitz & Stegun, Table 25.4, n = 5: nodes 0, ±0.538469310105683,
+        // ±0.906179845938664; weights 128/225, 0.478628670499366, 0.236926885056189.
+        let (x, w) = gauss_legendre(5);
+        let table = [
+            (0.0, 128.0 / 225.0),
+            (0.538469310105683, 0.478628670499366),
+            (0.906179845938664, 0.236926885056189),
+        ];
+        for (i, (xp, wp)) in table.iter().enumerate() {
+            assert!((x[2 + i] - xp).abs() < 1e-15 && (x[2 - i] + xp).abs() < 1e-15);
+            assert!((w[2 + i] - wp).abs() < 1e-15);
+        }
+        assert_eq!(gauss_legendre(0), (vec![], vec![]));
+        assert_eq!(gauss_legendre(1), (vec![0.0], vec![2.0]));
+    }
+
+    #[test]
+    fn gauss_legendre_exact_on_monomials() {
+        // ∫_{−1}^{1} x^p dx = 2/(p + 1) for even p, 0 for odd p (closed form).
+        for n in (1..=40usize).chain([100, 500, 1000]) {
+            let (x, w) = gauss_legendre(n);
+            assert!(x.windows(2).all(|p| p[0] < p[1]), "n = {n}");
+            for p in 0..(2 * n).min(60) {
+                let q: f64 = x.iter().zip(&w).map(|(x, w)| w * x.powi(p as i32)).sum();
+                let exact = if p % 2 == 1 {
+                    0.0
+                } else {
+                    2.0 / (p as f64 + 1.0)
+                };
+                assert!(
+                    (q - exact).abs() < 1e-14,
+                    "n = {n}, p = {p}: {q} vs {exact}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        /// Σ w_i h_j(x_i) h_k(x_i) = δ_jk whenever j + k ≤ 2n − 1 (orthonormality, exactness).
+        #[test]
+        fn hermite_orthonormal_under_gauss_hermite(n in 1usize..70, a in 0.0f64..1.0, b in 0.0f64..1.0) {
+            let j = ((2 * n - 1) as f64 * a) as usize;
+            let k = (((2 * n - 1 - j) as f64) * b) as usize;
+            let (x, w) = gauss_hermite(n);
+            let mut h = vec![0.0; j.max(k) + 1];
+            let mut s = 0.0;
+            for (xi, wi) in x.iter().zip(&w) {
+                hermite_normalized(*xi, &mut h);
+                s += wi * h[j] * h[k];
+            }
+            let exact = if j == k { 1.0 } else { 0.0 };
+            prop_assert!((s - exact).abs() < 1e-12, "n = {}, j = {}, k = {}: {}", n, j, k, s);
+        }
+    }
+}
