@@ -45,15 +45,17 @@ pub enum HermiteError {
         /// Largest supported degree.
         max: usize,
     },
-    /// Gauss–Hermite quadrature did not reach the requested accuracy within the node cap.
+    /// Quadrature did not reach the requested accuracy within the node cap.
     #[error(
-        "Gauss-Hermite quadrature for {function} (degree {degree}) did not converge: \
+        "{rule} quadrature for {function} (degree {degree}) did not converge: \
          successive coefficient vectors differ by {accuracy:e} at {nodes} nodes \
          (target {target:e})"
     )]
     NotConverged {
         /// The function being expanded, as displayed by [`crate::FunctionSpec`].
         function: String,
+        /// The rule that was doubled (`"Gauss-Hermite"` or `"composite Gauss-Legendre"`).
+        rule: &'static str,
         /// Requested expansion degree.
         degree: usize,
         /// Number of nodes of the last rule tried (the cap).

@@ -64,9 +64,10 @@ pub enum ExpansionMethod {
     ClosedForm,
     /// Exact algebra on the given coefficients (Hermite lists, polynomials).
     Exact,
-    /// Gauss–Hermite quadrature; `nodes` is the size of the rule whose result is returned.
+    /// Quadrature with doubling: Gauss–Hermite, or composite Gauss–Legendre for steep
+    /// functions and high degrees (see [`FunctionSpec::expand_with`]).
     Quadrature {
-        /// Number of Gauss–Hermite nodes of the accepted rule.
+        /// Number of nodes of the accepted (finer) rule.
         nodes: usize,
     },
 }
@@ -290,13 +291,12 @@ impl FunctionSpec {
         }
     }
 
-    /// The degree at which the expansion is exact, when there is one.
+    /// The degree at which the expansion is exact, when the spec states one.
     ///
     /// `Hermite(c)`: `c.len() − 1` (the list length, even with trailing zeros);
     /// `Polynomial(c)`: the index of the last non-zero coefficient (the true degree; `0` for
-    /// the zero polynomial); `Named { .. }`: `None`, except `identity` (`Some(1)`, or
-    /// `Some(0)` if `scale = 0`) and any activation with `scale = 0` (a constant, `Some(0)`).
-    /// An empty list gives `None`.
+    /// the zero polynomial); `Named { .. }`: `None` (even for `identity`: a named activation
+    /// never fixes the degree). An empty list gives `None`.
     pub fn natural_degree(&self) -> Option<usize> {
         match self {
             FunctionSpec::Hermite(c) => c.len().checked_sub(1),
@@ -307,17 +307,7 @@ impl FunctionSpec {
                     Some(c.iter().rposition(|&v| v != 0.0).unwrap_or(0))
                 }
             }
-            FunctionSpec::Named {
-                activation, scale, ..
-            } => {
-                if *scale == 0.0 {
-                    Some(0)
-                } else if *activation == Activation::Identity {
-                    Some(1)
-                } else {
-                    None
-                }
-            }
+            FunctionSpec::Named { .. } => None,
         }
     }
 
@@ -345,11 +335,18 @@ impl FunctionSpec {
     ///   (`x h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k−1}`), truncated to `degree`;
     ///   `‖f‖²` is the sum of squares of all coefficients ([`ExpansionMethod::Exact`]).
     /// - Closed forms ([`ExpansionMethod::ClosedForm`]), with `c = scale`, `b = shift`:
-    ///   `exp`: `f_k = exp(b − ½ + c²/2) c^k / sqrt(k!)`, `‖f‖² = exp(2b − 1 + 2c²)`;
-    ///   `identity`: `f_0 = b`, `f_1 = c`; `relu` / `abs` by Gaussian integration by parts
-    ///   `E[f(G) He_k(G)] = E[f^{(k)}(G)]` (formulas on the crate's `closed_form` module),
-    ///   `‖relu‖² = c²[(1 + t²)Φ(t) + tϕ(t)]` with `t = b/|c|`, `‖abs‖² = c² + b²`;
-    ///   `scale = 0`: the constant `activation(shift)`.
+    ///   - `exp`: `f_k = exp(b − ½ + c²/2) c^k / sqrt(k!)`, `‖f‖² = exp(2b − 1 + 2c²)`;
+    ///   - `identity`: `f_0 = b`, `f_1 = c`, `‖f‖² = b² + c²`;
+    ///   - `relu(c x + b)` by Gaussian integration by parts `E[f(G) He_k(G)] = E[f^{(k)}(G)]`:
+    ///     for `c > 0`, with `t = b/c` and the kink `x0 = −t`,
+    ///     `f_0 = b Φ(t) + c ϕ(t)`, `f_1 = c Φ(t)`,
+    ///     `f_k = c He_{k−2}(x0) ϕ(x0) / sqrt(k!) = c ϕ(x0) h_{k−2}(x0) / sqrt(k(k−1))`
+    ///     (`k ≥ 2`); for `c < 0`, `f_k(c, b) = (−1)^k f_k(|c|, b)` (substitute `G → −G`);
+    ///     `‖f‖² = c² [(1 + t²) Φ(t) + t ϕ(t)]` with `t = b/|c|`;
+    ///   - `abs(c x + b) = relu(c x + b) + relu(−c x − b)`, `‖f‖² = b² + c²`;
+    ///   - `scale = 0`: the constant `activation(shift)`.
+    ///
+    ///   `accuracy` is then a rounding-level estimate, `16 ε max(1, ‖f‖)`.
     /// - `tanh`, `erf`, `sigmoid`, `softplus`, `gelu`: Gauss–Hermite quadrature
     ///   `f_k ≈ Σ_i w_i f(x_i) h_k(x_i)` with `n = initial_nodes, 2n, 4n, …` nodes until
     ///   successive coefficient vectors agree to `tol · max(1, ‖f‖)` (and successive `‖f‖²`
@@ -504,9 +501,14 @@ impl FunctionSpec {
                 .checked_next_power_of_two()
                 .unwrap_or(options.max_nodes)
                 .min(options.max_nodes);
-            self.converge(degree, options, n0, options.max_nodes, |n| {
-                self.gauss_hermite_moments(degree, n)
-            })
+            self.converge(
+                degree,
+                options,
+                "Gauss-Hermite",
+                n0,
+                options.max_nodes,
+                |n| self.gauss_hermite_moments(degree, n),
+            )
         } else {
             let half_width = composite_half_width(degree);
             let panel = (1.0 / scale.abs())
@@ -520,7 +522,7 @@ impl FunctionSpec {
             } else {
                 (wanted as usize).next_power_of_two().min(cap)
             };
-            self.converge(degree, options, n0, options.max_composite_nodes, |n| {
+            self.converge(degree, options, "composite Gauss-Legendre", n0, cap, |n| {
                 self.composite_moments(degree, half_width, n / PANEL_NODES)
             })
         }
@@ -532,6 +534,7 @@ impl FunctionSpec {
         &self,
         degree: usize,
         options: &ExpandOptions,
+        rule: &'static str,
         n0: usize,
         cap: usize,
         moments: impl Fn(usize) -> Result<(Vec<f64>, f64), HermiteError>,
@@ -563,6 +566,7 @@ impl FunctionSpec {
             if n >= cap {
                 return Err(HermiteError::NotConverged {
                     function: self.to_string(),
+                    rule,
                     degree,
                     nodes: n,
                     accuracy,
