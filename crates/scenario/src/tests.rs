@@ -1,0 +1,212 @@
+use super::*;
+
+const BASE: &str = r#"
+[activation]
+hermite = [1.0, 1.0, 0.5]
+[target]
+hermite = [0.0, 1.0, 1.0]
+[init]
+law = "uniform"
+lo = -1.0
+hi = 1.0
+particles = 16
+placement = "quadrature"
+[run]
+epsilon = 1e-6
+t_end = 3.0
+rtol = 1e-8
+atol = 1e-10
+samples = 50
+"#;
+
+/// `BASE` with `old` replaced by `new` (which must occur).
+fn edit(old: &str, new: &str) -> String {
+    assert!(BASE.contains(old), "{old}");
+    BASE.replacen(old, new, 1)
+}
+
+/// The key an error names, whatever its variant.
+fn key_of(err: &ScenarioError) -> String {
+    match err {
+        ScenarioError::Invalid { key, .. } | ScenarioError::Expansion { key, .. } => key.clone(),
+        ScenarioError::Syntax { message, .. } => message.clone(),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn base_scenario_resolves() {
+    let s = Scenario::from_toml_str(BASE, "base").unwrap();
+    assert_eq!(s.degree, 2);
+    assert_eq!(s.problem.sigma, vec![1.0, 1.0, 0.5]);
+    assert_eq!(s.problem.particles, 16);
+    // R_l = ½ Σ_{k>l} φ_k²: 1.0, 0.5, 0.
+    assert_eq!(s.plateau_levels, vec![1.0, 0.5, 0.0]);
+}
+
+#[test]
+fn default_scenario_is_valid_and_uses_closed_form_exp() {
+    let s = Scenario::default_scenario();
+    assert_eq!(s.degree, 5);
+    // σ(x) = exp(x − ½): σ_k = 1/sqrt(k!) (closed form, model.md §2).
+    let mut fact = 1.0f64;
+    for k in 0..=5 {
+        if k > 0 {
+            fact *= k as f64;
+        }
+        assert!((s.problem.sigma[k] - 1.0 / fact.sqrt()).abs() < 1e-14);
+    }
+    assert_eq!(s.activation.method, "closed form");
+}
+
+#[test]
+fn shorter_lists_are_padded_and_degree_is_the_longest() {
+    let s = Scenario::from_toml_str(
+        &edit("hermite = [0.0, 1.0, 1.0]", "hermite = [0.0, 1.0]"),
+        "x",
+    )
+    .unwrap();
+    assert_eq!(s.problem.phi, vec![0.0, 1.0, 0.0]);
+    let s = Scenario::from_toml_str(
+        &edit("hermite = [1.0, 1.0, 0.5]", "name = \"relu\"\ndegree = 4"),
+        "x",
+    )
+    .unwrap();
+    assert_eq!(s.degree, 4);
+    assert_eq!(s.problem.phi.len(), 5);
+    // relu: σ_1 = 1/2 (closed form).
+    assert!((s.problem.sigma[1] - 0.5).abs() < 1e-14);
+}
+
+#[test]
+fn named_target_reports_tail_energy() {
+    // φ = tanh at degree 3: the risk floor includes ½ Σ_{k>3} φ_k² = ½(‖φ‖² − Σ_{k≤3} φ_k²) > 0.
+    let s = Scenario::from_toml_str(
+        &edit("hermite = [0.0, 1.0, 1.0]", "name = \"tanh\"\ndegree = 3"),
+        "x",
+    )
+    .unwrap();
+    assert!(s.problem.tail_energy > 0.0);
+    assert_eq!(*s.plateau_levels.last().unwrap(), s.problem.tail_energy);
+}
+
+#[test]
+fn every_bad_input_names_its_key() {
+    let cases: Vec<(String, &str)> = vec![
+        (edit("epsilon = 1e-6", "epsilon = 0.0"), "run.epsilon"),
+        (edit("epsilon = 1e-6", "epsilon = -1e-3"), "run.epsilon"),
+        (edit("epsilon = 1e-6", "epsilon = nan"), "run.epsilon"),
+        (edit("t_end = 3.0", "t_end = -1.0"), "run.t_end"),
+        (edit("rtol = 1e-8", "rtol = 0.0"), "run.rtol"),
+        (edit("atol = 1e-10", "atol = -1.0"), "run.atol"),
+        (edit("samples = 50", "samples = 1"), "run.samples"),
+        (edit("samples = 50", "times = [1.0, 0.5]"), "run.times"),
+        (
+            edit("samples = 50", "samples = 5\ntimes = [1.0]"),
+            "run.times",
+        ),
+        (edit("samples = 50", "times = [1.0, 4.0]"), "run.times"),
+        (
+            edit("rtol = 1e-8", "rtol = 1e-8\nmethod = \"euler\""),
+            "run.method",
+        ),
+        (edit("law = \"uniform\"", "law = \"cauchy\""), "init.law"),
+        (edit("lo = -1.0", "lo = 2.0"), "init.lo/init.hi"),
+        (edit("lo = -1.0", "lo = -1.0\nstd = 1.0"), "init.std"),
+        (
+            edit("placement = \"quadrature\"", "placement = \"sobol\""),
+            "init.placement",
+        ),
+        (edit("placement = \"quadrature\"", "seed = 3"), "init.seed"),
+        (edit("particles = 16", "particles = 0"), "init.particles"),
+        (
+            edit("hermite = [1.0, 1.0, 0.5]", "name = \"swish\""),
+            "activation.name",
+        ),
+        (
+            edit(
+                "hermite = [1.0, 1.0, 0.5]",
+                "hermite = [1.0, 1.0, 0.5]\nname = \"relu\"",
+            ),
+            "activation",
+        ),
+        (
+            edit(
+                "hermite = [1.0, 1.0, 0.5]",
+                "hermite = [1.0, 1.0, 0.5]\nshift = 1.0",
+            ),
+            "activation.shift",
+        ),
+        (
+            edit("hermite = [1.0, 1.0, 0.5]", "hermite = [1.0, nan]"),
+            "activation.hermite",
+        ),
+        (
+            edit("hermite = [1.0, 1.0, 0.5]", "hermite = []"),
+            "activation.hermite",
+        ),
+        (
+            edit("hermite = [0.0, 1.0, 1.0]", "name = \"tanh\"\nscale = inf"),
+            "target.scale",
+        ),
+        (
+            edit("hermite = [0.0, 1.0, 1.0]", "polynomial = [inf]"),
+            "target.polynomial",
+        ),
+    ];
+    for (text, key) in cases {
+        match Scenario::from_toml_str(&text, "case") {
+            Ok(_) => panic!("accepted a bad scenario that should fail on `{key}`:\n{text}"),
+            Err(e) => {
+                assert_eq!(key_of(&e), key, "{e}");
+                assert!(e.to_string().contains(key), "message names the key: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_are_named() {
+    for (text, needle) in [
+        (edit("t_end = 3.0", "t_end = 3.0\nt_stop = 4.0"), "t_stop"),
+        (edit("lo = -1.0", "lo = -1.0\nlow = 0.0"), "low"),
+        (edit("epsilon = 1e-6", "epsilon = \"small\""), "epsilon"),
+        (format!("{BASE}\n[extra]\nx = 1"), "extra"),
+        (BASE.replace("[run]", "[runs]"), "runs"),
+    ] {
+        match Scenario::from_toml_str(&text, "case") {
+            Err(e @ ScenarioError::Syntax { .. }) => assert!(e.to_string().contains(needle), "{e}"),
+            other => panic!("expected a syntax error naming {needle}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn missing_file_is_an_io_error_with_the_path() {
+    let e = Scenario::from_path(Path::new("/nonexistent/scenario.toml")).unwrap_err();
+    assert!(matches!(e, ScenarioError::Io { .. }));
+    assert!(e.to_string().contains("/nonexistent/scenario.toml"));
+}
+
+#[test]
+fn overrides_re_resolve_and_validate() {
+    let s = Scenario::from_toml_str(BASE, "base").unwrap();
+    assert_eq!(s.with_epsilon(1e-3).unwrap().problem.epsilon, 1e-3);
+    assert_eq!(s.with_particles(5).unwrap().problem.particles, 5);
+    assert_eq!(key_of(&s.with_epsilon(-1.0).unwrap_err()), "run.epsilon");
+    assert_eq!(key_of(&s.with_particles(0).unwrap_err()), "init.particles");
+}
+
+#[test]
+fn system_files_are_recognized() {
+    assert!(is_system_file("[system]\nslow = { x = \"y\" }\n"));
+    assert!(!is_system_file(BASE));
+}
+
+#[test]
+fn scenario_round_trips_through_toml() {
+    let s = Scenario::from_toml_str(BASE, "base").unwrap();
+    let text = toml::to_string(&s.file).unwrap();
+    let again = Scenario::from_toml_str(&text, "again").unwrap();
+    assert_eq!(again.problem, s.problem);
+}
