@@ -23,7 +23,9 @@ pub(crate) fn relu_coeffs(c: f64, b: f64, degree: usize) -> Vec<f64> {
     if degree >= 1 {
         out[1] = ca * normal_cdf(t);
     }
-    if degree >= 2 {
+    // For |x0| > 1e3, ϕ(x0) h_j(x0) < exp(−x0²/2 + j ln|x0|) underflows for every
+    // j ≤ MAX_DEGREE: the higher coefficients are exactly representable as 0.
+    if degree >= 2 && x0.abs() <= 1e3 {
         // ϕ(x0) h_j(x0) for j = 0..degree−2, overflow-free.
         let mut w = vec![0.0; degree - 1];
         hermite_weighted(x0, -0.5 * x0 * x0 + INV_SQRT_2PI.ln(), &mut w);
@@ -42,8 +44,17 @@ pub(crate) fn relu_coeffs(c: f64, b: f64, degree: usize) -> Vec<f64> {
 
 /// `E[relu(c G + b)²] = c² [(1 + t²) Φ(t) + t ϕ(t)]` with `t = b/|c|`, `c ≠ 0`
 /// (split `E[(G + t)² 1{G > −t}]` into the truncated moments of orders 0, 1, 2).
+///
+/// For `|t| > 40` the limits are used (`Φ(t) = 1` or `0` and `t ϕ(t) = 0` in `f64`), which
+/// also avoids `∞ · 0` when `|b/c|` overflows.
 pub(crate) fn relu_norm_sq(c: f64, b: f64) -> f64 {
     let t = b / c.abs();
+    if t > 40.0 {
+        return b * b + c * c;
+    }
+    if t < -40.0 {
+        return 0.0;
+    }
     let v = c * c * ((1.0 + t * t) * normal_cdf(t) + t * normal_pdf(t));
     v.max(0.0)
 }
@@ -98,4 +109,25 @@ pub(crate) fn polynomial_to_hermite(c: &[f64]) -> Vec<f64> {
         v[..len].copy_from_slice(&next);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relu_extreme_kinks_have_finite_limits() {
+        // relu(1e−300 x + 1): kink at −1e300, f = x·1e−300 + 1 on all of the Gaussian's mass
+        // (closed form of the affine function), and relu(1e−300 x − 1) = 0 there.
+        let p = relu_coeffs(1e-300, 1.0, 4);
+        assert_eq!(p, vec![1.0, 1e-300, 0.0, 0.0, 0.0]);
+        assert_eq!(relu_norm_sq(1e-300, 1.0), 1.0);
+        let m = relu_coeffs(-1e-300, -1.0, 4);
+        assert!(m.iter().all(|v| *v == 0.0));
+        assert_eq!(relu_norm_sq(1e-300, -1.0), 0.0);
+        // Continuity of the norm across the |t| = 40 switch (closed form both sides).
+        let a = relu_norm_sq(1.0, 40.0);
+        let b = relu_norm_sq(1.0, 39.999_999);
+        assert!((a - b).abs() < 1e-4 * a);
+    }
 }

@@ -29,7 +29,7 @@ pub enum HermiteError {
         "Hermite coefficient list has {len} entries but degree {degree} keeps only {} \
          (request degree >= {})",
         degree + 1,
-        len - 1
+        len.saturating_sub(1)
     )]
     ListTooLong {
         /// Length of the given list.
@@ -96,4 +96,109 @@ pub enum HermiteError {
         /// What is required of it.
         reason: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_and_where() {
+        let cases = [
+            (
+                HermiteError::NonFiniteParameter {
+                    what: "shift",
+                    index: None,
+                    value: f64::NAN,
+                },
+                vec!["shift", "NaN"],
+            ),
+            (
+                HermiteError::NonFiniteParameter {
+                    what: "Hermite coefficient",
+                    index: Some(3),
+                    value: f64::INFINITY,
+                },
+                vec!["Hermite coefficient", "index 3", "inf"],
+            ),
+            (
+                HermiteError::EmptyList {
+                    what: "polynomial coefficient",
+                },
+                vec!["polynomial"],
+            ),
+            (
+                HermiteError::ListTooLong { len: 7, degree: 3 },
+                vec!["7 entries", "degree 3", ">= 6"],
+            ),
+            (
+                HermiteError::DegreeTooLarge {
+                    degree: 2000,
+                    max: 1024,
+                },
+                vec!["2000", "1024"],
+            ),
+            (
+                HermiteError::NotConverged {
+                    function: "tanh(9·x + 0)".into(),
+                    rule: "Gauss-Hermite",
+                    degree: 5,
+                    nodes: 2048,
+                    accuracy: 3e-9,
+                    target: 1e-13,
+                },
+                vec![
+                    "tanh(9·x + 0)",
+                    "Gauss-Hermite",
+                    "degree 5",
+                    "3e-9",
+                    "2048",
+                    "1e-13",
+                ],
+            ),
+            (
+                HermiteError::NonFiniteValue {
+                    function: "exp(40·x + 800)".into(),
+                    what: "norm_sq",
+                    x: None,
+                    value: f64::INFINITY,
+                },
+                vec!["exp(40·x + 800)", "norm_sq", "inf"],
+            ),
+            (
+                HermiteError::NonFiniteValue {
+                    function: "softplus".into(),
+                    what: "value",
+                    x: Some(2.5),
+                    value: f64::INFINITY,
+                },
+                vec!["x = 2.5"],
+            ),
+            (
+                HermiteError::UnknownActivation {
+                    name: "swish".into(),
+                },
+                vec!["swish", "relu", "identity"],
+            ),
+            (
+                HermiteError::InvalidOptions {
+                    field: "tol",
+                    value: 0.0,
+                    reason: "must be positive",
+                },
+                vec!["tol", "must be positive"],
+            ),
+            // Degenerate hand-built value: no underflow panic in the message.
+            (
+                HermiteError::ListTooLong { len: 0, degree: 0 },
+                vec!["0 entries"],
+            ),
+        ];
+        for (err, needles) in cases {
+            let msg = err.to_string();
+            for n in needles {
+                assert!(msg.contains(n), "{msg:?} lacks {n:?}");
+            }
+        }
+    }
 }
