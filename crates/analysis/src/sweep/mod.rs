@@ -1,0 +1,18 @@
+//! Generic ε sweeps: a log grid, shards, parallel resumable runs, merging shards.
+//!
+//! A sweep evaluates a user closure `Fn(ε) -> Result<R, E>` on every point of an [`EpsGrid`]
+//! that belongs to a [`Shard`], in parallel (rayon) with a progress bar (indicatif). Each
+//! finished run is written to its own file in a run directory ([`RunStore`]), atomically, so a
+//! sweep that is interrupted resumes where it stopped and skips finished points; shard
+//! directories are joined by [`merge_run_dirs`]. The result type only needs to be
+//! serializable (serde + serde_json).
+
+mod grid;
+mod run;
+mod shard;
+mod store;
+
+pub use grid::EpsGrid;
+pub use run::{PointFailure, SweepOptions, SweepReport, run_sweep};
+pub use shard::Shard;
+pub use store::{MergeReport, RunRecord, RunStore, epsilon_key, merge_run_dirs};
