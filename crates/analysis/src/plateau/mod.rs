@@ -1,7 +1,7 @@
 //! Plateau and phase detection on a risk curve, in log-time.
 //!
 //! Write `x = ln t` and `G(x) = −dR/dx` (the descent rate of the risk per e-fold of time,
-//! estimated by [`local_quadratic_slope`]). A *drop* is a hump of `G`; a *plateau* is a stretch
+//! estimated by [`local_quadratic_slope`](crate::local_quadratic_slope)). A *drop* is a hump of `G`; a *plateau* is a stretch
 //! of log-time between two drops (or before the first, or after the last) where `G` is small
 //! **compared with the drops on either side**. That contrast, not a small derivative alone,
 //! makes a plateau: a slow drop spread over decades has a single hump of `G` and no valley in
