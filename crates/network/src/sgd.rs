@@ -101,6 +101,30 @@ impl Sgd {
         })
     }
 
+    /// The batch estimate, with the samples of SGD step `step`, of the flow field
+    /// `(F_a, F_W)` of [`Population::field`]: `F_a ≈ −m ∂L/∂a`,
+    /// `F_W ≈ −(I − w_i w_iᵀ) m ∇_{w_i} L`. Unbiased: its mean over samples is the
+    /// population field (used to test exactly that).
+    pub fn batch_field(&self, state: &NetworkState, step: usize) -> (DVector<f64>, DMatrix<f64>) {
+        let (d, m, bsz) = (self.d, self.m, self.opts.batch);
+        let mut xt = DMatrix::zeros(d, bsz);
+        let mut zt = DMatrix::zeros(m, bsz);
+        let mut q = DMatrix::zeros(bsz, m);
+        let mut gw = DMatrix::zeros(d, m);
+        let mut wt = DMatrix::zeros(m, d);
+        let mut resid = DVector::zeros(bsz);
+        let mut act = DMatrix::zeros(m, bsz);
+        let ga = self.batch_gradient(
+            state, step, &mut xt, &mut zt, &mut q, &mut gw, &mut wt, &mut resid, &mut act,
+        );
+        for (w, mut g) in state.w.column_iter().zip(gw.column_iter_mut()) {
+            let proj = w.dot(&g);
+            g.axpy(-proj, &w, 1.0);
+            g.neg_mut();
+        }
+        (-ga, gw)
+    }
+
     /// The counters of the last run.
     pub fn stats(&self) -> SgdStats {
         self.stats
@@ -202,9 +226,9 @@ impl Sgd {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step(
+    fn batch_gradient(
         &self,
-        state: &mut NetworkState,
+        state: &NetworkState,
         step: usize,
         xt: &mut DMatrix<f64>,
         zt: &mut DMatrix<f64>,
@@ -213,7 +237,7 @@ impl Sgd {
         wt: &mut DMatrix<f64>,
         resid: &mut DVector<f64>,
         act: &mut DMatrix<f64>,
-    ) {
+    ) -> DVector<f64> {
         let (d, m, bsz) = (self.d, self.m, self.opts.batch);
         let seed = self.opts.seed ^ SGD_KEY;
         // Samples: column b of xt is x_b.
@@ -284,6 +308,24 @@ impl Sgd {
                 let mut o = DMatrixViewMut::from_slice(chunk, d, nc);
                 o.gemm(1.0, xtr, &qr.columns(c * CHUNK, nc), 0.0);
             });
+        grad_a
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        state: &mut NetworkState,
+        step: usize,
+        xt: &mut DMatrix<f64>,
+        zt: &mut DMatrix<f64>,
+        q: &mut DMatrix<f64>,
+        gw: &mut DMatrix<f64>,
+        wt: &mut DMatrix<f64>,
+        resid: &mut DVector<f64>,
+        act: &mut DMatrix<f64>,
+    ) {
+        let d = self.d;
+        let grad_a = self.batch_gradient(state, step, xt, zt, q, gw, wt, resid, act);
         let lr = self.opts.lr;
         state.a.axpy(-lr / self.opts.eps, &grad_a, 1.0);
         // w_i ← normalize(w_i − η (g_i − <w_i, g_i> w_i)), from the pre-step w_i.
