@@ -53,6 +53,19 @@ pub trait SlowFastSystem {
     fn jacobian(&self, _x: &[f64], _y: &[f64], _eps: f64, _blocks: &mut JacobianBlocks) -> bool {
         false
     }
+    /// Analytic `∂g/∂ε` (into `g_eps`) and `∂f/∂ε` (into `f_eps`), needed by the first-order
+    /// (O(ε)) outer and inner corrections; return `false` (the default) to have them computed
+    /// by finite differences in `ε`.
+    fn eps_derivative(
+        &self,
+        _x: &[f64],
+        _y: &[f64],
+        _eps: f64,
+        _g_eps: &mut [f64],
+        _f_eps: &mut [f64],
+    ) -> bool {
+        false
+    }
 }
 
 /// The four Jacobian blocks of a slow–fast system: `∂g/∂x`, `∂g/∂y`, `∂f/∂x`, `∂f/∂y`.
