@@ -37,6 +37,17 @@ fn main() {
     };
     let epss: Vec<f64> = list(&get("--eps", "1e-2"));
     let sizes: Vec<usize> = list(&get("--sizes", "32,64,128"));
+    // `--pairs 4096x256,...` runs (d, m) pairs instead of d = m sizes.
+    let pairs: Vec<(usize, usize)> = match args.iter().position(|a| a == "--pairs") {
+        Some(i) => args[i + 1]
+            .split(',')
+            .map(|p| {
+                let (d, m) = p.split_once('x').expect("pairs are DxM");
+                (d.parse().unwrap(), m.parse().unwrap())
+            })
+            .collect(),
+        None => sizes.iter().map(|&n| (n, n)).collect(),
+    };
     let seeds: Vec<u64> = list(&get("--seeds", "1"));
     let t_end: f64 = get("--t-end", "3").parse().unwrap();
     let samples: usize = get("--samples", "61").parse().unwrap();
@@ -82,14 +93,14 @@ fn main() {
         let grid: Vec<f64> = times[1..].to_vec();
         let mut fit_x = Vec::new();
         let mut fit_y = Vec::new();
-        for &n in &sizes {
+        for &(n, width) in &pairs {
             let mut dists = Vec::new();
             for &seed in &seeds {
                 let started = Instant::now();
                 let law = InitialLaw::Uniform { lo: -1.0, hi: 1.0 };
-                let mut state = NetworkState::random(n, n, &law, seed).unwrap();
+                let mut state = NetworkState::random(n, width, &law, seed).unwrap();
                 let mut flow =
-                    PopulationFlow::new(model.clone(), n, n, FlowOptions::new(eps)).unwrap();
+                    PopulationFlow::new(model.clone(), n, width, FlowOptions::new(eps)).unwrap();
                 let mut rec = SummaryRecorder::new();
                 flow.integrate(&mut state, 0.0, &times, &mut rec)
                     .expect("network flow");
@@ -101,7 +112,7 @@ fn main() {
                 let st = flow.stats();
                 let fmt = |x: Option<f64>| x.map_or("nan".to_string(), |v| format!("{v:.6e}"));
                 println!(
-                    "eps {eps:e} d=m={n:5} seed {seed}: sup {dist:.4e} at t={t_sup:.3e}, t1 net {} lim {}, {} steps ({} rej, {} CG it, {} chol), {wall:.1}s",
+                    "eps {eps:e} d={n:5} m={width:5} seed {seed}: sup {dist:.4e} at t={t_sup:.3e}, t1 net {} lim {}, {} steps ({} rej, {} CG it, {} chol), {wall:.1}s",
                     fmt(t1_net),
                     fmt(t1_limit),
                     st.steps,
@@ -111,7 +122,7 @@ fn main() {
                 );
                 writeln!(
                     file,
-                    "{eps:e},{n},{n},{seed},{dist:.6e},{t_sup:.6e},{},{},{},{wall:.2}",
+                    "{eps:e},{n},{width},{seed},{dist:.6e},{t_sup:.6e},{},{},{},{wall:.2}",
                     fmt(t1_net),
                     fmt(t1_limit),
                     st.steps
@@ -125,7 +136,7 @@ fn main() {
         }
         if let Ok(f) = fit_power_law(&fit_x, &fit_y, 0.95) {
             println!(
-                "eps {eps:e}: sup distance ~ {:.3} (d=m)^{:.3}, 95% CI [{:.3}, {:.3}], R² {:.3}",
+                "eps {eps:e}: sup distance ~ {:.3} d^{:.3}, 95% CI [{:.3}, {:.3}], R² {:.3}",
                 f.prefactor, f.exponent, f.ci_low, f.ci_high, f.r_squared
             );
         }
