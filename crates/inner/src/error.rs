@@ -1,0 +1,56 @@
+use thiserror::Error;
+use timescales_ode::IntegrationError;
+use timescales_outer::OuterError;
+
+/// Why a boundary layer could not be computed.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum InnerError {
+    /// The fast variables did not reach the slow manifold before `τ_max`.
+    #[error(
+        "layer at t0 = {t0} did not reach the slow manifold by tau = {tau:e} (distance {distance:e})"
+    )]
+    NotConverged {
+        /// Start of the layer.
+        t0: f64,
+        /// Stretched time reached.
+        tau: f64,
+        /// Newton distance to the manifold there.
+        distance: f64,
+    },
+    /// The layer settled on a point of the critical manifold that is not attracting.
+    #[error(
+        "layer at t0 = {t0} ends at x = {x:?}, y = {y:?}, which is not attracting (max Re λ(∂f/∂y) = {max_real:e})"
+    )]
+    NotAttracting {
+        /// Start of the layer.
+        t0: f64,
+        /// Frozen slow state.
+        x: Vec<f64>,
+        /// Limit of the fast state.
+        y: Vec<f64>,
+        /// Largest real part of the eigenvalues of `∂f/∂y`.
+        max_real: f64,
+    },
+    /// Polishing the limit on the manifold failed.
+    #[error("layer at t0 = {t0}: {source}")]
+    Manifold {
+        /// Start of the layer.
+        t0: f64,
+        /// What the outer machinery said.
+        #[source]
+        source: OuterError,
+    },
+    /// The layer integration failed.
+    #[error("layer at t0 = {t0}: {source}")]
+    Integration {
+        /// Start of the layer.
+        t0: f64,
+        /// What the integrator said.
+        #[source]
+        source: IntegrationError,
+    },
+    /// Invalid arguments (dimensions, tolerances).
+    #[error("invalid layer request: {0}")]
+    InvalidRequest(String),
+}

@@ -1,0 +1,724 @@
+//! The layer problem in stretched time and its driver.
+
+use std::ops::ControlFlow;
+
+use nalgebra::{DMatrix, DVector, Dyn, LU};
+use serde::{Deserialize, Serialize};
+use timescales_ode::{
+    ExplicitMethod, IntegrationError, Linearization, Observer, OdeSystem, Rodas4, RodasOptions,
+    SlowFastSystem, SolverStats, integrate_explicit,
+};
+use timescales_outer::linear::{attractivity, blocks, eps_partials, factor_fast, manifold_slope};
+use timescales_outer::{NewtonOptions, solve_fast};
+
+use crate::InnerError;
+
+/// Integrator of the layer problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayerMethod {
+    /// Dormand–Prince 8(5,3) (default; the layer is not stiff when the fast spectrum is
+    /// not itself spread over several scales).
+    Dop853,
+    /// Dormand–Prince 5(4).
+    Dopri5,
+    /// RODAS4 with a finite-difference Jacobian (stiff layers).
+    Rodas,
+}
+
+/// Options of [`solve_layer`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LayerOptions {
+    /// Relative tolerance of the integrator.
+    pub rtol: f64,
+    /// Absolute tolerance of the integrator.
+    pub atol: f64,
+    /// Integrator; an explicit one that fails (stiffness) is retried with Rodas.
+    pub method: LayerMethod,
+    /// Converged when the Newton distance `‖f_y⁻¹ f(x₀, η₀)‖∞` to the manifold (and, with
+    /// the first-order terms, `‖dη₁/dτ − H g‖∞`) is below `tol · (1 + ‖·‖∞)` at two
+    /// successive checks.
+    pub tol: f64,
+    /// Spacing of the convergence checks in `τ` (growing geometrically by 2% after 200
+    /// checks).
+    pub check_every: f64,
+    /// Largest stretched time before giving up.
+    pub tau_max: f64,
+    /// Newton settings for the limit on the manifold.
+    pub newton: NewtonOptions,
+}
+
+impl Default for LayerOptions {
+    fn default() -> Self {
+        Self {
+            rtol: 1e-12,
+            atol: 1e-14,
+            method: LayerMethod::Dop853,
+            tol: 1e-12,
+            check_every: 0.5,
+            tau_max: 1e5,
+            newton: NewtonOptions::default(),
+        }
+    }
+}
+
+/// Where a layer starts: time `t₀`, frozen slow state, initial fast state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerStart {
+    /// `t₀` (0 for the initial layer, the jump time for an interior one).
+    pub t0: f64,
+    /// `x(t₀)`, frozen in the layer.
+    pub x0: Vec<f64>,
+    /// `y(t₀)`.
+    pub y0: Vec<f64>,
+    /// Whether to integrate the first-order terms `ξ₁`, `η₁`.
+    pub first_order: bool,
+}
+
+/// The layer solution at one stretched time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerValue {
+    /// `η₀(τ)`.
+    pub y: Vec<f64>,
+    /// `ξ₁(τ)` (first order only).
+    pub xi1: Option<Vec<f64>>,
+    /// `η₁(τ)` (first order only).
+    pub eta1: Option<Vec<f64>>,
+}
+
+/// A computed layer: values at the requested stretched times and its behaviour at
+/// infinity (limit, and the linear growth of the first-order terms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSolution {
+    /// `t₀`.
+    pub t0: f64,
+    /// Frozen slow state.
+    pub x0: Vec<f64>,
+    /// Stretched times recorded (increasing, up to [`tau_converged`](Self::tau_converged)).
+    pub tau: Vec<f64>,
+    /// `η₀` at `tau`.
+    pub y: Vec<Vec<f64>>,
+    /// `ξ₁` at `tau` (first order only).
+    pub xi1: Option<Vec<Vec<f64>>>,
+    /// `η₁` at `tau` (first order only).
+    pub eta1: Option<Vec<Vec<f64>>>,
+    /// The limit `h(x₀) = lim η₀` (Newton-polished root of `f(x₀, ·, 0)`).
+    pub y_limit: Vec<f64>,
+    /// Where convergence was declared.
+    pub tau_converged: f64,
+    /// Largest real part of the eigenvalues of `∂f/∂y` at the limit.
+    pub max_real_limit: f64,
+    /// `g∞ = g(x₀, h(x₀), 0)`.
+    pub g_limit: Vec<f64>,
+    /// `X₁(t₀) = lim (ξ₁ − τ g∞)` (first order only).
+    pub x1_start: Option<Vec<f64>>,
+    /// `H g∞ = lim dη₁/dτ` (first order only).
+    pub eta1_slope: Option<Vec<f64>>,
+    /// `lim (η₁ − τ H g∞)` (first order only), which matching equates with `Y₁(t₀)`.
+    pub eta1_offset: Option<Vec<f64>>,
+    /// Integrator counters.
+    pub stats: SolverStats,
+    /// The integrator that produced the layer (after a fallback, Rodas).
+    pub method: LayerMethod,
+}
+
+impl LayerSolution {
+    /// The layer at `τ ≥ 0`: the recorded value when `τ` was requested, the asymptote
+    /// (`η₀ = h(x₀)`, `ξ₁ = τ g∞ + X₁`, `η₁ = τ H g∞ + offset`) beyond
+    /// [`tau_converged`](Self::tau_converged) (exact to the layer tolerance there), `None`
+    /// for an unrecorded `τ` inside the layer.
+    pub fn at(&self, tau: f64) -> Option<LayerValue> {
+        if tau > self.tau_converged {
+            let lin = |slope: &Option<Vec<f64>>, offset: &Option<Vec<f64>>| {
+                slope.as_ref().zip(offset.as_ref()).map(|(s, o)| {
+                    s.iter()
+                        .zip(o)
+                        .map(|(s, o)| tau * s + o)
+                        .collect::<Vec<_>>()
+                })
+            };
+            let g = Some(self.g_limit.clone());
+            return Some(LayerValue {
+                y: self.y_limit.clone(),
+                xi1: lin(&g, &self.x1_start),
+                eta1: lin(&self.eta1_slope, &self.eta1_offset),
+            });
+        }
+        let i = self
+            .tau
+            .partition_point(|&s| s < tau - 1e-12 * tau.abs().max(1.0));
+        let s = *self.tau.get(i)?;
+        if (s - tau).abs() > 1e-12 * tau.abs().max(1.0) {
+            return None;
+        }
+        Some(LayerValue {
+            y: self.y[i].clone(),
+            xi1: self.xi1.as_ref().map(|v| v[i].clone()),
+            eta1: self.eta1.as_ref().map(|v| v[i].clone()),
+        })
+    }
+}
+
+/// The layer equations as one ODE in `τ`: `u = (η₀)` or `(η₀, ξ₁, η₁)`.
+struct LayerOde<'a, S: ?Sized> {
+    sys: &'a S,
+    x0: Vec<f64>,
+    n: usize,
+    m: usize,
+    first_order: bool,
+    jac: DMatrix<f64>,
+    lu: Option<LU<f64, Dyn, Dyn>>,
+}
+
+impl<S: SlowFastSystem + ?Sized> OdeSystem for LayerOde<'_, S> {
+    fn dim(&self) -> usize {
+        if self.first_order {
+            2 * self.m + self.n
+        } else {
+            self.m
+        }
+    }
+    fn rhs(&self, u: &[f64], du: &mut [f64]) {
+        let (m, n) = (self.m, self.n);
+        let eta0 = &u[..m];
+        self.sys.fast_field(&self.x0, eta0, 0.0, &mut du[..m]);
+        if self.first_order {
+            self.sys.slow_field(&self.x0, eta0, 0.0, &mut du[m..m + n]);
+            let b = blocks(self.sys, &self.x0, eta0, 0.0);
+            let (_, fe) = eps_partials(self.sys, &self.x0, eta0, 0.0);
+            let xi1 = DVector::from_column_slice(&u[m..m + n]);
+            let eta1 = DVector::from_column_slice(&u[m + n..]);
+            let d = &b.fy * eta1 + &b.fx * xi1 + DVector::from_column_slice(&fe);
+            du[m + n..].copy_from_slice(d.as_slice());
+        }
+    }
+}
+
+impl<S: SlowFastSystem + ?Sized> Linearization for LayerOde<'_, S> {
+    fn update_jacobian(&mut self, u: &[f64]) {
+        let d = self.dim();
+        let mut jac = DMatrix::zeros(d, d);
+        let (mut fp, mut fm) = (vec![0.0; d], vec![0.0; d]);
+        let mut up = u.to_vec();
+        for j in 0..d {
+            let h = f64::EPSILON.cbrt() * u[j].abs().max(1.0);
+            up[j] = u[j] + h;
+            self.rhs(&up, &mut fp);
+            up[j] = u[j] - h;
+            self.rhs(&up, &mut fm);
+            up[j] = u[j];
+            for i in 0..d {
+                jac[(i, j)] = (fp[i] - fm[i]) / (2.0 * h);
+            }
+        }
+        self.jac = jac;
+    }
+    fn factor(&mut self, c: f64) -> Result<(), String> {
+        if self.jac.iter().any(|v| !v.is_finite()) {
+            return Err("non-finite Jacobian".into());
+        }
+        let d = self.jac.nrows();
+        let lu = (DMatrix::identity(d, d) * c - &self.jac).lu();
+        if !lu.is_invertible() {
+            return Err("zero pivot".into());
+        }
+        self.lu = Some(lu);
+        Ok(())
+    }
+    fn solve(&self, b: &mut [f64]) {
+        let mut v = DVector::from_column_slice(b);
+        match &self.lu {
+            Some(lu) if lu.solve_mut(&mut v) => b.copy_from_slice(v.as_slice()),
+            _ => b.fill(f64::NAN),
+        }
+    }
+}
+
+/// Records requested times and checks convergence at the check times.
+struct LayerWatch<'w, 's, S: ?Sized> {
+    ode: &'w LayerOde<'s, S>,
+    requested: Vec<f64>,
+    checks: Vec<f64>,
+    tol: f64,
+    tau: Vec<f64>,
+    rows: Vec<Vec<f64>>,
+    /// Consecutive checks passed.
+    passed: usize,
+    converged_at: Option<(f64, Vec<f64>)>,
+    last: Option<(f64, f64)>,
+}
+
+fn norm_inf(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+impl<S: SlowFastSystem + ?Sized> LayerWatch<'_, '_, S> {
+    fn is(list: &[f64], t: f64) -> bool {
+        let i = list.partition_point(|&s| s < t);
+        list.get(i).is_some_and(|&s| s == t)
+    }
+
+    /// Distance of the state to convergence (≤ 1 means converged).
+    fn distance(&self, u: &[f64]) -> f64 {
+        let ode = self.ode;
+        let m = ode.m;
+        let eta0 = &u[..m];
+        let b = blocks(ode.sys, &ode.x0, eta0, 0.0);
+        let Some(lu) = factor_fast(&b.fy) else {
+            return f64::INFINITY;
+        };
+        let mut f = vec![0.0; m];
+        ode.sys.fast_field(&ode.x0, eta0, 0.0, &mut f);
+        let Some(step) = lu.solve(&DVector::from_column_slice(&f)) else {
+            return f64::INFINITY;
+        };
+        let mut d = norm_inf(step.as_slice()) / (self.tol * (1.0 + norm_inf(eta0)));
+        if ode.first_order {
+            let mut du = vec![0.0; u.len()];
+            ode.rhs(u, &mut du);
+            let Some(h) = manifold_slope(&b) else {
+                return f64::INFINITY;
+            };
+            let mut g = vec![0.0; ode.n];
+            ode.sys.slow_field(&ode.x0, eta0, 0.0, &mut g);
+            let p = h * DVector::from_column_slice(&g);
+            let diff: Vec<f64> = du[m + ode.n..]
+                .iter()
+                .zip(p.iter())
+                .map(|(a, b)| a - b)
+                .collect();
+            d = d.max(norm_inf(&diff) / (self.tol * (1.0 + norm_inf(p.as_slice()))));
+        }
+        if d.is_nan() { f64::INFINITY } else { d }
+    }
+}
+
+impl<S: SlowFastSystem + ?Sized> Observer for LayerWatch<'_, '_, S> {
+    fn observe(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
+        if Self::is(&self.requested, t) {
+            self.tau.push(t);
+            self.rows.push(u.to_vec());
+        }
+        if Self::is(&self.checks, t) {
+            let d = self.distance(u);
+            self.last = Some((t, d));
+            if d <= 1.0 {
+                self.passed += 1;
+                if self.passed >= 2 {
+                    self.converged_at = Some((t, u.to_vec()));
+                    return ControlFlow::Break(());
+                }
+            } else {
+                self.passed = 0;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Solves the layer problem from `start`, recording the state at the requested stretched
+/// times `taus` (any order; values past convergence are given by
+/// [`LayerSolution::at`] from the asymptote).
+///
+/// # Errors
+/// [`InnerError::NotConverged`] when the manifold is not reached by `τ_max`,
+/// [`InnerError::NotAttracting`] when the limit is not an attracting point of the
+/// manifold, [`InnerError::Integration`] / [`InnerError::Manifold`] when the integrator
+/// or the final Newton polish fail, [`InnerError::InvalidRequest`] for bad dimensions or
+/// options.
+pub fn solve_layer<S: SlowFastSystem + ?Sized>(
+    sys: &S,
+    start: &LayerStart,
+    taus: &[f64],
+    opts: &LayerOptions,
+) -> Result<LayerSolution, InnerError> {
+    let (n, m) = (sys.slow_dim(), sys.fast_dim());
+    if start.x0.len() != n || start.y0.len() != m {
+        return Err(InnerError::InvalidRequest(format!(
+            "the system has {n} slow and {m} fast variables; got {} and {}",
+            start.x0.len(),
+            start.y0.len()
+        )));
+    }
+    if m == 0 {
+        return Err(InnerError::InvalidRequest(
+            "the system has no fast variable".into(),
+        ));
+    }
+    if !(opts.check_every > 0.0 && opts.tau_max > 0.0 && opts.tol > 0.0) {
+        return Err(InnerError::InvalidRequest(format!(
+            "check_every, tau_max and tol must be positive: {opts:?}"
+        )));
+    }
+    let mut requested: Vec<f64> = taus
+        .iter()
+        .copied()
+        .filter(|t| t.is_finite() && *t >= 0.0 && *t <= opts.tau_max)
+        .collect();
+    requested.sort_by(f64::total_cmp);
+    requested.dedup();
+    let mut checks = Vec::new();
+    let (mut s, mut k) = (0.0, 0usize);
+    while s < opts.tau_max {
+        s = if k < 200 {
+            (k + 1) as f64 * opts.check_every
+        } else {
+            s * 1.02
+        };
+        checks.push(s.min(opts.tau_max));
+        k += 1;
+    }
+    let mut grid: Vec<f64> = requested.iter().chain(&checks).copied().collect();
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+
+    let mut ode = LayerOde {
+        sys,
+        x0: start.x0.clone(),
+        n,
+        m,
+        first_order: start.first_order,
+        jac: DMatrix::zeros(0, 0),
+        lu: None,
+    };
+    let mut u0 = start.y0.clone();
+    if start.first_order {
+        u0.extend(std::iter::repeat_n(0.0, n + m));
+    }
+    let t0 = start.t0;
+    let run = |ode: &mut LayerOde<'_, S>, method: LayerMethod| {
+        let frozen: &LayerOde<'_, S> = ode;
+        let mut watch = LayerWatch {
+            ode: frozen,
+            requested: requested.clone(),
+            checks: checks.clone(),
+            tol: opts.tol,
+            tau: Vec::new(),
+            rows: Vec::new(),
+            passed: 0,
+            converged_at: None,
+            last: None,
+        };
+        let result = match method {
+            LayerMethod::Dop853 | LayerMethod::Dopri5 => {
+                let em = if method == LayerMethod::Dop853 {
+                    ExplicitMethod::Dop853
+                } else {
+                    ExplicitMethod::Dopri5
+                };
+                integrate_explicit(
+                    em, frozen, 0.0, &u0, &grid, opts.rtol, opts.atol, &mut watch,
+                )
+                .map(|(_, st)| st)
+            }
+            LayerMethod::Rodas => Err(IntegrationError::InvalidRequest(String::new())),
+        };
+        let LayerWatch {
+            tau,
+            rows,
+            converged_at,
+            last,
+            ..
+        } = watch;
+        (result, tau, rows, converged_at, last)
+    };
+    let (mut result, mut tau, mut rows, mut converged, mut last) = run(&mut ode, opts.method);
+    let mut method = opts.method;
+    let mut stats = result.clone().unwrap_or_default();
+    let explicit_failed = matches!(
+        result,
+        Err(ref e) if !matches!(e, IntegrationError::StoppedByObserver { .. })
+    );
+    if opts.method == LayerMethod::Rodas || explicit_failed {
+        method = LayerMethod::Rodas;
+        let mut rodas = Rodas4::new(RodasOptions {
+            rtol: opts.rtol.max(1e-13),
+            atol: opts.atol,
+            ..RodasOptions::default()
+        })
+        .map_err(|source| InnerError::Integration { t0, source })?;
+        // The observer borrows the system immutably while Rodas needs it mutably: Rodas
+        // gets its own copy of the (cheap) layer equations.
+        let mut stiff = LayerOde {
+            sys,
+            x0: start.x0.clone(),
+            n,
+            m,
+            first_order: start.first_order,
+            jac: DMatrix::zeros(0, 0),
+            lu: None,
+        };
+        let mut watch = LayerWatch {
+            ode: &ode,
+            requested: requested.clone(),
+            checks: checks.clone(),
+            tol: opts.tol,
+            tau: Vec::new(),
+            rows: Vec::new(),
+            passed: 0,
+            converged_at: None,
+            last: None,
+        };
+        result = rodas
+            .integrate(&mut stiff, 0.0, &u0, &grid, &mut watch)
+            .map(|_| SolverStats::default());
+        stats = rodas.stats();
+        tau = watch.tau;
+        rows = watch.rows;
+        converged = watch.converged_at;
+        last = watch.last;
+    }
+    let Some((tau_c, u_c)) = converged else {
+        return Err(match result {
+            Err(source) if !matches!(source, IntegrationError::StoppedByObserver { .. }) => {
+                InnerError::Integration { t0, source }
+            }
+            _ => {
+                let (tau, d) = last.unwrap_or((0.0, f64::INFINITY));
+                InnerError::NotConverged {
+                    t0,
+                    tau,
+                    distance: d * opts.tol,
+                }
+            }
+        });
+    };
+    let y_limit = solve_fast(sys, &start.x0, &u_c[..m], 0.0, &opts.newton)
+        .map_err(|source| InnerError::Manifold { t0, source })?
+        .y;
+    let b = blocks(sys, &start.x0, &y_limit, 0.0);
+    let att = attractivity(&b.fy).ok_or_else(|| InnerError::Manifold {
+        t0,
+        source: timescales_outer::OuterError::Eigenvalues {
+            x: start.x0.clone(),
+            y: y_limit.clone(),
+        },
+    })?;
+    if att.max_real.is_nan() || att.max_real >= 0.0 {
+        return Err(InnerError::NotAttracting {
+            t0,
+            x: start.x0.clone(),
+            y: y_limit,
+            max_real: att.max_real,
+        });
+    }
+    let mut g_limit = vec![0.0; n];
+    sys.slow_field(&start.x0, &y_limit, 0.0, &mut g_limit);
+    let (mut x1_start, mut eta1_slope, mut eta1_offset) = (None, None, None);
+    if start.first_order {
+        let h = manifold_slope(&b).ok_or_else(|| InnerError::Manifold {
+            t0,
+            source: timescales_outer::OuterError::SingularFastJacobian {
+                x: start.x0.clone(),
+                y: y_limit.clone(),
+            },
+        })?;
+        let p = h * DVector::from_column_slice(&g_limit);
+        x1_start = Some(
+            u_c[m..m + n]
+                .iter()
+                .zip(&g_limit)
+                .map(|(xi, g)| xi - tau_c * g)
+                .collect(),
+        );
+        eta1_offset = Some(
+            u_c[m + n..]
+                .iter()
+                .zip(p.iter())
+                .map(|(e, p)| e - tau_c * p)
+                .collect(),
+        );
+        eta1_slope = Some(p.as_slice().to_vec());
+    }
+    let split = |r: &Vec<f64>, a: usize, b: usize| r[a..b].to_vec();
+    Ok(LayerSolution {
+        t0,
+        x0: start.x0.clone(),
+        y: rows.iter().map(|r| split(r, 0, m)).collect(),
+        xi1: start
+            .first_order
+            .then(|| rows.iter().map(|r| split(r, m, m + n)).collect()),
+        eta1: start
+            .first_order
+            .then(|| rows.iter().map(|r| split(r, m + n, 2 * m + n)).collect()),
+        tau,
+        y_limit,
+        tau_converged: tau_c,
+        max_real_limit: att.max_real,
+        g_limit,
+        x1_start,
+        eta1_slope,
+        eta1_offset,
+        stats,
+        method,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use timescales_systems::builtin::{fold, linear, michaelis_menten, van_der_pol};
+
+    fn start(x0: f64, y0: f64, first_order: bool) -> LayerStart {
+        LayerStart {
+            t0: 0.0,
+            x0: vec![x0],
+            y0: vec![y0],
+            first_order,
+        }
+    }
+
+    #[test]
+    fn layers_match_their_closed_forms() {
+        let taus: Vec<f64> = (0..=40).map(|i| 0.25 * i as f64).collect();
+        let opts = LayerOptions::default();
+        for p in timescales_systems::builtin::list() {
+            let st = start(p.x0[0], p.y0[0], false);
+            let sol = solve_layer(p.system.as_ref(), &st, &taus, &opts).unwrap();
+            let exact = p.layer_exact.unwrap();
+            for &tau in &taus {
+                let v = sol.at(tau).unwrap();
+                let e = exact(tau)[0];
+                // Units of the requested tolerance (rtol·|η| + atol), plus the convergence
+                // tolerance past the end of the layer.
+                let scale = opts.rtol * e.abs() + opts.atol + opts.tol * 10.0;
+                let err = (v.y[0] - e).abs() / scale;
+                assert!(
+                    err < 100.0,
+                    "{} τ = {tau}: {} vs {e} ({err} tol)",
+                    p.name,
+                    v.y[0]
+                );
+            }
+            assert_eq!(sol.method, LayerMethod::Dop853);
+            assert!(sol.max_real_limit < 0.0);
+        }
+    }
+
+    #[test]
+    fn limits_and_convergence_times() {
+        let opts = LayerOptions::default();
+        let sol = solve_layer(&linear::Linear, &start(1.0, 0.0, false), &[], &opts).unwrap();
+        assert!((sol.y_limit[0] + 1.0).abs() < 1e-15);
+        // |η₀ − h| = e^{−τ} ≤ 1e-12·2 needs τ ≈ 27.
+        assert!(
+            sol.tau_converged > 25.0 && sol.tau_converged < 35.0,
+            "{}",
+            sol.tau_converged
+        );
+        let sol = solve_layer(
+            &van_der_pol::VanDerPol,
+            &start(2.0 / 3.0, 0.0, false),
+            &[],
+            &opts,
+        )
+        .unwrap();
+        assert!((sol.y_limit[0] - 2.0).abs() < 1e-14);
+        let sol = solve_layer(&fold::Fold, &start(1.0, 0.0, false), &[], &opts).unwrap();
+        assert!((sol.y_limit[0] + 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn first_order_terms_of_the_linear_problem() {
+        // η₀ = −1 + e^{−τ}, ξ₁ = ∫η₀ = −τ + 1 − e^{−τ}, so X₁(0) = 1; g∞ = −1, H = −1,
+        // slope of η₁ = H g∞ = 1 and offset Y₁(0) = −X₁(0) = −1.
+        let taus = [0.5, 1.0, 2.0];
+        let sol = solve_layer(
+            &linear::Linear,
+            &start(1.0, 0.0, true),
+            &taus,
+            &LayerOptions::default(),
+        )
+        .unwrap();
+        assert!((sol.x1_start.as_ref().unwrap()[0] - 1.0).abs() < 1e-10);
+        assert!((sol.eta1_slope.as_ref().unwrap()[0] - 1.0).abs() < 1e-14);
+        assert!((sol.eta1_offset.as_ref().unwrap()[0] + 1.0).abs() < 1e-10);
+        for &tau in &taus {
+            let v = sol.at(tau).unwrap();
+            let xi1 = -tau + 1.0 - (-tau).exp();
+            assert!((v.xi1.unwrap()[0] - xi1).abs() < 1e-11, "τ = {tau}");
+            // η₁' = −η₁ − ξ₁ − η₀ (f_ε = −y) = −η₁ + τ, η₁(0) = 0: η₁ = τ − 1 + e^{−τ}.
+            let eta1 = tau - 1.0 + (-tau).exp();
+            assert!((v.eta1.unwrap()[0] - eta1).abs() < 1e-11, "τ = {tau}");
+        }
+        // Past convergence the asymptote is used.
+        let far = sol.at(1e3).unwrap();
+        assert!((far.eta1.unwrap()[0] - (1e3 - 1.0)).abs() < 1e-7);
+    }
+
+    #[test]
+    fn michaelis_menten_first_order_start_is_the_layer_integral() {
+        // X₁(0) = ∫ (g(1, c) − g∞) dσ with g = −1 + (1 + 1 − 1/2) c = −1 + 1.5c and
+        // c = ½(1 − e^{−2σ}): ∫ 1.5·(−½ e^{−2σ}) dσ = −3/8.
+        let sol = solve_layer(
+            &michaelis_menten::MichaelisMenten::default(),
+            &start(1.0, 0.0, true),
+            &[],
+            &LayerOptions::default(),
+        )
+        .unwrap();
+        assert!((sol.x1_start.unwrap()[0] + 0.375).abs() < 1e-10);
+    }
+
+    #[test]
+    fn interior_layer_after_the_van_der_pol_jump() {
+        // From just past the fold (x = −2/3, y = 1 − 1e-3) the layer falls to y = −2.
+        let st = LayerStart {
+            t0: 0.8,
+            x0: vec![-2.0 / 3.0],
+            y0: vec![1.0 - 1e-3],
+            first_order: false,
+        };
+        let sol = solve_layer(&van_der_pol::VanDerPol, &st, &[], &LayerOptions::default()).unwrap();
+        assert!((sol.y_limit[0] + 2.0).abs() < 1e-14, "{:?}", sol.y_limit);
+        assert_eq!(sol.t0, 0.8);
+    }
+
+    #[test]
+    fn divergent_layer_is_an_error() {
+        // Past the fold (s < 0) u² − s > 0: u blows up, no manifold to reach.
+        let e = solve_layer(
+            &fold::Fold,
+            &start(-0.1, 0.0, false),
+            &[],
+            &LayerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                InnerError::Integration { .. } | InnerError::NotConverged { .. }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn rodas_layer_agrees_with_dop853() {
+        let taus = [0.5, 2.0, 5.0];
+        let opts = LayerOptions::default();
+        let a = solve_layer(
+            &michaelis_menten::MichaelisMenten::default(),
+            &start(1.0, 0.0, true),
+            &taus,
+            &opts,
+        )
+        .unwrap();
+        let b = solve_layer(
+            &michaelis_menten::MichaelisMenten::default(),
+            &start(1.0, 0.0, true),
+            &taus,
+            &LayerOptions {
+                method: LayerMethod::Rodas,
+                ..opts
+            },
+        )
+        .unwrap();
+        assert_eq!(b.method, LayerMethod::Rodas);
+        for &t in &taus {
+            let (va, vb) = (a.at(t).unwrap(), b.at(t).unwrap());
+            assert!((va.y[0] - vb.y[0]).abs() < 1e-10);
+            assert!((va.eta1.unwrap()[0] - vb.eta1.unwrap()[0]).abs() < 1e-9);
+        }
+        assert!((a.x1_start.unwrap()[0] - b.x1_start.unwrap()[0]).abs() < 1e-9);
+    }
+}
