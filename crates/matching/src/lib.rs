@@ -1,1 +1,43 @@
-//! placeholder
+//! Matching of the inner (boundary-layer) and outer (reduced) expansions of a slow–fast
+//! system `x' = g(x, y, ε)`, `ε y' = f(x, y, ε)`, their composites, and the check against
+//! direct integration.
+//!
+//! With `τ = t/ε`, the leading-order composite is
+//!
+//! ```text
+//!   y_c = Y₀(t) + η₀(τ) − Y₀(0),      x_c = X₀(t),
+//! ```
+//!
+//! uniformly `O(ε)` on `[0, T]`; the first-order composite
+//!
+//! ```text
+//!   y_c1 = Y₀ + εY₁ + η₀ + εη₁ − [Y₀(0) + t Y₀'(0) + εY₁(0)],
+//!   x_c1 = X₀ + εX₁ + x₀ + εξ₁ − [x₀ + t X₀'(0) + εX₁(0)],
+//! ```
+//!
+//! is `O(ε²)`. The brackets are the common parts: the outer expansion written in the inner
+//! variable, equal (the matching condition) to the inner expansion as `τ → ∞`. [`study`]
+//! computes outer and inner once (they do not depend on ε), evaluates every approximation
+//! against a direct stiff integration for a list of ε, fits the order of each error by
+//! log–log least squares with a Student-t confidence interval ([`fit_order`]), and checks
+//! matching on the intermediate variable `t = ε^α η` ([`MatchingCheck`]).
+//! [`singular_orbit`] strings reduced segments and interior layers (jumps at folds)
+//! together into the ε → 0 limit of a relaxation oscillation.
+#![warn(missing_docs)]
+
+mod direct;
+mod eps;
+mod error;
+mod fit;
+mod relaxation;
+mod study;
+
+pub use direct::{Borrowed, integrate_full};
+pub use eps::parse_eps_list;
+pub use error::MatchingError;
+pub use fit::{OrderFit, fit_order};
+pub use relaxation::{Jump, SingularOrbit, singular_orbit};
+pub use study::{
+    APPROXIMATIONS, Asymptotics, Comparison, GridOptions, MatchingCheck, MatchingOptions, OrderRow,
+    Study, VariableErrors, study,
+};

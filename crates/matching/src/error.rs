@@ -1,0 +1,44 @@
+use thiserror::Error;
+use timescales_inner::InnerError;
+use timescales_ode::IntegrationError;
+use timescales_outer::OuterError;
+
+/// Why a matching study failed.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MatchingError {
+    /// The reduced (outer) problem failed (a fold inside `[0, T]`, a repelling branch, …).
+    #[error("outer solution: {0}")]
+    Outer(#[from] OuterError),
+    /// A boundary layer failed.
+    #[error("inner solution: {0}")]
+    Inner(#[from] InnerError),
+    /// The direct integration failed at this ε.
+    #[error("direct integration at eps = {eps:e}: {source}")]
+    Direct {
+        /// ε.
+        eps: f64,
+        /// What the integrator said.
+        #[source]
+        source: IntegrationError,
+    },
+    /// An ε list could not be read.
+    #[error("invalid eps list '{spec}': {reason}")]
+    EpsList {
+        /// The text given.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value needed at time `t` (or stretched time `tau`) was not computed.
+    #[error("missing {what} at t = {t:e}")]
+    Missing {
+        /// Which solution.
+        what: String,
+        /// Time.
+        t: f64,
+    },
+    /// Invalid arguments.
+    #[error("invalid matching request: {0}")]
+    InvalidRequest(String),
+}
