@@ -143,11 +143,10 @@ impl LayerSolution {
                 eta1: lin(&self.eta1_slope, &self.eta1_offset),
             });
         }
-        let i = self
-            .tau
-            .partition_point(|&s| s < tau - 1e-12 * tau.abs().max(1.0));
+        let tol = CLOSE * tau.abs().max(1.0);
+        let i = self.tau.partition_point(|&s| s < tau - tol);
         let s = *self.tau.get(i)?;
-        if (s - tau).abs() > 1e-12 * tau.abs().max(1.0) {
+        if (s - tau).abs() > tol {
             return None;
         }
         Some(LayerValue {
@@ -247,14 +246,24 @@ struct LayerWatch<'w, 's, S: ?Sized> {
     last: Option<(f64, f64)>,
 }
 
+/// Stretched times closer than this (relative to `max(1, τ)`) are one output time: the
+/// integrators cannot step across a gap of a few ulps.
+const CLOSE: f64 = 1e-12;
+
+/// Removes values within `CLOSE` of their predecessor from a sorted list.
+fn dedup_close(v: &mut Vec<f64>) {
+    v.dedup_by(|b, a| (*b - *a).abs() <= CLOSE * a.abs().max(1.0));
+}
+
 fn norm_inf(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
 impl<S: SlowFastSystem + ?Sized> LayerWatch<'_, '_, S> {
     fn is(list: &[f64], t: f64) -> bool {
-        let i = list.partition_point(|&s| s < t);
-        list.get(i).is_some_and(|&s| s == t)
+        let tol = CLOSE * t.abs().max(1.0);
+        let i = list.partition_point(|&s| s < t - tol);
+        list.get(i).is_some_and(|&s| (s - t).abs() <= tol)
     }
 
     /// Distance of the state to convergence (≤ 1 means converged).
@@ -355,7 +364,7 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
         .filter(|t| t.is_finite() && *t >= 0.0 && *t <= opts.tau_max)
         .collect();
     requested.sort_by(f64::total_cmp);
-    requested.dedup();
+    dedup_close(&mut requested);
     let mut checks = Vec::new();
     let (mut s, mut k) = (0.0, 0usize);
     while s < opts.tau_max {
@@ -369,7 +378,7 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
     }
     let mut grid: Vec<f64> = requested.iter().chain(&checks).copied().collect();
     grid.sort_by(f64::total_cmp);
-    grid.dedup();
+    dedup_close(&mut grid);
 
     let mut ode = LayerOde {
         sys,
