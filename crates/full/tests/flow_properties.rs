@@ -1,0 +1,252 @@
+//! Properties of the full ODE checked by direct integration: the phase-0 closed form,
+//! the `φ_1 σ_1 = 0` degenerate case, monotone risk, explicit vs implicit agreement,
+//! convergence in tolerance, reproducibility.
+
+use timescales_full::{
+    FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate,
+};
+
+fn problem(
+    sigma: Vec<f64>,
+    phi: Vec<f64>,
+    law: InitialLaw,
+    eps: f64,
+    times: OutputTimes,
+) -> FlowProblem {
+    FlowProblem {
+        sigma,
+        phi,
+        tail_energy: 0.0,
+        law,
+        particles: 16,
+        placement: Placement::Quadrature,
+        epsilon: eps,
+        t_end: 3.0,
+        rtol: 1e-10,
+        atol: 1e-12,
+        times,
+        method: Method::Rodas4,
+    }
+}
+
+fn exp_sigma() -> Vec<f64> {
+    // σ(x) = exp(x − ½): σ_k = 1/sqrt(k!) (model.md §2).
+    vec![1.0, 1.0, 0.5f64.sqrt(), (1.0 / 6.0f64).sqrt()]
+}
+
+#[test]
+fn phase_zero_matches_closed_form_for_t_much_less_than_sqrt_eps() {
+    // model.md §5: a_i(t) = a_i(0) + (φ_0/σ_0 − M_0(0)) (1 − e^{−σ_0² t/ε}) while s ≈ 0.
+    let eps = 1e-8;
+    let (sigma0, phi0) = (0.8, 0.3);
+    let times: Vec<f64> = [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|c| c * eps)
+        .collect();
+    let mut p = problem(
+        vec![sigma0, 1.0, 0.5, 0.3],
+        vec![phi0, 1.0, 0.5, 0.2],
+        InitialLaw::Uniform { lo: -0.5, hi: 1.5 },
+        eps,
+        OutputTimes::Explicit(times.clone()),
+    );
+    p.t_end = times[times.len() - 1];
+    let run = simulate(&p).unwrap();
+    let m0 = run.trajectory.column("M_0").unwrap();
+    let m00 = 0.5; // mean of Uniform[−0.5, 1.5]
+    for (i, &t) in times.iter().enumerate() {
+        let shift = (phi0 / sigma0 - m00) * (1.0 - (-sigma0 * sigma0 * t / eps).exp());
+        let expected = m00 + shift;
+        // First neglected term: s ≈ σ_1 φ_1 a t feeds ε ȧ = σ_1 r_1 s, so δa = O(σ_1²φ_1² a t²/ε).
+        let bound = 2.0 * t * t / eps + 1e-10;
+        assert!(
+            (m0[i] - expected).abs() < bound,
+            "t = {t:e}: M_0 = {} vs {expected}",
+            m0[i]
+        );
+    }
+    // Every particle moved by the same shift.
+    let particles = p.law.particles(p.particles, p.placement).unwrap();
+    let shift = (phi0 / sigma0 - m00) * (1.0 - (-sigma0 * sigma0 * 10.0f64).exp());
+    for (a, a0) in run.final_a.iter().zip(&particles.a) {
+        let bound = 2.0 * (10.0 * eps) * (10.0 * eps) / eps * a0.abs().max(1.0);
+        assert!((a - (a0 + shift)).abs() < bound, "{a} vs {}", a0 + shift);
+    }
+}
+
+#[test]
+fn no_first_degree_coupling_freezes_s_and_says_why() {
+    // φ_1 = 0: s ≡ 0 is invariant, only r_0 is learnt; R → ½ Σ_{k≥1} φ_k².
+    let p = problem(
+        exp_sigma(),
+        vec![0.4, 0.0, 1.0, 0.5],
+        InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+        1e-4,
+        OutputTimes::LogGrid { samples: 40 },
+    );
+    let run = simulate(&p).expect("the run ends normally");
+    assert!(
+        run.trajectory
+            .column("max_abs_s")
+            .unwrap()
+            .iter()
+            .all(|s| *s == 0.0)
+    );
+    let risk = *run.trajectory.column("risk").unwrap().last().unwrap();
+    assert!(
+        (risk - 0.5 * (1.0 + 0.25)).abs() < 1e-9,
+        "final risk {risk}"
+    );
+    assert!(
+        run.notes.iter().any(|n| n.contains("φ_1 σ_1 = 0")),
+        "{:?}",
+        run.notes
+    );
+}
+
+#[test]
+fn absent_phases_are_announced() {
+    // σ_2 = 0 (an odd activation's even coefficient) removes phase 2.
+    let p = problem(
+        vec![0.0, 1.0, 0.0, 0.5],
+        vec![0.0, 1.0, 1.0, 1.0],
+        InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+        1e-3,
+        OutputTimes::LogGrid { samples: 10 },
+    );
+    assert!(
+        p.notes()
+            .iter()
+            .any(|n| n.starts_with("no phase 2: σ_2 = 0")),
+        "{:?}",
+        p.notes()
+    );
+}
+
+#[test]
+fn risk_never_increases_and_overlaps_stay_in_range() {
+    let p = problem(
+        exp_sigma(),
+        vec![0.0, 1.0, 1.0, 1.0],
+        InitialLaw::Normal {
+            mean: 0.2,
+            std: 1.0,
+        },
+        1e-6,
+        OutputTimes::LogGrid { samples: 200 },
+    );
+    let run = simulate(&p).unwrap();
+    let risk = run.trajectory.column("risk").unwrap();
+    for w in risk.windows(2) {
+        assert!(
+            w[1] <= w[0] * (1.0 + 1e-9),
+            "risk rose from {} to {}",
+            w[0],
+            w[1]
+        );
+    }
+    assert!(run.max_risk_increase <= 1e-9, "{}", run.max_risk_increase);
+    assert!(
+        run.trajectory
+            .column("max_abs_s")
+            .unwrap()
+            .iter()
+            .all(|s| *s <= 1.0)
+    );
+    // It learnt something: the risk fell well below the degree-1 plateau ½(φ_2² + φ_3²) = 1.
+    assert!(*risk.last().unwrap() < 0.9);
+}
+
+#[test]
+fn explicit_and_implicit_integrators_agree_when_not_stiff() {
+    let mk = |method| {
+        let mut p = problem(
+            exp_sigma(),
+            vec![0.0, 1.0, 0.5, 0.0],
+            InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+            0.1,
+            OutputTimes::LogGrid { samples: 30 },
+        );
+        p.method = method;
+        p.t_end = 5.0;
+        simulate(&p).unwrap()
+    };
+    let (a, b, c) = (mk(Method::Rodas4), mk(Method::Dopri5), mk(Method::Dop853));
+    let ra = a.trajectory.column("risk").unwrap();
+    for other in [&b, &c] {
+        let rb = other.trajectory.column("risk").unwrap();
+        for (x, y) in ra.iter().zip(rb) {
+            assert!((x - y).abs() < 1e-8 * x.abs().max(1e-3), "{x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn error_converges_with_tolerance() {
+    // Against a tight run (rtol 1e-12), the error falls as rtol tightens.
+    let run_at = |rtol: f64| {
+        let mut p = problem(
+            exp_sigma(),
+            vec![0.0, 1.0, 1.0, 1.0],
+            InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+            1e-4,
+            OutputTimes::LogGrid { samples: 60 },
+        );
+        p.rtol = rtol;
+        p.atol = rtol * 1e-2;
+        simulate(&p)
+            .unwrap()
+            .trajectory
+            .column("risk")
+            .unwrap()
+            .to_vec()
+    };
+    let reference = run_at(1e-12);
+    let err = |r: &[f64]| {
+        r.iter()
+            .zip(&reference)
+            .map(|(x, y)| ((x - y) / y).abs())
+            .fold(0.0, f64::max)
+    };
+    let (e6, e9) = (err(&run_at(1e-6)), err(&run_at(1e-9)));
+    assert!(e9 < e6 / 30.0, "rtol 1e-6: {e6:e}, rtol 1e-9: {e9:e}");
+    assert!(e9 < 1e-6, "{e9:e}");
+}
+
+#[test]
+fn random_placement_is_reproducible() {
+    let mk = |seed| {
+        let mut p = problem(
+            exp_sigma(),
+            vec![0.0, 1.0, 1.0, 0.0],
+            InitialLaw::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
+            1e-3,
+            OutputTimes::LogGrid { samples: 20 },
+        );
+        p.placement = Placement::Random { seed };
+        p.particles = 50;
+        simulate(&p).unwrap()
+    };
+    let (a, b, c) = (mk(3), mk(3), mk(4));
+    assert_eq!(a.trajectory, b.trajectory);
+    assert_ne!(a.trajectory, c.trajectory);
+}
+
+#[test]
+fn invalid_problems_are_rejected_before_integrating() {
+    let mut p = problem(
+        exp_sigma(),
+        vec![0.0, 1.0, 1.0, 0.0],
+        InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+        1e-3,
+        OutputTimes::LogGrid { samples: 20 },
+    );
+    p.sigma[2] = f64::NAN;
+    match simulate(&p) {
+        Err(FlowError::InvalidParameter { key, .. }) => assert_eq!(key, "activation"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,319 @@
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use timescales_full::{FlowError, FlowProblem};
+
+/// Errors of the phase asymptotics.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PhaseError {
+    /// Phase 1 does not exist for this problem.
+    #[error("no phase 1: {reason}")]
+    NoPhaseOne {
+        /// Why (`σ_1 φ_1 = 0`, degenerate law, …).
+        reason: String,
+    },
+    /// The problem itself is invalid.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+/// Leading-order asymptotics of phases 0 and 1 for one problem (see the crate docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyPhases {
+    /// `ε`.
+    pub eps: f64,
+    /// `σ_0`, `φ_0`.
+    pub sigma0: f64,
+    /// `φ_0`.
+    pub phi0: f64,
+    /// `σ_1`.
+    pub sigma1: f64,
+    /// `φ_1`.
+    pub phi1: f64,
+    /// `M_0(0) = E_w[a(0)]`.
+    pub m0_initial: f64,
+    /// Phase-0 shift `δ = φ_0/σ_0 − M_0(0)` (0 when `σ_0 = 0`).
+    pub shift0: f64,
+    /// Phase-0 rate `σ_0²/ε`.
+    pub rate0: f64,
+    /// Growth rate `λ = |σ_1 φ_1| / √ε`.
+    pub lambda: f64,
+    /// `V`: weighted variance of `a` after phase 0 (second moment when `σ_0 = 0`).
+    pub growth_variance: f64,
+    /// `t*`: `r_1 = φ_1/2`.
+    pub t_star: f64,
+    /// Predicted onset `t_1` (risk midpoint, `r_1 = φ_1/√2`).
+    pub t_onset: f64,
+    /// `R_l = ½ Σ_{k>l} φ_k² + tail`, `l = 0..K`.
+    pub plateau_levels: Vec<f64>,
+}
+
+impl EarlyPhases {
+    /// The predictions for `problem` (its law discretized as the run would be).
+    ///
+    /// # Errors
+    /// [`PhaseError::NoPhaseOne`] when `σ_1 φ_1 = 0` or the growth variance vanishes;
+    /// [`PhaseError::Flow`] for an invalid problem.
+    pub fn new(problem: &FlowProblem) -> Result<Self, PhaseError> {
+        problem.validate()?;
+        let k = problem.sigma.len() - 1;
+        if k == 0 || problem.sigma[1] * problem.phi[1] == 0.0 {
+            return Err(PhaseError::NoPhaseOne {
+                reason: "σ_1 φ_1 = 0: s ≡ 0 is invariant".into(),
+            });
+        }
+        let eps = problem.epsilon;
+        let (sigma0, phi0, sigma1, phi1) = (
+            problem.sigma[0],
+            problem.phi[0],
+            problem.sigma[1],
+            problem.phi[1],
+        );
+        let particles = problem
+            .law
+            .particles(problem.particles, problem.placement)?;
+        let m0: f64 = particles
+            .a
+            .iter()
+            .zip(&particles.weights)
+            .map(|(a, w)| a * w)
+            .sum();
+        let shift0 = if sigma0 != 0.0 {
+            phi0 / sigma0 - m0
+        } else {
+            0.0
+        };
+        // After phase 0 every a moved by shift0 (σ_0 ≠ 0); the growth acts on a − E[a] then.
+        let second: f64 = particles
+            .a
+            .iter()
+            .zip(&particles.weights)
+            .map(|(a, w)| w * (a + shift0).powi(2))
+            .sum();
+        let mean_after = m0 + shift0;
+        let growth_variance = if sigma0 != 0.0 {
+            second - mean_after * mean_after
+        } else {
+            second
+        };
+        if growth_variance.is_nan() || growth_variance <= 0.0 {
+            return Err(PhaseError::NoPhaseOne {
+                reason: format!(
+                    "the law of a(0) has no spread to grow from (V = {growth_variance:e})"
+                ),
+            });
+        }
+        let c = (sigma1 * phi1).abs();
+        let lambda = c / eps.sqrt();
+        let t_star = (4.0 * phi1.abs() / (sigma1.abs() * eps.sqrt() * growth_variance)).ln()
+            / (2.0 * lambda);
+        let t_onset = t_star + (2f64.sqrt() - 1.0).ln() / (2.0 * lambda);
+        let tail = problem.tail_energy;
+        let plateau_levels = (0..=k)
+            .map(|l| 0.5 * problem.phi[l + 1..].iter().map(|p| p * p).sum::<f64>() + tail)
+            .collect();
+        Ok(Self {
+            eps,
+            sigma0,
+            phi0,
+            sigma1,
+            phi1,
+            m0_initial: m0,
+            shift0,
+            rate0: sigma0 * sigma0 / eps,
+            lambda,
+            growth_variance,
+            t_star,
+            t_onset,
+            plateau_levels,
+        })
+    }
+
+    /// `M_0(t) = M_0(0) + δ (1 − e^{−σ_0² t/ε})` (phase 0, `t ≪ √ε`).
+    pub fn m0(&self, t: f64) -> f64 {
+        self.m0_initial + self.shift0 * (1.0 - (-self.rate0 * t).exp())
+    }
+
+    /// `r_0(t) = r_0(0) e^{−σ_0² t/ε}`.
+    pub fn r0(&self, t: f64) -> f64 {
+        (self.phi0 - self.sigma0 * self.m0_initial) * (-self.rate0 * t).exp()
+    }
+
+    /// Phase-1 linear solution of one particle whose weight after phase 0 deviates from the
+    /// mean by `alpha0`: `(a − E[a], s − E[s]) = (α_0 cosh λt, sgn(c) √ε α_0 sinh λt)`.
+    pub fn linear_deviation(&self, alpha0: f64, t: f64) -> (f64, f64) {
+        let sign = (self.sigma1 * self.phi1).signum();
+        (
+            alpha0 * (self.lambda * t).cosh(),
+            sign * self.eps.sqrt() * alpha0 * (self.lambda * t).sinh(),
+        )
+    }
+
+    /// `r_1(t)/φ_1 = 1/(1 + e^{2λ(t − t*)})` (logistic saturation of phase 1).
+    pub fn r1_ratio(&self, t: f64) -> f64 {
+        let x = 2.0 * self.lambda * (t - self.t_star);
+        if x > 700.0 {
+            0.0
+        } else {
+            1.0 / (1.0 + x.exp())
+        }
+    }
+
+    /// Composite risk through phases 0 and 1 and the plateau after them:
+    /// `R_c(t) = ½ r_0(t)² + ½ φ_1² (r_1/φ_1)² + R_1`, where `R_1 = ½ Σ_{k>1} φ_k²` (+ tail).
+    /// Later phases are not included: `R_c` stays on the `R_1` plateau.
+    pub fn composite_risk(&self, t: f64) -> f64 {
+        let r1 = self.phi1 * self.r1_ratio(t);
+        0.5 * self.r0(t).powi(2) + 0.5 * r1 * r1 + self.plateau_levels[1]
+    }
+}
+
+/// First time the sampled curve `(t, y)` crosses `level` downwards, by linear interpolation
+/// in `log t` (points with `t ≤ 0` are skipped). `None` if it never does.
+pub fn crossing_time(t: &[f64], y: &[f64], level: f64) -> Option<f64> {
+    let pts: Vec<(f64, f64)> = t
+        .iter()
+        .zip(y)
+        .filter(|(t, _)| **t > 0.0)
+        .map(|(t, y)| (*t, *y))
+        .collect();
+    pts.windows(2).find_map(|w| {
+        let ((t0, y0), (t1, y1)) = (w[0], w[1]);
+        (y0 > level && y1 <= level).then(|| {
+            let f = (y0 - level) / (y0 - y1);
+            (t0.ln() + f * (t1.ln() - t0.ln())).exp()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use timescales_full::{InitialLaw, Method, OutputTimes, Placement, simulate};
+
+    fn public(eps: f64, law: InitialLaw, phi0: f64) -> FlowProblem {
+        FlowProblem {
+            sigma: vec![1.0, 1.0, 0.5f64.sqrt(), (1.0 / 6.0f64).sqrt()],
+            phi: vec![phi0, 1.0, 1.0, 1.0],
+            tail_energy: 0.0,
+            law,
+            particles: 16,
+            placement: Placement::Quadrature,
+            epsilon: eps,
+            t_end: 1.0,
+            rtol: 1e-9,
+            atol: 1e-11,
+            times: OutputTimes::LogGrid { samples: 2 },
+            method: Method::Rodas4,
+        }
+    }
+
+    /// Measured onset: the risk crosses `R_1 + φ_1²/4`, sampled densely around the prediction.
+    fn measured_onset(p: &FlowProblem, pred: &EarlyPhases) -> f64 {
+        let mut p = p.clone();
+        let (lo, hi) = (pred.t_onset / 3.0, pred.t_onset * 3.0);
+        let times: Vec<f64> = (0..=3000)
+            .map(|i| lo * (hi / lo).powf(i as f64 / 3000.0))
+            .collect();
+        p.t_end = times[3000];
+        p.times = OutputTimes::Explicit(times);
+        let run = simulate(&p).unwrap();
+        let level = pred.plateau_levels[1] + 0.25 * pred.phi1 * pred.phi1;
+        crossing_time(
+            &run.trajectory.t,
+            run.trajectory.column("risk").unwrap(),
+            level,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn phase_one_onset_prediction_converges_as_eps_decreases() {
+        // Direct integration is the reference; the relative error must shrink with ε.
+        let law = InitialLaw::Uniform { lo: -1.0, hi: 1.0 };
+        let errs: Vec<f64> = [1e-4, 1e-6, 1e-8]
+            .iter()
+            .map(|&eps| {
+                let p = public(eps, law.clone(), 0.0);
+                let pred = EarlyPhases::new(&p).unwrap();
+                let t = measured_onset(&p, &pred);
+                ((pred.t_onset - t) / t).abs()
+            })
+            .collect();
+        assert!(errs[1] < errs[0] && errs[2] < errs[1], "{errs:?}");
+        assert!(errs[2] < 0.02, "{errs:?}");
+    }
+
+    #[test]
+    fn phase_zero_closed_form_matches_direct_integration() {
+        let p = public(
+            1e-8,
+            InitialLaw::Normal {
+                mean: 0.7,
+                std: 0.5,
+            },
+            0.4,
+        );
+        let pred = EarlyPhases::new(&p).unwrap();
+        let mut q = p.clone();
+        let times: Vec<f64> = (0..=20).map(|i| i as f64 * 0.5e-8).collect();
+        q.t_end = 1e-7;
+        q.times = OutputTimes::Explicit(times.clone());
+        let run = simulate(&q).unwrap();
+        let r0 = run.trajectory.column("r_0").unwrap();
+        for (i, &t) in times.iter().enumerate() {
+            assert!(
+                (r0[i] - pred.r0(t)).abs() < 1e-7,
+                "t = {t:e}: {} vs {}",
+                r0[i],
+                pred.r0(t)
+            );
+        }
+    }
+
+    #[test]
+    fn phase_one_linear_solution_matches_direct_integration_early() {
+        // Before saturation (λt ≲ ¼ log(1/ε) − 2), each particle follows the linear solution;
+        // at λt = 3, ε = 1e-10 the neglected M_1 ~ √ε V e^{2λt}/4 ≈ 3e-4 sets the tolerance.
+        let eps = 1e-10;
+        let p = public(eps, InitialLaw::Uniform { lo: -1.0, hi: 1.0 }, 0.0);
+        let pred = EarlyPhases::new(&p).unwrap();
+        let t = 3.0 / pred.lambda;
+        let mut q = p.clone();
+        q.t_end = t;
+        q.times = OutputTimes::Explicit(vec![t]);
+        let run = simulate(&q).unwrap();
+        let parts = p.law.particles(p.particles, p.placement).unwrap();
+        for (i, a0) in parts.a.iter().enumerate() {
+            let (da, ds) = pred.linear_deviation(*a0, t);
+            assert!(
+                (run.final_a[i] - da).abs() < 1e-3 * da.abs(),
+                "a_{i}: {} vs {da}",
+                run.final_a[i]
+            );
+            assert!(
+                (run.final_s[i] - ds).abs() < 1e-3 * ds.abs(),
+                "s_{i}: {} vs {ds}",
+                run.final_s[i]
+            );
+        }
+    }
+
+    #[test]
+    fn no_phase_one_is_an_error_with_the_reason() {
+        let mut p = public(1e-4, InitialLaw::Uniform { lo: -1.0, hi: 1.0 }, 0.0);
+        p.phi[1] = 0.0;
+        assert!(matches!(
+            EarlyPhases::new(&p),
+            Err(PhaseError::NoPhaseOne { .. })
+        ));
+    }
+
+    #[test]
+    fn crossing_interpolates_in_log_time() {
+        let t = [0.0, 1.0, 10.0, 100.0];
+        let y = [2.0, 2.0, 1.0, 0.0];
+        assert!((crossing_time(&t, &y, 1.5).unwrap() - 10f64.sqrt()).abs() < 1e-12);
+        assert!(crossing_time(&t, &y, -1.0).is_none());
+    }
+}
