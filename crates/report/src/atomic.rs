@@ -1,0 +1,102 @@
+//! Atomic file writes: temporary sibling, flush, `fsync`, rename.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::ReportError;
+
+/// Writes `path` atomically: `fill` writes into a temporary file in the same directory,
+/// which is synced and renamed over `path` only if `fill` succeeds; on failure the
+/// temporary file is removed and `path` is untouched.
+///
+/// # Errors
+/// [`ReportError::Io`], or whatever `fill` returns.
+pub fn write_atomic<F>(path: &Path, fill: F) -> Result<(), ReportError>
+where
+    F: FnOnce(&mut std::fs::File) -> Result<(), ReportError>,
+{
+    let io = |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        fill(&mut file)?;
+        file.flush().map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes `bytes` to `path` atomically.
+///
+/// # Errors
+/// [`ReportError::Io`].
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic(path, |f| {
+        f.write_all(bytes).map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}
+
+/// Writes `value` as pretty JSON to `path` atomically.
+///
+/// # Errors
+/// [`ReportError::Io`] or [`ReportError::Table`] if serialization fails.
+pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ReportError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| ReportError::Table {
+        what: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_bytes_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_fill_leaves_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        write_bytes_atomic(&p, b"old").unwrap();
+        let r = write_atomic(&p, |f| {
+            f.write_all(b"half").unwrap();
+            Err(ReportError::Plot {
+                path: "x".into(),
+                message: "boom".into(),
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn creates_missing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.json");
+        write_json_atomic(&p, &vec![1, 2, 3]).unwrap();
+        assert!(std::fs::read_to_string(&p).unwrap().contains('2'));
+    }
+}
