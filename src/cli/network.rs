@@ -2,7 +2,6 @@
 //! online SGD) against the `d → ∞, m → ∞` limit flow of the same scenario.
 
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -10,7 +9,8 @@ use clap::Args;
 use timescales_full::{InitialLaw as FullLaw, simulate_with};
 use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, Sgd, SgdOptions, Snapshot,
-    SummaryRecorder, compare::interp_log_time, fit_power_law, midpoint_crossing, sup_distance,
+    SummaryRecorder, compare::interp_log_time, fit_power_law, midpoint_crossing,
+    phase1_shift_prediction, sup_distance,
 };
 use timescales_report::{Axis, LinePlot, ReportError, Series, write_atomic};
 use timescales_scenario::Scenario;
@@ -58,7 +58,6 @@ struct Compared {
     risk_limit: Vec<f64>,
     max_abs_overlap: Vec<f64>,
     sup_distance: f64,
-    t_sup: f64,
     t1_network: Option<f64>,
     wall_seconds: f64,
 }
@@ -104,19 +103,25 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let limit = limit.context("limit flow failed")?;
     let lt = limit.trajectory.t.clone();
-    let lr = limit.trajectory.column("risk").context("limit risk column")?.to_vec();
+    let lr = limit
+        .trajectory
+        .column("risk")
+        .context("limit risk column")?
+        .to_vec();
     let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
     let t1_limit = midpoint_crossing(&lt[1..], &lr[1..], r0, r1);
     let mut results = Vec::new();
     for &(d, m) in &pairs {
         let started = std::time::Instant::now();
         let mut state = NetworkState::random(d, m, &law, args.seed)?;
+        let mean_a = state.a.mean();
+        let var_a = state.a.iter().map(|a| (a - mean_a).powi(2)).sum::<f64>() / m as f64;
+        let predicted_t1 = phase1_shift_prediction(p.epsilon, d, var_a, p.sigma[1] * p.phi[1])
+            .zip(t1_limit)
+            .map(|(shift, t1)| t1 + shift);
         let mut rec = SummaryRecorder::new();
-        let (bar, mut tick) = super::log_time_bar(
-            p.epsilon / 10.0,
-            p.t_end,
-            &format!("network d = {d}, m = {m}"),
-        );
+        let label = format!("network d = {d}, m = {m}");
+        let (bar, mut tick) = super::log_time_bar(p.epsilon / 10.0, p.t_end, &label);
         let mut observer = |s: &Snapshot<'_>| {
             tick(s.t);
             timescales_network::FlowObserver::observe(&mut rec, s)
@@ -142,7 +147,10 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         let traj = &rec.trajectory;
         let t = traj.t.clone();
         let risk = traj.column("risk").context("risk column")?.to_vec();
-        let overlap = traj.column("max_abs_overlap").context("overlap column")?.to_vec();
+        let overlap = traj
+            .column("max_abs_overlap")
+            .context("overlap column")?
+            .to_vec();
         let risk_limit: Vec<f64> = t
             .iter()
             .map(|&x| {
@@ -153,6 +161,14 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
                 }
             })
             .collect();
+        if d as f64 * p.epsilon * var_a < 3.0 {
+            eprintln!(
+                "note: d ε Var a(0) = {:.2} is not ≫ 1: the initial overlaps ~ 1/√d seed phase 1 \
+                 as much as √ε (a − E a) does, so the network's phase 1 comes early (see \
+                 phase1_shift_prediction)",
+                d as f64 * p.epsilon * var_a
+            );
+        }
         let (sup, t_sup) = sup_distance(&t[1..], &risk[1..], &lt[1..], &lr[1..], &times[1..])?;
         let c = Compared {
             d,
@@ -163,13 +179,13 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
             risk_limit,
             max_abs_overlap: overlap,
             sup_distance: sup,
-            t_sup,
             wall_seconds: started.elapsed().as_secs_f64(),
         };
         println!(
-            "d = {d:5}, m = {m:5}: sup |R_net − R_lim| = {sup:.4e} (at t = {t_sup:.3e}), t1 network {} vs limit {}, {:.1} s",
+            "d = {d:5}, m = {m:5}: sup |R_net − R_lim| = {sup:.4e} (at t = {t_sup:.3e}), t1 network {} vs limit {} (limit + predicted overlap shift: {}), {:.1} s",
             fmt_opt(c.t1_network),
             fmt_opt(t1_limit),
+            fmt_opt(predicted_t1),
             c.wall_seconds
         );
         let name = if pairs.len() == 1 {
@@ -196,7 +212,10 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
             ));
         }
         write_text(&args.out.join("convergence.csv"), &text)?;
-        let x: Vec<f64> = results.iter().map(|c| (c.d as f64 * c.m as f64).sqrt()).collect();
+        let x: Vec<f64> = results
+            .iter()
+            .map(|c| (c.d as f64 * c.m as f64).sqrt())
+            .collect();
         let y: Vec<f64> = results.iter().map(|c| c.sup_distance).collect();
         match fit_power_law(&x, &y, 0.95) {
             Ok(f) => println!(
@@ -207,7 +226,10 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         }
         println!("written       {}/convergence.csv", args.out.display());
     } else {
-        println!("written       {}/{{network.csv, network.svg}}", args.out.display());
+        println!(
+            "written       {}/{{network.csv, network.svg}}",
+            args.out.display()
+        );
     }
     Ok(())
 }
@@ -229,10 +251,11 @@ fn fmt_opt(x: Option<f64>) -> String {
 
 fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
     write_atomic(path, |f| {
-        f.write_all(text.as_bytes()).map_err(|source| ReportError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        f.write_all(text.as_bytes())
+            .map_err(|source| ReportError::Io {
+                path: path.display().to_string(),
+                source,
+            })
     })
     .with_context(|| format!("writing {}", path.display()))
 }
@@ -254,7 +277,11 @@ fn plot(scenario: &Scenario, c: &Compared, sgd: bool) -> LinePlot {
     let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
     let mut guides: Vec<(String, f64)> = Vec::new();
     for (l, &level) in scenario.plateau_levels.iter().enumerate() {
-        if level > 0.0 && !guides.iter().any(|(_, v)| (v - level).abs() <= 1e-12 * level) {
+        if level > 0.0
+            && !guides
+                .iter()
+                .any(|(_, v)| (v - level).abs() <= 1e-12 * level)
+        {
             guides.push((format!("R_{l} = {level:.4}"), level));
         }
     }

@@ -18,7 +18,7 @@ use timescales_full::{
 };
 use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, SummaryRecorder, fit_power_law,
-    midpoint_crossing, sup_distance,
+    midpoint_crossing, phase1_shift_prediction, sup_distance,
 };
 
 fn list<T: std::str::FromStr>(s: &str) -> Vec<T> {
@@ -111,10 +111,14 @@ fn main() {
                 let t1_net = midpoint_crossing(&nt[1..], &nr[1..], r0, r1);
                 let st = flow.stats();
                 let fmt = |x: Option<f64>| x.map_or("nan".to_string(), |v| format!("{v:.6e}"));
+                let pred = phase1_shift_prediction(eps, n, 1.0 / 3.0, sigma[1] * phi[1])
+                    .zip(t1_limit)
+                    .map(|(s, t)| t + s);
                 println!(
-                    "eps {eps:e} d={n:5} m={width:5} seed {seed}: sup {dist:.4e} at t={t_sup:.3e}, t1 net {} lim {}, {} steps ({} rej, {} CG it, {} chol), {wall:.1}s",
+                    "eps {eps:e} d={n:5} m={width:5} seed {seed}: sup {dist:.4e} at t={t_sup:.3e}, t1 net {} lim {} (lim + predicted overlap shift {}), {} steps ({} rej, {} CG it, {} chol), {wall:.1}s",
                     fmt(t1_net),
                     fmt(t1_limit),
+                    fmt(pred),
                     st.steps,
                     st.rejected_steps,
                     st.cg_iterations,

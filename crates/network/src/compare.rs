@@ -101,6 +101,27 @@ pub fn midpoint_crossing(t: &[f64], r: &[f64], hi: f64, lo: f64) -> Option<f64> 
     None
 }
 
+/// Predicted shift of the phase-1 time of a width-∞, dimension-`d` network relative to the
+/// limit, from the linearized phase 1 (model.md §5):
+///
+/// ```text
+///   δt₁ ≈ −(√ε / (2 |σ₁φ₁|)) · ln(1 + 1/(d ε Var a(0))).
+/// ```
+///
+/// In the limit the unstable mode is seeded by `√ε (a − E a)`; in the network the initial
+/// overlaps `s_i(0) ~ N(0, 1/d)` seed it too, so `M_1 ∝ sinh cosh(λt) · (√ε Var a + E s(0)²/√ε)`
+/// with `λ = |σ₁φ₁|/√ε` grows from an amplitude larger by `1 + 1/(d ε Var a)`, and reaches
+/// order one earlier by `ln(that)/(2λ)`. The network is in the limit's regime only when
+/// `d ε Var a ≫ 1`; there `δt₁ ≈ −√ε/(2|σ₁φ₁| d ε Var a) = O(1/d)`. Returns `None` unless
+/// `ε, d, Var a, |σ₁φ₁|` are positive.
+pub fn phase1_shift_prediction(eps: f64, d: usize, var_a: f64, sigma1_phi1: f64) -> Option<f64> {
+    let c = sigma1_phi1.abs();
+    if !(eps > 0.0 && var_a > 0.0 && c > 0.0) || d == 0 {
+        return None;
+    }
+    Some(-(eps.sqrt() / (2.0 * c)) * (1.0 / (d as f64 * eps * var_a)).ln_1p())
+}
+
 /// A least-squares fit `y ≈ C x^p` in log–log coordinates with a Student-t confidence
 /// interval for the exponent.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -205,6 +226,20 @@ mod tests {
         let y: Vec<f64> = x.iter().zip(noise).map(|(x, n)| n / x).collect();
         let f = fit_power_law(&x, &y, 0.95).unwrap();
         assert!(f.ci_low < -1.0 && f.ci_high > -1.0, "{f:?}");
+    }
+
+    #[test]
+    fn phase1_shift_signs_and_asymptotics() {
+        let eps = 1e-2;
+        let s = phase1_shift_prediction(eps, 100, 1.0 / 3.0, 1.0).unwrap();
+        assert!((s + 0.05 * 4.0f64.ln()).abs() < 1e-15, "{s}");
+        // d ε Var a ≫ 1: −√ε / (2 d ε Var a).
+        let big = phase1_shift_prediction(eps, 3_000_000, 1.0 / 3.0, 1.0).unwrap();
+        assert!(
+            (big / (-0.1 / (2.0 * 10_000.0)) - 1.0).abs() < 1e-4,
+            "{big}"
+        );
+        assert_eq!(phase1_shift_prediction(eps, 10, 0.0, 1.0), None);
     }
 
     #[test]

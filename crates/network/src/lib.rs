@@ -45,7 +45,9 @@ mod record;
 mod sgd;
 mod state;
 
-pub use compare::{PowerLawFit, fit_power_law, log_grid, midpoint_crossing, sup_distance};
+pub use compare::{
+    PowerLawFit, fit_power_law, log_grid, midpoint_crossing, phase1_shift_prediction, sup_distance,
+};
 pub use error::NetworkError;
 pub use flow::{FlowObserver, FlowOptions, FlowStats, PopulationFlow, Snapshot};
 pub use model::Model;
