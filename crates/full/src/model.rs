@@ -21,8 +21,73 @@
 //! identity `W⁻¹ = D⁻¹ + D⁻¹ U (I − Vᵀ D⁻¹ U)⁻¹ Vᵀ D⁻¹`: `O(N K'²)` to factor, `O(N K')`
 //! per solve, instead of `O(N³)`.
 
+use std::ops::Range;
+
 use nalgebra::{DMatrix, DVector, Dyn, LU};
+use rayon::prelude::*;
 use timescales_ode::{JacobianBlocks, Linearization, OdeSystem, SlowFastSystem};
+
+/// Particles per parallel work unit. Reductions sum per-chunk partial results in chunk
+/// order, so results are bit-identical whatever the number of threads; systems with at most
+/// one chunk run sequentially (no scheduling overhead for small `N`).
+const CHUNK: usize = 4096;
+
+/// `Σ_c f(range_c)` over fixed chunks, combined in chunk order (deterministic).
+fn chunked_sum(n: usize, len: usize, f: impl Fn(Range<usize>, &mut [f64]) + Sync) -> Vec<f64> {
+    let mut total = vec![0.0; len];
+    if n <= CHUNK {
+        f(0..n, &mut total);
+        return total;
+    }
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut part = vec![0.0; len];
+            f(c * CHUNK..((c + 1) * CHUNK).min(n), &mut part);
+            part
+        })
+        .collect();
+    for part in parts {
+        for (t, p) in total.iter_mut().zip(part) {
+            *t += p;
+        }
+    }
+    total
+}
+
+/// Runs `f(range)` over fixed chunks, in parallel when there is more than one.
+fn chunked_for(n: usize, f: impl Fn(Range<usize>) + Sync) {
+    if n <= CHUNK {
+        f(0..n);
+    } else {
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .for_each(|c| f(c * CHUNK..((c + 1) * CHUNK).min(n)));
+    }
+}
+
+/// A raw pointer that chunks write through at disjoint indices.
+#[derive(Clone, Copy)]
+struct Shared(*mut f64);
+// SAFETY: every use writes disjoint index ranges (one chunk of particles each).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+impl Shared {
+    /// # Safety
+    /// `i` is in bounds and no other thread touches index `i`.
+    #[inline]
+    unsafe fn set(self, i: usize, v: f64) {
+        unsafe { *self.0.add(i) = v }
+    }
+    #[inline]
+    unsafe fn get(self, i: usize) -> f64 {
+        unsafe { *self.0.add(i) }
+    }
+    #[inline]
+    unsafe fn add(self, i: usize, v: f64) {
+        unsafe { *self.0.add(i) += v }
+    }
+}
 
 /// The two-layer flow over `N` weighted particles at a given `ε`.
 #[derive(Debug, Clone)]
@@ -38,13 +103,13 @@ pub struct TwoLayerFlow {
     fact: Option<Factorization>,
 }
 
+/// Particle-major storage: entry `(i, j)` of an `N × K'` array at `[i * K' + j]`.
 #[derive(Debug, Clone, Default)]
 struct StructuredJacobian {
     /// `∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`, `∂ȧ_i/∂s_i` with `r` frozen.
     ss: Vec<f64>,
     sa: Vec<f64>,
     as_: Vec<f64>,
-    /// `U` and `V`, column `j` (degree `active[j]`) stored at `[j*N .. (j+1)*N]`.
     us: Vec<f64>,
     ua: Vec<f64>,
     vs: Vec<f64>,
@@ -53,8 +118,8 @@ struct StructuredJacobian {
 
 #[derive(Debug, Clone)]
 struct Factorization {
-    /// Per particle, `D_i⁻¹ = [[p, q], [r, t]]`.
-    dinv: Vec<[f64; 4]>,
+    /// Per particle, `D_i⁻¹ = [[p, q], [r, t]]`, at `[4i .. 4i+4]`.
+    dinv: Vec<f64>,
     /// `Y = D⁻¹ U`, same layout as `U`.
     ys: Vec<f64>,
     ya: Vec<f64>,
@@ -140,16 +205,16 @@ impl TwoLayerFlow {
 
     /// Moments `M_k = Σ_i w_i a_i s_i^k`, `k = 0..K`.
     pub fn moments(&self, s: &[f64], a: &[f64]) -> Vec<f64> {
-        let kk = self.sigma.len();
-        let mut m = vec![0.0; kk];
-        for ((&si, &ai), &wi) in s.iter().zip(a).zip(&self.weights) {
-            let mut p = wi * ai;
-            for mk in m.iter_mut() {
-                *mk += p;
-                p *= si;
+        let w = &self.weights;
+        chunked_sum(s.len(), self.sigma.len(), |range, m| {
+            for i in range {
+                let mut p = w[i] * a[i];
+                for mk in m.iter_mut() {
+                    *mk += p;
+                    p *= s[i];
+                }
             }
-        }
-        m
+        })
     }
 
     /// Residuals `r_k = φ_k − σ_k M_k`.
@@ -185,13 +250,18 @@ impl OdeSystem for TwoLayerFlow {
         let n = self.particles();
         let c = self.p_coeffs(u);
         let (s, a) = u.split_at(n);
-        let (ds, da) = du.split_at_mut(n);
         let inv_eps = 1.0 / self.eps;
-        for i in 0..n {
-            let (p, dp) = poly2(&c, s[i]);
-            ds[i] = (1.0 - s[i] * s[i]) * a[i] * dp;
-            da[i] = p * inv_eps;
-        }
+        let out = Shared(du.as_mut_ptr());
+        chunked_for(n, |range| {
+            for i in range {
+                let (p, dp) = poly2(&c, s[i]);
+                // SAFETY: chunks own disjoint particle ranges; i < n, n + i < 2n = du.len().
+                unsafe {
+                    out.set(i, (1.0 - s[i] * s[i]) * a[i] * dp);
+                    out.set(n + i, p * inv_eps);
+                }
+            }
+        });
     }
 }
 
@@ -203,34 +273,45 @@ impl Linearization for TwoLayerFlow {
         let (s, a) = u.split_at(n);
         let inv_eps = 1.0 / self.eps;
         let j = &mut self.jac;
-        j.ss.resize(n, 0.0);
-        j.sa.resize(n, 0.0);
-        j.as_.resize(n, 0.0);
+        for v in [&mut j.ss, &mut j.sa, &mut j.as_] {
+            v.resize(n, 0.0);
+        }
         for v in [&mut j.us, &mut j.ua, &mut j.vs, &mut j.va] {
             v.resize(n * kp, 0.0);
         }
-        for i in 0..n {
-            let (si, ai) = (s[i], a[i]);
-            let (_, dp, d2p) = poly3(&c, si);
-            let q = 1.0 - si * si;
-            j.ss[i] = ai * (-2.0 * si * dp + q * d2p);
-            j.sa[i] = q * dp;
-            j.as_[i] = dp * inv_eps;
-            for (jj, &k) in self.active.iter().enumerate() {
-                let sk = self.sigma[k];
-                let pow_k = si.powi(k as i32);
-                let dpow = if k == 0 {
-                    0.0
-                } else {
-                    k as f64 * si.powi(k as i32 - 1)
-                };
-                let w = self.weights[i];
-                j.us[jj * n + i] = q * ai * sk * dpow;
-                j.ua[jj * n + i] = sk * pow_k * inv_eps;
-                j.vs[jj * n + i] = -sk * w * ai * dpow;
-                j.va[jj * n + i] = -sk * w * pow_k;
+        let kmax = self.sigma.len();
+        let (sigma, weights, active) = (&self.sigma, &self.weights, &self.active);
+        let ptr = [
+            &mut j.ss, &mut j.sa, &mut j.as_, &mut j.us, &mut j.ua, &mut j.vs, &mut j.va,
+        ]
+        .map(|v| Shared(v.as_mut_ptr()));
+        chunked_for(n, |range| {
+            let mut pow = vec![0.0; kmax + 1];
+            for i in range {
+                let (si, ai, w) = (s[i], a[i], weights[i]);
+                let (_, dp, d2p) = poly3(&c, si);
+                let q = 1.0 - si * si;
+                pow[0] = 1.0;
+                for k in 1..=kmax {
+                    pow[k] = pow[k - 1] * si;
+                }
+                // SAFETY: chunks own disjoint particle ranges; indices are in bounds.
+                unsafe {
+                    ptr[0].set(i, ai * (-2.0 * si * dp + q * d2p));
+                    ptr[1].set(i, q * dp);
+                    ptr[2].set(i, dp * inv_eps);
+                    for (jj, &k) in active.iter().enumerate() {
+                        let sk = sigma[k];
+                        let dpow = if k == 0 { 0.0 } else { k as f64 * pow[k - 1] };
+                        let at = i * kp + jj;
+                        ptr[3].set(at, q * ai * sk * dpow);
+                        ptr[4].set(at, sk * pow[k] * inv_eps);
+                        ptr[5].set(at, -sk * w * ai * dpow);
+                        ptr[6].set(at, -sk * w * pow[k]);
+                    }
+                }
             }
-        }
+        });
         self.fact = None;
     }
 
@@ -238,40 +319,51 @@ impl Linearization for TwoLayerFlow {
         let n = self.particles();
         let kp = self.active.len();
         let j = &self.jac;
-        let mut dinv = Vec::with_capacity(n);
-        for i in 0..n {
-            // D_i = [[c − ss, −sa], [−as, c]].
-            let (d11, d12, d21, d22) = (c - j.ss[i], -j.sa[i], -j.as_[i], c);
-            let det = d11 * d22 - d12 * d21;
-            if !(det.is_finite()
-                && det.abs() > f64::MIN_POSITIVE * (d11.abs() * d22.abs()).max(1.0))
-            {
-                return Err(format!(
-                    "2×2 block of particle {i} is singular (det = {det:e})"
-                ));
-            }
-            dinv.push([d22 / det, -d12 / det, -d21 / det, d11 / det]);
-        }
+        let mut dinv = vec![0.0; 4 * n];
         let mut ys = vec![0.0; n * kp];
         let mut ya = vec![0.0; n * kp];
-        for col in 0..kp {
-            for i in 0..n {
-                let [p, q, r, t] = dinv[i];
-                let (us, ua) = (j.us[col * n + i], j.ua[col * n + i]);
-                ys[col * n + i] = p * us + q * ua;
-                ya[col * n + i] = r * us + t * ua;
-            }
-        }
-        let cap = if kp > 0 {
-            let mut m = DMatrix::<f64>::identity(kp, kp);
-            for row in 0..kp {
-                for col in 0..kp {
-                    let (vs, va) = (&j.vs[row * n..(row + 1) * n], &j.va[row * n..(row + 1) * n]);
-                    let (y1, y2) = (&ys[col * n..(col + 1) * n], &ya[col * n..(col + 1) * n]);
-                    let dot: f64 = (0..n).map(|i| vs[i] * y1[i] + va[i] * y2[i]).sum();
-                    m[(row, col)] -= dot;
+        let (pd, py, pa) = (
+            Shared(dinv.as_mut_ptr()),
+            Shared(ys.as_mut_ptr()),
+            Shared(ya.as_mut_ptr()),
+        );
+        // One pass: D_i⁻¹, Y_i = D_i⁻¹ U_i, and the partial sums of Vᵀ Y (kp² accumulators).
+        let singular = std::sync::atomic::AtomicUsize::new(usize::MAX);
+        let vty = chunked_sum(n, kp * kp, |range, acc| {
+            for i in range {
+                // D_i = [[c − ss, −sa], [−as, c]].
+                let (d11, d12, d21, d22) = (c - j.ss[i], -j.sa[i], -j.as_[i], c);
+                let det = d11 * d22 - d12 * d21;
+                if !det.is_finite() || det == 0.0 {
+                    singular.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
+                let (p, q, r, t) = (d22 / det, -d12 / det, -d21 / det, d11 / det);
+                let base = i * kp;
+                // SAFETY: chunks own disjoint particle ranges; indices are in bounds.
+                unsafe {
+                    pd.set(4 * i, p);
+                    pd.set(4 * i + 1, q);
+                    pd.set(4 * i + 2, r);
+                    pd.set(4 * i + 3, t);
+                    for col in 0..kp {
+                        let (us, ua) = (j.us[base + col], j.ua[base + col]);
+                        let (y1, y2) = (p * us + q * ua, r * us + t * ua);
+                        py.set(base + col, y1);
+                        pa.set(base + col, y2);
+                        for row in 0..kp {
+                            acc[row * kp + col] += j.vs[base + row] * y1 + j.va[base + row] * y2;
+                        }
+                    }
                 }
             }
+        });
+        let bad = singular.into_inner();
+        if bad != usize::MAX {
+            return Err(format!("2×2 block of particle {bad} is singular"));
+        }
+        let cap = if kp > 0 {
+            let m = DMatrix::<f64>::identity(kp, kp) - DMatrix::from_row_slice(kp, kp, &vty);
             let lu = m.lu();
             if !lu.is_invertible() {
                 return Err("capacitance matrix I − VᵀD⁻¹U is singular".into());
@@ -291,29 +383,44 @@ impl Linearization for TwoLayerFlow {
             .fact
             .as_ref()
             .expect("factor() is called before solve()");
-        let (bs, ba) = b.split_at_mut(n);
-        for i in 0..n {
-            let [p, q, r, t] = f.dinv[i];
-            let (x, y) = (bs[i], ba[i]);
-            bs[i] = p * x + q * y;
-            ba[i] = r * x + t * y;
-        }
-        if let Some(cap) = &f.cap {
-            let j = &self.jac;
-            let mut g = DVector::<f64>::zeros(kp);
-            for row in 0..kp {
-                let (vs, va) = (&j.vs[row * n..(row + 1) * n], &j.va[row * n..(row + 1) * n]);
-                g[row] = (0..n).map(|i| vs[i] * bs[i] + va[i] * ba[i]).sum();
-            }
-            cap.solve_mut(&mut g);
-            for col in 0..kp {
-                let z = g[col];
-                let (y1, y2) = (&f.ys[col * n..(col + 1) * n], &f.ya[col * n..(col + 1) * n]);
-                for i in 0..n {
-                    bs[i] += y1[i] * z;
-                    ba[i] += y2[i] * z;
+        let j = &self.jac;
+        let pb = Shared(b.as_mut_ptr());
+        // x = D⁻¹ b, and g = Vᵀ x in the same pass.
+        let g = chunked_sum(n, kp, |range, acc| {
+            for i in range {
+                // SAFETY: chunks own disjoint particle ranges (indices i and n + i).
+                unsafe {
+                    let (x, y) = (pb.get(i), pb.get(n + i));
+                    let d = &f.dinv[4 * i..4 * i + 4];
+                    let (xs, xa) = (d[0] * x + d[1] * y, d[2] * x + d[3] * y);
+                    pb.set(i, xs);
+                    pb.set(n + i, xa);
+                    let base = i * kp;
+                    for (row, a) in acc.iter_mut().enumerate() {
+                        *a += j.vs[base + row] * xs + j.va[base + row] * xa;
+                    }
                 }
             }
+        });
+        if let Some(cap) = &f.cap {
+            let mut z = DVector::from_vec(g);
+            cap.solve_mut(&mut z);
+            let z = z.as_slice();
+            chunked_for(n, |range| {
+                for i in range {
+                    let base = i * kp;
+                    let (mut ds, mut da) = (0.0, 0.0);
+                    for (col, zc) in z.iter().enumerate() {
+                        ds += f.ys[base + col] * zc;
+                        da += f.ya[base + col] * zc;
+                    }
+                    // SAFETY: as above.
+                    unsafe {
+                        pb.add(i, ds);
+                        pb.add(n + i, da);
+                    }
+                }
+            });
         }
     }
 }
@@ -360,10 +467,11 @@ impl SlowFastSystem for TwoLayerFlow {
             b.gx[(i, i)] += j.ss[i];
             b.gy[(i, i)] += j.sa[i];
             b.fx[(i, i)] += j.as_[i] * self.eps;
-            for col in 0..self.active.len() {
-                let (us, ua) = (j.us[col * n + i], j.ua[col * n + i] * self.eps);
+            let kp = self.active.len();
+            for col in 0..kp {
+                let (us, ua) = (j.us[i * kp + col], j.ua[i * kp + col] * self.eps);
                 for l in 0..n {
-                    let (vs, va) = (j.vs[col * n + l], j.va[col * n + l]);
+                    let (vs, va) = (j.vs[l * kp + col], j.va[l * kp + col]);
                     b.gx[(i, l)] += us * vs;
                     b.gy[(i, l)] += us * va;
                     b.fx[(i, l)] += ua * vs;
@@ -471,5 +579,69 @@ mod tests {
         let um: Vec<f64> = u.iter().zip(&du).map(|(x, d)| x - h * d).collect();
         let d_r = (risk(&up) - risk(&um)) / (2.0 * h);
         assert!(d_r < 0.0, "dR/dt = {d_r}");
+    }
+
+    #[test]
+    fn multi_chunk_solve_inverts_the_newton_matrix() {
+        // N spans several parallel chunks. W x = c x − J x with J x taken by central
+        // differences of the right-hand side (independent of the structured Jacobian).
+        let n = 3 * CHUNK + 17;
+        let (mut f, _) = sample_flow(5, 1e-4);
+        f.weights = vec![1.0 / n as f64; n];
+        let u: Vec<f64> = (0..2 * n)
+            .map(|i| {
+                if i < n {
+                    0.5 * ((i as f64) * 0.013).sin()
+                } else {
+                    1.5 * ((i as f64) * 0.007).cos()
+                }
+            })
+            .collect();
+        f.update_jacobian(&u);
+        let c = 250.0;
+        f.factor(c).unwrap();
+        let b: Vec<f64> = (0..2 * n).map(|i| ((i as f64) * 0.31).sin()).collect();
+        let mut x = b.clone();
+        f.solve(&mut x);
+        let h = 1e-6 / x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let (mut fp, mut fm) = (vec![0.0; 2 * n], vec![0.0; 2 * n]);
+        let up: Vec<f64> = u.iter().zip(&x).map(|(u, x)| u + h * x).collect();
+        let um: Vec<f64> = u.iter().zip(&x).map(|(u, x)| u - h * x).collect();
+        f.rhs(&up, &mut fp);
+        f.rhs(&um, &mut fm);
+        let mut worst: f64 = 0.0;
+        for i in 0..2 * n {
+            let jx = (fp[i] - fm[i]) / (2.0 * h);
+            worst = worst.max((c * x[i] - jx - b[i]).abs());
+        }
+        assert!(worst < 1e-5, "residual {worst:e}");
+    }
+
+    #[test]
+    fn parallel_results_do_not_depend_on_thread_count() {
+        let n = 2 * CHUNK + 5;
+        let (mut f, _) = sample_flow(5, 1e-3);
+        f.weights = (0..n)
+            .map(|i| (1.0 + (i % 7) as f64) / (4.0 * n as f64))
+            .collect();
+        let u: Vec<f64> = (0..2 * n)
+            .map(|i| 0.4 * ((i as f64) * 0.37).sin())
+            .collect();
+        let compute = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut g = f.clone();
+                let mut du = vec![0.0; 2 * n];
+                g.rhs(&u, &mut du);
+                g.update_jacobian(&u);
+                g.factor(40.0).unwrap();
+                g.solve(&mut du);
+                du
+            })
+        };
+        assert_eq!(compute(1), compute(2));
     }
 }
