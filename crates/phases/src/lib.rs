@@ -28,3 +28,6 @@
 mod early;
 
 pub use early::{EarlyPhases, PhaseError, crossing_time};
+mod study;
+
+pub use study::{CompositeComparison, OnsetRow, Study, study};
