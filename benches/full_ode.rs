@@ -1,0 +1,155 @@
+//! Criterion benchmarks of the direct integration of the full ODE (model.md §4) with RODAS4.
+//!
+//! - `rodas_step/N`: one RODAS integration of the public problem (σ_k = 1/sqrt(k!),
+//!   φ = [0, 1, 1, 1, 0, 0], a(0) ~ Uniform[−1, 1]) at ε = 1e-8 over the fixed window
+//!   `[0, WINDOW]`, for N = 64 … 131 072. The measured quantity is the integrator's wall
+//!   time divided by its accepted steps (`stats.wall_seconds / stats.steps`), so the
+//!   reported time is **time per step** and the throughput is particle-steps per second:
+//!   with a Woodbury-structured linear algebra it must grow linearly in N (constant
+//!   ns / particle / step). Particles are placed at random (seeded, O(N)), because
+//!   Gauss–Legendre placement costs O(N²) and is not part of the integrator.
+//! - `public_full_run`: the whole N = 64, ε = 1e-8, t_end = 3, rtol 1e-8, atol 1e-10 run
+//!   (quadrature placement, t = 0 plus 200 log-spaced outputs), as `timescales run` does it.
+//!
+//! Run with `cargo bench --bench full_ode` (a few minutes on 2 cores). A per-N summary
+//! (steps, rejected steps, time per step, ns per particle-step) is printed to stderr.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use timescales::full::{
+    FlowProblem, FlowRun, InitialLaw, Method, OutputTimes, Placement, simulate,
+};
+
+/// ε of every benchmark.
+const EPSILON: f64 = 1e-8;
+/// End of the fixed window of the per-step benchmark: the fast layer (t ~ ε) and the start
+/// of the slow escape from the first plateau.
+const WINDOW: f64 = 1e-4;
+/// Particle counts of the per-step benchmark.
+const SIZES: [usize; 4] = [64, 1024, 16_384, 131_072];
+
+/// The public problem with `n` particles.
+fn public_problem(
+    n: usize,
+    placement: Placement,
+    t_end: f64,
+    times: OutputTimes,
+    rtol: f64,
+    atol: f64,
+) -> FlowProblem {
+    let mut factorial = 1.0;
+    let sigma = (0..=5)
+        .map(|k| {
+            if k > 0 {
+                factorial *= f64::from(k);
+            }
+            1.0 / factorial.sqrt()
+        })
+        .collect();
+    FlowProblem {
+        sigma,
+        phi: vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+        tail_energy: 0.0,
+        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+        particles: n,
+        placement,
+        epsilon: EPSILON,
+        t_end,
+        rtol,
+        atol,
+        times,
+        method: Method::Rodas4,
+    }
+}
+
+fn run(problem: &FlowProblem) -> FlowRun {
+    simulate(problem).expect("the benchmark problem integrates")
+}
+
+fn rodas_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rodas_step");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    let mut summary = Vec::new();
+    for n in SIZES {
+        let problem = public_problem(
+            n,
+            Placement::Random { seed: 7 },
+            WINDOW,
+            OutputTimes::Explicit(vec![WINDOW]),
+            1e-8,
+            1e-10,
+        );
+        let probe = run(&problem);
+        let mut best = f64::INFINITY;
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &problem, |b, p| {
+            b.iter_custom(|iters| {
+                let mut per_step = 0.0;
+                for _ in 0..iters {
+                    let r = black_box(run(p));
+                    let t = r.stats.wall_seconds / r.stats.steps as f64;
+                    best = best.min(t);
+                    per_step += t;
+                }
+                Duration::from_secs_f64(per_step)
+            });
+        });
+        summary.push((n, probe.stats, best));
+    }
+    group.finish();
+    eprintln!(
+        "\nrodas_step summary (ε = {EPSILON:e}, window [0, {WINDOW:e}], rtol 1e-8, atol 1e-10):"
+    );
+    eprintln!(
+        "{:>8} {:>6} {:>9} {:>12} {:>14} {:>22}",
+        "N", "steps", "rejected", "integration", "time/step", "ns/particle/step"
+    );
+    for (n, stats, best) in summary {
+        eprintln!(
+            "{n:>8} {:>6} {:>9} {:>10.2} ms {:>11.3} ms {:>22.1}",
+            stats.steps,
+            stats.rejected_steps,
+            stats.wall_seconds * 1e3,
+            best * 1e3,
+            best / n as f64 * 1e9,
+        );
+    }
+}
+
+fn public_full_run(c: &mut Criterion) {
+    let problem = public_problem(
+        64,
+        Placement::Quadrature,
+        3.0,
+        OutputTimes::LogGrid { samples: 200 },
+        1e-8,
+        1e-10,
+    );
+    let probe = run(&problem);
+    eprintln!(
+        "public_full_run (N = 64, ε = {EPSILON:e}, t_end = 3, rtol 1e-8): {} steps, {} rejected, \
+         {} RHS, {} Jacobians, {} solves",
+        probe.stats.steps,
+        probe.stats.rejected_steps,
+        probe.stats.rhs_evals,
+        probe.stats.jacobian_evals,
+        probe.stats.linear_solves
+    );
+    let mut group = c.benchmark_group("public_full_run");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("n64_eps1e-8_rtol1e-8", |b| {
+        b.iter(|| black_box(run(&problem)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, rodas_step, public_full_run);
+criterion_main!(benches);
