@@ -31,3 +31,6 @@ pub use early::{EarlyPhases, PhaseError, crossing_time};
 mod study;
 
 pub use study::{CompositeComparison, OnsetRow, Study, study};
+mod inner;
+
+pub use inner::{InnerPhaseOne, solve_inner_phase_one};
