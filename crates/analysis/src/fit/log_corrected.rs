@@ -30,6 +30,9 @@ pub struct LogCorrectedFit {
     pub c1_se: f64,
     /// Wald confidence interval of `c₁`.
     pub c1_ci: [f64; 2],
+    /// The constraint `c₁ ≥ 0` is active at the optimum (the data show no log correction;
+    /// the Wald errors of `c₀`, `c₁` then ignore the bound).
+    pub c1_at_bound: bool,
     /// Minimal residual sum of squares of the relative residuals.
     pub rss: f64,
     /// Number of points.
@@ -60,18 +63,25 @@ pub fn fit_log_corrected(eps: &[f64], t: &[f64], level: f64) -> Result<LogCorrec
 /// (to first order the residuals of `ln t`, so errors are treated as multiplicative), and
 /// `RSS = Σ e_i²`.
 ///
-/// **Profiling.** For fixed `γ` the model is linear in `(c₀, c₁)`, solved by least squares;
+/// **Constraint.** `c₁ ≥ 0`: the law describes a phase whose duration grows like `ln(1/ε)`
+/// (`c₁ = 1/(4|σ₁φ₁|)` in model.md §5). Without it the model is nearly degenerate over a few
+/// decades of ε: a second valley of the profile with `c₁ < 0` and a smaller `γ` (e.g.
+/// `γ ≈ 0.40` on the limit-ODE phase-1 times of the shared public scenario, N = 64,
+/// ε ∈ [1e-9, 1e-5], where the constrained fit gives `γ ≈ ½`) can fit the `O(√ε)`
+/// corrections as well as the true law.
+///
+/// **Profiling.** For fixed `γ` the model is linear in `(c₀, c₁)`, solved by least squares
+/// under `c₁ ≥ 0`;
 /// the profile `RSS(γ)` is scanned on 1201 points of `gamma_range`, every local minimum of the
 /// scan is refined by golden-section search (to `|Δγ| ≤ 1e-15`) and the lowest is kept.
 ///
 /// **Intervals.** The interval of `γ` is the profile-likelihood (F-test) confidence set
 /// `{γ : RSS(γ) ≤ RSS_min (1 + t²_{(1+level)/2, n−3} / (n − 3))}` (using `F_{1,ν} = t²_ν`),
 /// whose ends are located by bracketing and bisection; it may be asymmetric, which the
-/// Jacobian interval cannot be. Over a short range of `ln ε`, `γ` trades off against
-/// `(c₀, c₁)` and the profile can have a second valley (e.g. `γ ≈ 0.38` with `c₁ < 0` for
-/// data from `γ = ½` with 1 % noise on ε ∈ [1e-9, 1e-3]); the set then has several pieces,
-/// the interval reported is their hull, and [`LogCorrectedFit::gamma_ci_pieces`] says how
-/// many. A bound is infinite when the set reaches the end of `gamma_range`. The intervals of `c₀` and `c₁` are Wald intervals
+/// Jacobian interval cannot be. Should the profile still have several valleys, the set has
+/// several pieces, the interval reported is their hull, and
+/// [`LogCorrectedFit::gamma_ci_pieces`] says how many. A bound is infinite when the set
+/// reaches the end of `gamma_range`. The intervals of `c₀` and `c₁` are Wald intervals
 /// `± t·se` with `se² = diag(s² (JᵀJ)⁻¹)`, `s² = RSS/(n − 3)`, from the Gauss–Newton Jacobian
 /// `J` of `e` with respect to `(γ, c₀, c₁)`; [`LogCorrectedFit::gamma_se`] is the same Wald
 /// error for `γ`. Needs `n ≥ 4` points with distinct ε.
@@ -218,6 +228,7 @@ pub fn fit_log_corrected_in(
         c1,
         c1_se,
         c1_ci: [c1 - tq * c1_se, c1 + tq * c1_se],
+        c1_at_bound: c1 == 0.0,
         rss,
         n_points: n,
         dof,
@@ -261,8 +272,14 @@ impl Profile<'_> {
         if det.abs() <= 1e-14 * s00 * s11 {
             return None;
         }
-        let c0 = (s11 * b0 - s01 * b1) / det / n0;
-        let c1 = (s00 * b1 - s01 * b0) / det / n1;
+        let mut c0 = (s11 * b0 - s01 * b1) / det / n0;
+        let mut c1 = (s00 * b1 - s01 * b0) / det / n1;
+        if c1 < 0.0 {
+            // Constrained least squares: the minimum of this convex quadratic over c₁ ≥ 0 lies
+            // on the bound, where only c₀ is fitted.
+            c1 = 0.0;
+            c0 = b0 / s00 / n0;
+        }
         let rss = cols
             .iter()
             .map(|&(a0, a1)| {

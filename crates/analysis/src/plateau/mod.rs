@@ -12,10 +12,11 @@
 //! 1. `x_i = ln t_i` for the samples with `t_i > 0` (the initial point `t = 0` is ignored),
 //!    `S = max R − min R` (the curve's range), `G_i` on the possibly non-uniform grid.
 //! 2. Local maxima of `G` (ends included) are the seeds of drops. Two neighbouring drops of
-//!    peak rates `h_a`, `h_b` are merged while the lowest `G` between them exceeds
-//!    `contrast · min(h_a, h_b)` (no valley deep enough to hold a plateau).
-//! 3. A drop extends, on each side of its peak, to where `G` first falls to `contrast · h`
-//!    (linear interpolation in `x`). Its depth `ΔR` is the difference of the smoothed risk (the
+//!    peak rates `h_a`, `h_b` (the highest of their peaks) are merged while the lowest `G`
+//!    between those highest peaks exceeds `contrast · min(h_a, h_b)` (no valley deep enough
+//!    to hold a plateau).
+//! 3. A drop of peak rate `h` extends, left of its first peak above `contrast · h` and right
+//!    of its last, to where `G` first falls to `contrast · h` (linear interpolation in `x`). Its depth `ΔR` is the difference of the smoothed risk (the
 //!    value of the same local quadratic fit) across that extent; drops with
 //!    `ΔR < max(min_drop · S, noise_factor · σ̂)` are removed, where `σ̂` is a robust estimate
 //!    of the sample noise (`1.4826 · √2 · median |R_i − R̂_i|`, `R̂` the smoothed risk), and
@@ -26,7 +27,9 @@
 //!    candidate is kept when its length in log-time is at least `min_length`, its smoothed risk
 //!    varies by at most `max_variation` times the shallower neighbouring drop, and its mean relative
 //!    rate `⟨|G| / max(R, rel_rate_floor · S)⟩` is at most `max_rel_rate`. The floor lets a
-//!    curve that converges to `R → 0` end on a plateau at its final level.
+//!    curve that converges to `R → 0` end on a plateau at its final level. A candidate that
+//!    fails is trimmed to its longest run of samples whose relative rate is at most
+//!    `max_rel_rate` (a level still being approached slowly) and tested again.
 //! 5. The level of a plateau is the median of the risk samples on it.
 //! 6. With hint levels `R_l = ½ Σ_{k>l} φ_k²`, a plateau is labelled with the degree `l`
 //!    whose `R_l` is nearest to its level, if within `hint_tolerance · S` (ties: smallest `l`,
@@ -145,6 +148,10 @@ pub struct Phase {
     pub to_plateau: usize,
     /// Degree of the plateau reached (the hint degree `l` of `R_l`), if labelled.
     pub degree: Option<usize>,
+    /// The degrees learnt in this phase, when both plateaus are labelled (`a` before, `b`
+    /// after): every `k` in `a < k ≤ b` with `R_{k−1} ≠ R_k` (a degree with `φ_k = 0` has
+    /// nothing to learn). More than one: phases merged.
+    pub degrees_learnt: Vec<usize>,
     /// Level before, `L_j`.
     pub level_before: f64,
     /// Level after, `L_{j+1}`.
@@ -191,7 +198,7 @@ impl Detection {
 /// A drop under construction: a group of `G` peaks.
 #[derive(Debug, Clone, Copy)]
 struct DropSeed {
-    /// Index of the highest peak.
+    /// Index of the last peak of the group.
     peak: usize,
     /// Extent in `x`: left end, and whether it reached the first sample.
     left: f64,
@@ -415,7 +422,7 @@ impl PlateauDetector {
             self.apply_hints(&mut plateaus, h, range);
         }
         let plateaus = merge_equal_levels(&curve, plateaus, self.min_drop * range);
-        let phases = phases_between(&curve, &plateaus);
+        let phases = phases_between(&curve, &plateaus, hints.unwrap_or(&[]));
         Ok(Detection {
             plateaus: plateaus.into_iter().map(|p| p.finish(&curve)).collect(),
             phases,
@@ -426,74 +433,84 @@ impl PlateauDetector {
     fn find_drops(&self, c: &Curve, min_depth: f64) -> Vec<DropSeed> {
         let g = &c.g;
         let n = g.len();
-        let mut peaks: Vec<usize> = (0..n)
+        // Groups of peaks: (first member, last member, highest member).
+        let mut groups: Vec<(usize, usize, usize)> = (0..n)
             .filter(|&i| {
                 let left_ok = i == 0 || g[i] >= g[i - 1];
                 let right_ok = i + 1 == n || g[i] > g[i + 1];
                 g[i] > 0.0 && left_ok && right_ok && !(i == 0 && i + 1 == n)
             })
+            .map(|i| (i, i, i))
             .collect();
         loop {
-            // Merge neighbouring peaks whose valley is shallow, the shallowest first.
+            // Merge neighbouring groups whose valley is shallow, the shallowest first.
             loop {
                 let mut best: Option<(usize, f64)> = None;
-                for k in 0..peaks.len().saturating_sub(1) {
-                    let (a, b) = (peaks[k], peaks[k + 1]);
-                    let valley = g[a..=b].iter().copied().fold(f64::INFINITY, f64::min);
-                    let ratio = valley / g[a].min(g[b]);
+                for k in 0..groups.len().saturating_sub(1) {
+                    let (a, b) = (groups[k], groups[k + 1]);
+                    let valley = g[a.2..=b.2].iter().copied().fold(f64::INFINITY, f64::min);
+                    let ratio = valley / g[a.2].min(g[b.2]);
                     if ratio > self.contrast && best.is_none_or(|(_, r)| ratio > r) {
                         best = Some((k, ratio));
                     }
                 }
                 match best {
                     Some((k, _)) => {
-                        let keep = if g[peaks[k]] >= g[peaks[k + 1]] {
-                            peaks[k]
-                        } else {
-                            peaks[k + 1]
-                        };
-                        peaks[k] = keep;
-                        peaks.remove(k + 1);
+                        let (a, b) = (groups[k], groups[k + 1]);
+                        let top = if g[a.2] >= g[b.2] { a.2 } else { b.2 };
+                        groups[k] = (a.0, b.1, top);
+                        groups.remove(k + 1);
                     }
                     None => break,
                 }
             }
-            let seeds: Vec<DropSeed> = peaks.iter().map(|&p| self.extent(c, p)).collect();
-            let before = peaks.len();
-            let kept: Vec<usize> = seeds
+            let seeds: Vec<DropSeed> = groups.iter().map(|&gr| self.extent(c, gr)).collect();
+            let before = groups.len();
+            let kept: Vec<(usize, usize, usize)> = seeds
                 .iter()
-                .zip(&peaks)
+                .zip(&groups)
                 .filter(|(s, _)| s.depth >= min_depth)
-                .map(|(_, &p)| p)
+                .map(|(_, &gr)| gr)
                 .collect();
             if kept.len() == before {
                 return seeds;
             }
-            peaks = kept;
+            groups = kept;
         }
     }
 
-    /// Extent and depth of the drop whose highest peak is at index `p`.
-    fn extent(&self, c: &Curve, p: usize) -> DropSeed {
+    /// Extent and depth of a drop (a group of `G` peaks `(first, last, highest)`): from the
+    /// first significant member leftwards and from the last one rightwards, to where `G` falls
+    /// to `contrast` times the highest peak (members below that are wiggles on the drop's
+    /// flanks or on the plateaus and do not widen it).
+    fn extent(&self, c: &Curve, (first, last, top): (usize, usize, usize)) -> DropSeed {
         let (x, g) = (&c.x, &c.g);
-        let h = g[p];
-        let thr = self.contrast * h;
+        let thr = self.contrast * g[top];
+        let is_peak =
+            |i: usize| (i == 0 || g[i] >= g[i - 1]) && (i + 1 == g.len() || g[i] > g[i + 1]);
+        let first = (first..=top)
+            .find(|&i| g[i] > thr && is_peak(i))
+            .unwrap_or(top);
+        let last = (top..=last)
+            .rev()
+            .find(|&i| g[i] > thr && is_peak(i))
+            .unwrap_or(top);
         let mut left = x[0];
-        for i in (0..p).rev() {
+        for i in (0..first).rev() {
             if g[i] <= thr {
                 left = cross(x[i], g[i], x[i + 1], g[i + 1], thr);
                 break;
             }
         }
         let mut right = x[x.len() - 1];
-        for i in p + 1..x.len() {
+        for i in last + 1..x.len() {
             if g[i] <= thr {
                 right = cross(x[i - 1], g[i - 1], x[i], g[i], thr);
                 break;
             }
         }
         DropSeed {
-            peak: p,
+            peak: last,
             left,
             right,
             depth: c.smooth_at(left) - c.smooth_at(right),
@@ -534,9 +551,61 @@ impl PlateauDetector {
             };
             if self.valid(c, &cand, depth_ref, range) {
                 out.push(cand);
+            } else if let Some(trimmed) = self.trim(c, &cand, range) {
+                // A plateau still being approached (e.g. a slow tail before the final level):
+                // keep its flat part.
+                if self.valid(c, &trimmed, depth_ref, range) {
+                    out.push(trimmed);
+                }
             }
         }
         out
+    }
+
+    /// The longest run of samples of `p` whose relative rate `|G| / max(R, floor)` is at most
+    /// `max_rel_rate`, as a candidate (ends at the samples, open ends kept where they touch).
+    fn trim(&self, c: &Curve, p: &Candidate, range: f64) -> Option<Candidate> {
+        let floor = self.rel_rate_floor * range;
+        let idx: Vec<usize> = p.indices(c).collect();
+        let ok = |i: usize| {
+            c.g[i].abs() / c.r[i].abs().max(floor).max(f64::MIN_POSITIVE) <= self.max_rel_rate
+        };
+        let (mut best, mut cur): (Option<(usize, usize)>, Option<usize>) = (None, None);
+        for (j, &i) in idx.iter().enumerate() {
+            match (ok(i), cur) {
+                (true, None) => cur = Some(j),
+                (false, Some(st)) => {
+                    if best.is_none_or(|(a, b)| {
+                        c.x[idx[j - 1]] - c.x[idx[st]] > c.x[idx[b]] - c.x[idx[a]]
+                    }) {
+                        best = Some((st, j - 1));
+                    }
+                    cur = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(st) = cur {
+            let last = idx.len() - 1;
+            if best.is_none_or(|(a, b)| c.x[idx[last]] - c.x[idx[st]] > c.x[idx[b]] - c.x[idx[a]]) {
+                best = Some((st, last));
+            }
+        }
+        let (a, b) = best?;
+        if a == 0 && b == idx.len() - 1 {
+            return None;
+        }
+        let mut t = p.clone();
+        if a > 0 {
+            t.entry = c.x[idx[a]];
+            t.open_start = false;
+        }
+        if b < idx.len() - 1 {
+            t.exit = c.x[idx[b]];
+            t.open_end = false;
+        }
+        t.level = t.median_level(c);
+        Some(t)
     }
 
     /// The validity tests of step 4.
@@ -691,17 +760,29 @@ fn merge_equal_levels(c: &Curve, plateaus: Vec<Candidate>, min_step: f64) -> Vec
 }
 
 /// Step 7: the phases between consecutive plateaus.
-fn phases_between(c: &Curve, plateaus: &[Candidate]) -> Vec<Phase> {
+fn phases_between(c: &Curve, plateaus: &[Candidate], hints: &[f64]) -> Vec<Phase> {
     let mut out = Vec::with_capacity(plateaus.len().saturating_sub(1));
     for (j, w) in plateaus.windows(2).enumerate() {
         let (a, b) = (&w[0], &w[1]);
         let mid = 0.5 * (a.level + b.level);
         let x_mid = midpoint_crossing(c, a, b, mid);
         let (x_st, rate) = steepest(c, a.exit, b.entry);
+        let degrees_learnt = match (a.degree, b.degree) {
+            (Some(da), Some(db)) => (da + 1..=db)
+                .filter(|&k| {
+                    hints
+                        .get(k)
+                        .zip(hints.get(k - 1))
+                        .is_some_and(|(r, q)| r != q)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         out.push(Phase {
             from_plateau: j,
             to_plateau: j + 1,
             degree: b.degree,
+            degrees_learnt,
             level_before: a.level,
             level_after: b.level,
             t_start: a.exit.exp(),

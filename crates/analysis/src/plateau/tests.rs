@@ -87,6 +87,7 @@ fn three_steps_exact_levels_and_times() {
             let deg: Vec<Option<usize>> = d.plateaus.iter().map(|p| p.degree).collect();
             assert_eq!(deg, vec![Some(0), Some(1), Some(2), Some(3)]);
             assert_eq!(d.phases[1].degree, Some(2));
+            assert_eq!(d.phases[1].degrees_learnt, vec![2]);
             assert!(d.phase_to_degree(3).is_some());
             assert!(d.plateaus[1].hint_deviation().unwrap().abs() < 2e-6);
         } else {
@@ -419,4 +420,33 @@ fn reference_trajectories() {
             assert_eq!(d.plateaus.len(), 2);
         }
     }
+}
+
+/// Regression: two drops merged across a valley that is deep compared with the higher peak
+/// but not with the lower one (default scenario, N = 8, ε = 1e-5: phase 1 at t ≈ 1.2e-2 and
+/// the degree-2/3 drop at t ≈ 6e-2 with a shoulder near R ≈ 0.95 between them). The merged
+/// drop must extend over both peaks, so the initial plateau survives.
+#[test]
+fn merged_drops_keep_the_plateaus_around_them() {
+    let text = include_str!("data/default_eps1e-5.csv");
+    let (mut t, mut r) = (Vec::new(), Vec::new());
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let (a, b) = line.split_once(',').unwrap();
+        t.push(a.parse::<f64>().unwrap());
+        r.push(b.parse::<f64>().unwrap());
+    }
+    let hints = [1.5, 1.0, 0.5, 0.0, 0.0, 0.0];
+    let d = PlateauDetector::default()
+        .detect(&t, &r, Some(&hints))
+        .unwrap();
+    assert_eq!(d.plateaus.len(), 2, "{d:#?}");
+    assert_eq!(d.plateaus[0].degree, Some(0));
+    assert!(
+        d.plateaus[0].t_exit > 4e-3 && d.plateaus[0].t_exit < 8e-3,
+        "{d:#?}"
+    );
+    assert!((d.plateaus[1].level - 0.12).abs() < 0.01);
+    let ph = &d.phases[0];
+    assert!(ph.t_start < 1.2e-2 && ph.t_end > 6e-2, "{ph:?}");
+    assert!(ph.t_mid > 3e-2 && ph.t_mid < 5e-2, "{ph:?}");
 }

@@ -6,8 +6,9 @@ use crate::error::{AnalysisError, Result};
 
 /// A log-spaced grid of ε, in the order given (either direction).
 ///
-/// `start:stop:count` gives `ε_k = exp(ln start + k/(count − 1) · (ln stop − ln start))`,
-/// `k = 0 … count − 1`, with both ends exactly `start` and `stop`.
+/// `start:stop:count` gives `ε_k = 10^(lg start + k/(count − 1) · (lg stop − lg start))`,
+/// `k = 0 … count − 1`, rounded to 12 significant digits (so that a decade point is exactly
+/// the literal `1e-4`, not `9.999999999999991e-5`), with both ends exactly `start` and `stop`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpsGrid {
     points: Vec<f64>,
@@ -73,13 +74,13 @@ impl EpsGrid {
                 format!("equals start ({start:e}): the grid would repeat one point"),
             ));
         }
-        let (la, lb) = (start.ln(), stop.ln());
+        let (la, lb) = (start.log10(), stop.log10());
         let last = count - 1;
         let points = (0..count)
             .map(|k| match k {
                 0 => start,
                 k if k == last => stop,
-                k => (la + (lb - la) * k as f64 / last as f64).exp(),
+                k => round_sig(10f64.powf(la + (lb - la) * k as f64 / last as f64)),
             })
             .collect();
         Ok(Self { points })
@@ -116,6 +117,11 @@ impl EpsGrid {
     }
 }
 
+/// `v` rounded to 12 significant decimal digits.
+fn round_sig(v: f64) -> f64 {
+    format!("{v:.11e}").parse().unwrap_or(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,15 +132,18 @@ mod tests {
         let up = EpsGrid::parse(" 1e-9 : 1e-3 : 13 ").unwrap();
         assert_eq!(down.len(), 13);
         for (a, b) in down.points().iter().zip(up.points().iter().rev()) {
-            assert!((a / b - 1.0).abs() < 1e-14);
+            assert!((a / b - 1.0).abs() < 1e-11);
         }
         assert_eq!(up.points()[0], 1e-9);
         assert_eq!(up.points()[12], 1e-3);
         let ratios: Vec<f64> = down.points().windows(2).map(|w| w[0] / w[1]).collect();
         for r in ratios {
-            assert!((r / 10f64.powf(0.5) - 1.0).abs() < 1e-12);
+            assert!((r / 10f64.powf(0.5) - 1.0).abs() < 1e-11);
         }
         assert_eq!(EpsGrid::parse("0.1:0.2:2").unwrap().points(), &[0.1, 0.2]);
+        // Decade points are the literals.
+        let decades: Vec<f64> = down.points().iter().step_by(2).copied().collect();
+        assert_eq!(decades, vec![1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9]);
     }
 
     #[test]
