@@ -1,1 +1,16 @@
-//! timescales
+//! `timescales`: multiscale asymptotic analysis of singularly perturbed learning dynamics.
+//!
+//! This facade re-exports the workspace's crates under short names:
+//!
+//! - [`hermite`]: Hermite expansions of activations and targets, `V(s)`, `U(ρ)`;
+//! - [`ode`]: slow–fast systems and their integrators (RODAS4, Dopri);
+//! - [`full`]: the `d, m → ∞` two-layer flow over particles, integrated directly;
+//! - [`scenario`]: TOML scenario files;
+//! - [`report`]: atomic CSV/Parquet/JSON output and SVG plots.
+#![warn(missing_docs)]
+
+pub use timescales_full as full;
+pub use timescales_hermite as hermite;
+pub use timescales_ode as ode;
+pub use timescales_report as report;
+pub use timescales_scenario as scenario;

@@ -24,10 +24,11 @@ pub struct OnsetRow {
     pub predicted_gamma: f64,
     /// `σ_l φ_l ≠ 0` (the phase exists) and its drop was seen before `t_end`.
     pub present: bool,
-    /// The plateau `R_{l−1}` before this phase was not seen as a separate plateau: the phase
-    /// merged with the previous one (sample dwelling within 5% of the drop for less than
-    /// half a unit of `ln t`).
-    pub merged_with_previous: bool,
+    /// The risk dwelt at the predicted level `R_{l−1}` before this phase (within 5% of the
+    /// drop `R_{l−2} − R_l`, for at least half a unit of `ln t`). `false` means the phase merged
+    /// with the previous one, or the plateau between them sits away from its predicted level
+    /// (earlier components reshaping it). Always `true` for phase 1.
+    pub previous_plateau_seen: bool,
 }
 
 /// Composite and direct risk on one time grid.
@@ -95,8 +96,7 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
         } else {
             None
         };
-        let merged =
-            exists && l >= 2 && !dwells_near(&t, &risk, before, 0.05 * (levels[l - 2] - after));
+        let seen = l == 1 || dwells_near(&t, &risk, before, 0.05 * (levels[l - 2] - after));
         onsets.push(OnsetRow {
             epsilon: problem.epsilon,
             phase: l,
@@ -105,7 +105,7 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
             plateau_level: after,
             predicted_gamma: 1.0 / (2.0 * l as f64),
             present: measured.is_some(),
-            merged_with_previous: merged,
+            previous_plateau_seen: seen,
         });
     }
     let t1 = onsets[0].onset_measured.unwrap_or(early.t_onset);
