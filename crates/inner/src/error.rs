@@ -33,7 +33,7 @@ pub enum InnerError {
         max_real: f64,
     },
     /// Polishing the limit on the manifold failed.
-    #[error("layer at t0 = {t0}: {source}")]
+    #[error("layer at t0 = {t0}: its limit on the slow manifold could not be computed")]
     Manifold {
         /// Start of the layer.
         t0: f64,
@@ -42,7 +42,7 @@ pub enum InnerError {
         source: OuterError,
     },
     /// The layer integration failed.
-    #[error("layer at t0 = {t0}: {source}")]
+    #[error("layer at t0 = {t0}: integration failed")]
     Integration {
         /// Start of the layer.
         t0: f64,

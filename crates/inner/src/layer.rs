@@ -115,6 +115,9 @@ pub struct LayerSolution {
     pub eta1_slope: Option<Vec<f64>>,
     /// `lim (η₁ − τ H g∞)` (first order only), which matching equates with `Y₁(t₀)`.
     pub eta1_offset: Option<Vec<f64>>,
+    /// `dη₁/dτ` measured (from the layer equations) at `τ_converged`, which matching
+    /// equates with `Y₀'(t₀) = H g∞` (first order only).
+    pub eta1_rate: Option<Vec<f64>>,
     /// Integrator counters.
     pub stats: SolverStats,
     /// The integrator that produced the layer (after a fallback, Rodas).
@@ -512,8 +515,11 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
     }
     let mut g_limit = vec![0.0; n];
     sys.slow_field(&start.x0, &y_limit, 0.0, &mut g_limit);
-    let (mut x1_start, mut eta1_slope, mut eta1_offset) = (None, None, None);
+    let (mut x1_start, mut eta1_slope, mut eta1_offset, mut eta1_rate) = (None, None, None, None);
     if start.first_order {
+        let mut du = vec![0.0; u_c.len()];
+        ode.rhs(&u_c, &mut du);
+        eta1_rate = Some(du[m + n..].to_vec());
         let h = manifold_slope(&b).ok_or_else(|| InnerError::Manifold {
             t0,
             source: timescales_outer::OuterError::SingularFastJacobian {
@@ -557,6 +563,7 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
         x1_start,
         eta1_slope,
         eta1_offset,
+        eta1_rate,
         stats,
         method,
     })

@@ -8,13 +8,13 @@ use timescales_outer::OuterError;
 #[non_exhaustive]
 pub enum MatchingError {
     /// The reduced (outer) problem failed (a fold inside `[0, T]`, a repelling branch, …).
-    #[error("outer solution: {0}")]
+    #[error("outer (reduced) solution failed")]
     Outer(#[from] OuterError),
     /// A boundary layer failed.
-    #[error("inner solution: {0}")]
+    #[error("inner (layer) solution failed")]
     Inner(#[from] InnerError),
     /// The direct integration failed at this ε.
-    #[error("direct integration at eps = {eps:e}: {source}")]
+    #[error("direct integration at eps = {eps:e} failed")]
     Direct {
         /// ε.
         eps: f64,

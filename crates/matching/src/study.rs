@@ -339,10 +339,11 @@ pub struct MatchingCheck {
     pub limit_gap: f64,
     /// `τ_last`.
     pub tau_last: f64,
-    /// `max |lim dη₁/dτ − Y₀'(0)|`: slope of the first-order inner term against the outer
-    /// derivative (independent computations).
+    /// `max |dη₁/dτ(τ_converged) − Y₀'(0)|`: growth rate of the first-order inner term,
+    /// measured from the layer equations, against the outer derivative `H g`.
     pub slope_gap: f64,
-    /// `max |lim (η₁ − τ Y₀'(0)) − Y₁(0)|`: first-order matching.
+    /// `max |lim (η₁ − τ Y₀'(0)) − Y₁(0)|`: first-order matching (layer offset against the
+    /// outer formula `Y₁ = f_y⁻¹(H g − f_x X₁ − f_ε)`).
     pub offset_gap: f64,
     /// `α` of the intermediate variable `t = ε^α η`.
     pub alpha: f64,
@@ -562,7 +563,7 @@ pub fn study<S: SlowFastSystem + ?Sized>(
         _ => (0.0, f64::NAN),
     };
     let slope_gap = layer
-        .eta1_slope
+        .eta1_rate
         .as_ref()
         .map_or(f64::NAN, |s| max_abs_diff(s, &asym.outer.dydt[0]));
     let offset_gap = layer

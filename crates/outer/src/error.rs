@@ -58,7 +58,7 @@ pub enum OuterError {
         y: Vec<f64>,
     },
     /// The integrator failed for another reason.
-    #[error("reduced flow: {0}")]
+    #[error("the reduced flow could not be integrated")]
     Integration(#[from] IntegrationError),
     /// Invalid arguments (dimensions, times).
     #[error("invalid reduced-problem request: {0}")]

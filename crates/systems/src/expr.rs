@@ -326,15 +326,11 @@ fn validate(origin: &Origin<'_>, known: &[String]) -> Result<String, SystemsErro
                     });
                     normalized.push("(".into());
                 }
-                Tok::Op('-') | Tok::Op('+') => {
-                    if let Tok::Op('-') = tok {
+                Tok::Op(c @ ('-' | '+')) => {
+                    if *c == '-' {
                         pending_minus = Some(pos);
                     }
-                    normalized.push(if let Tok::Op(c) = tok {
-                        c.to_string()
-                    } else {
-                        unreachable!()
-                    });
+                    normalized.push(c.to_string());
                 }
                 Tok::Op(c) => {
                     return Err(expression_error(
