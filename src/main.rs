@@ -25,6 +25,8 @@ enum Command {
     Match(cli::matching::MatchArgs),
     /// Phase asymptotics (onset times, exponents, composite risk) against direct integration.
     Asymptotics(cli::asymptotics::AsymptoticsArgs),
+    /// A finite network (population gradient flow or online SGD) against the d, m → ∞ limit.
+    Network(cli::network::NetworkArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +37,6 @@ fn main() -> anyhow::Result<()> {
         Command::Merge(args) => cli::sweep::merge(args),
         Command::Match(args) => cli::matching::run(args),
         Command::Asymptotics(args) => cli::asymptotics::run(args),
+        Command::Network(args) => cli::network::run(args),
     }
 }

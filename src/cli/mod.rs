@@ -2,6 +2,7 @@
 
 pub mod asymptotics;
 pub mod matching;
+pub mod network;
 pub mod run;
 pub mod sweep;
 
