@@ -125,6 +125,8 @@ struct Factorization {
     ya: Vec<f64>,
     /// LU of the capacitance matrix `I − Vᵀ D⁻¹ U`.
     cap: Option<LU<f64, Dyn, Dyn>>,
+    /// The Jacobian changed since this factorization (buffers kept for reuse).
+    stale: bool,
 }
 
 /// Value and first two derivatives of `P(s) = Σ_k c_k s^k` by Horner's rule.
@@ -312,16 +314,23 @@ impl Linearization for TwoLayerFlow {
                 }
             }
         });
-        self.fact = None;
+        if let Some(f) = &mut self.fact {
+            f.stale = true;
+        }
     }
 
     fn factor(&mut self, c: f64) -> Result<(), String> {
         let n = self.particles();
         let kp = self.active.len();
         let j = &self.jac;
-        let mut dinv = vec![0.0; 4 * n];
-        let mut ys = vec![0.0; n * kp];
-        let mut ya = vec![0.0; n * kp];
+        // Reuse the previous factorization's buffers (no page faults per step for large N).
+        let (mut dinv, mut ys, mut ya) = match self.fact.take() {
+            Some(f) => (f.dinv, f.ys, f.ya),
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        dinv.resize(4 * n, 0.0);
+        ys.resize(n * kp, 0.0);
+        ya.resize(n * kp, 0.0);
         let (pd, py, pa) = (
             Shared(dinv.as_mut_ptr()),
             Shared(ys.as_mut_ptr()),
@@ -372,7 +381,13 @@ impl Linearization for TwoLayerFlow {
         } else {
             None
         };
-        self.fact = Some(Factorization { dinv, ys, ya, cap });
+        self.fact = Some(Factorization {
+            dinv,
+            ys,
+            ya,
+            cap,
+            stale: false,
+        });
         Ok(())
     }
 

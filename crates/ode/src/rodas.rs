@@ -361,14 +361,14 @@ impl Rodas4 {
     ) -> Option<usize> {
         let n = u.len();
         for s in 0..6 {
-            stage.copy_from_slice(u);
-            for (j, kj) in k.iter().enumerate().take(s) {
-                let a = A[s][j];
-                if a != 0.0 {
-                    for i in 0..n {
-                        stage[i] += a * kj[i];
-                    }
+            // One fused pass: stage = u + Σ_j a_sj k_j.
+            let a = &A[s][..s];
+            for i in 0..n {
+                let mut v = u[i];
+                for (aj, kj) in a.iter().zip(k.iter()) {
+                    v += aj * kj[i];
                 }
+                stage[i] = v;
             }
             if let Some(i) = stage.iter().position(|v| !v.is_finite()) {
                 return Some(i);
@@ -377,12 +377,14 @@ impl Rodas4 {
             self.stats.rhs_evals += 1;
             let (done, rest) = k.split_at_mut(s);
             let ks = &mut rest[0];
-            ks.copy_from_slice(fval);
-            for (j, kj) in done.iter().enumerate() {
-                let c = C[s][j] / h;
-                for i in 0..n {
-                    ks[i] += c * kj[i];
+            // One fused pass: k_s = F(stage) + Σ_j (c_sj/h) k_j, then W⁻¹.
+            let c: Vec<f64> = C[s][..s].iter().map(|c| c / h).collect();
+            for i in 0..n {
+                let mut v = fval[i];
+                for (cj, kj) in c.iter().zip(done.iter()) {
+                    v += cj * kj[i];
                 }
+                ks[i] = v;
             }
             sys.solve(ks);
             self.stats.linear_solves += 1;
