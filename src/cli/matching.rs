@@ -381,7 +381,6 @@ fn print_summary(s: &Subject, st: &Study, out: &Path) {
 }
 
 #[derive(Serialize)]
-#[allow(dead_code)] // until `timescales run` routes `[system]` files here
 struct UserRunRecord<'a> {
     version: &'static str,
     command: Vec<String>,
@@ -406,7 +405,6 @@ struct UserRunRecord<'a> {
 ///
 /// # Errors
 /// File, parse (with line and column), integration and output errors.
-#[allow(dead_code)] // until `timescales run` routes `[system]` files here
 pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow::Result<()> {
     let file = SystemFile::read(path)?;
     let Some(run) = &file.run else {

@@ -14,7 +14,8 @@ use timescales_scenario::Scenario;
 /// Arguments of `timescales run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML); the built-in default when omitted.
+    /// Scenario file (TOML), or a user-defined slow–fast `[system]` file; the built-in
+    /// default scenario when omitted.
     pub scenario: Option<PathBuf>,
     /// Output directory.
     #[arg(long, default_value = "out/run")]
@@ -41,6 +42,16 @@ struct RunRecord<'a> {
 
 /// Runs `timescales run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.scenario {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if timescales_scenario::is_system_file(&text) {
+            if args.particles.is_some() {
+                anyhow::bail!("--particles does not apply to a user-defined [system] file");
+            }
+            return super::matching::run_user_system(path, &args.out, args.epsilon);
+        }
+    }
     let mut scenario = super::load_scenario(args.scenario.as_deref())?;
     if let Some(eps) = args.epsilon {
         scenario = scenario.with_epsilon(eps).context("--epsilon")?;
