@@ -37,6 +37,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -185,6 +186,7 @@ class Result:
     name: str
     wall: float  # seconds spent in the integrator (best of --repeat)
     process: float | None = None  # whole-process wall time (timescales only)
+    cpu: float | None = None  # CPU seconds of the solve call (timescales: whole process)
     risk: np.ndarray | None = None
     steps: int | None = None
     rhs: int | None = None
@@ -217,7 +219,7 @@ def counting(base):
 def run_scipy(method, flow, times, rtol, atol):
     cls = counting({"Radau": Radau, "BDF": BDF, "LSODA": LSODA}[method])
     y0 = flow.y0()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     sol = solve_ivp(
         flow.rhs,
         (0.0, times[-1]),
@@ -228,12 +230,13 @@ def run_scipy(method, flow, times, rtol, atol):
         atol=atol,
         jac=flow.jac,
     )
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if not sol.success or sol.y.shape[1] != len(times):
         raise SolverFailed(f"scipy {method}: {sol.message}")
     return Result(
         name=f"scipy {method}",
         wall=wall,
+        cpu=cpu,
         risk=flow.risk_rows(sol.y.T),
         steps=cls.steps,
         rhs=sol.nfev,
@@ -254,9 +257,9 @@ def run_cvode(flow, times, rtol, atol):
         max_num_steps=1_000_000,
     )
     y0 = flow.y0()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     sol = CVODE(flow.rhs_into, **opts).solve(times, y0)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if not sol.success or sol.y.shape[0] != len(times):
         raise SolverFailed(f"CVODE: {sol.message}")
     # scikit-sundae does not expose the step count; an untimed second run with tspan =
@@ -266,6 +269,7 @@ def run_cvode(flow, times, rtol, atol):
     return Result(
         name="CVODE (BDF, dense)",
         wall=wall,
+        cpu=cpu,
         risk=flow.risk_rows(np.asarray(sol.y)),
         steps=len(steps_run.t) - 1,
         rhs=sol.nfev,
@@ -292,10 +296,10 @@ particles = {flow_n}
 placement = "{placement}"{f"{chr(10)}seed = {seed}" if placement == "random" else ""}
 
 [run]
-epsilon = {eps!r}
-t_end = {t_end!r}
-rtol = {rtol!r}
-atol = {atol!r}
+epsilon = {float(eps)!r}
+t_end = {float(t_end)!r}
+rtol = {float(rtol)!r}
+atol = {float(atol)!r}
 times = {arr(times)}
 """
 
@@ -308,9 +312,9 @@ def run_timescales(binary, workdir, n, eps, t_end, rtol, atol, times, tag, rusag
     if os.path.exists(out):
         shutil.rmtree(out)
     cmd = [binary, "run", scen, "--out", out]
-    t0 = time.perf_counter()
+    c0, t0 = children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    process = time.perf_counter() - t0
+    process, cpu = time.perf_counter() - t0, children_cpu() - c0
     if proc.returncode != 0:
         raise SolverFailed(
             f"timescales ({' '.join(cmd)}) exited {proc.returncode}:\n{proc.stderr[-3000:]}"
@@ -325,6 +329,7 @@ def run_timescales(binary, workdir, n, eps, t_end, rtol, atol, times, tag, rusag
         name="timescales (RODAS4)",
         wall=st["wall_seconds"],
         process=process,
+        cpu=cpu,
         risk=np.asarray(data["risk"]),
         steps=st["steps"],
         rhs=st["rhs_evals"],
@@ -334,6 +339,11 @@ def run_timescales(binary, workdir, n, eps, t_end, rtol, atol, times, tag, rusag
     )
 
 
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def best_of(k, fn):
     """Runs fn k times; returns the run with the least wall time, all wall times kept."""
     runs = [fn() for _ in range(k)]
@@ -341,6 +351,7 @@ def best_of(k, fn):
     best.walls = [r.wall for r in runs]
     if best.process is not None:
         best.process = min(r.process for r in runs)
+    best.cpu = min(r.cpu for r in runs)
     return best
 
 
@@ -352,6 +363,10 @@ def fmt_time(x):
     if x is None:
         return "–"
     return f"{x * 1e3:.1f} ms" if x < 1.0 else f"{x:.2f} s"
+
+
+def fmt_ratio(x):
+    return f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
 
 
 def fmt_int(x):
@@ -421,58 +436,71 @@ def comparison(args):
             rows.append(r)
             print(f"  done {r.name}: {fmt_time(r.wall)}", flush=True)
 
-    print()
-    head = (
-        f"| solver | wall (solver) | × timescales solver | × timescales process | "
-        f"max rel. risk error | vs Radau cross-check | steps | RHS evals | Jacobians | LU |"
-    )
-    print(head)
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        if r is ts:
-            ratio_s, ratio_p = "1", f"(process {fmt_time(ts.process)})"
-        else:
-            ratio_s = f"{r.wall / ts.wall:.0f}×" if r.wall / ts.wall >= 10 else f"{r.wall / ts.wall:.1f}×"
-            ratio_p = f"{r.wall / ts.process:.1f}×"
-        e_check = f"{rel_err(r.risk, check.risk):.1e}" if check is not None else "–"
+        print()
         print(
-            f"| {r.name} | {fmt_time(r.wall)} | {ratio_s} | {ratio_p} | "
-            f"{rel_err(r.risk, ref.risk):.1e} | {e_check} | {fmt_int(r.steps)} | {fmt_int(r.rhs)} | "
-            f"{fmt_int(r.jac)} | {fmt_int(r.lu)} |"
+            "| solver | wall (solver) | × ts solver | × ts process | CPU | × ts process CPU | "
+            "max rel. risk error | vs Radau cross-check | steps | RHS evals | Jacobians | LU |"
         )
-    print()
-    print("wall (solver): integrator only, best of --repeat (timescales: stats.wall_seconds from")
-    print("run.json; scipy/CVODE: the solve_ivp / CVODE.solve call). × columns: peer wall time")
-    print("divided by the timescales solver time and by the whole `timescales run` process")
-    print("(start-up, scenario, integration, CSV/Parquet/SVG/JSON output).")
-    matched = matched_accuracy(args, flow, times, ts, ref, solvers) if args.match else []
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "problem": dict(n=n, eps=eps, t_end=t_end, rtol=args.rtol, atol=args.atol),
-                    "rows": [
-                        dict(
-                            name=r.name,
-                            wall=r.wall,
-                            walls=r.walls,
-                            process=r.process,
-                            max_rel_err=rel_err(r.risk, ref.risk),
-                            steps=r.steps,
-                            rhs=r.rhs,
-                            jac=r.jac,
-                            lu=r.lu,
-                        )
-                        for r in rows
-                    ],
-                    "matched": [
-                        dict(name=r.name, rtol=tol, wall=r.wall, max_rel_err=rel_err(r.risk, ref.risk))
-                        for r, tol in matched
-                    ],
-                },
-                f,
-                indent=1,
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            if r is ts:
+                ratio_s, ratio_p, ratio_c = "1", f"(process {fmt_time(ts.process)})", "1"
+            else:
+                ratio_s, ratio_p, ratio_c = (
+                    fmt_ratio(r.wall / ts.wall),
+                    fmt_ratio(r.wall / ts.process),
+                    fmt_ratio(r.cpu / ts.cpu),
+                )
+            e_check = f"{rel_err(r.risk, check.risk):.1e}" if check is not None else "–"
+            print(
+                f"| {r.name} | {fmt_time(r.wall)} | {ratio_s} | {ratio_p} | {fmt_time(r.cpu)} | {ratio_c} | "
+                f"{rel_err(r.risk, ref.risk):.1e} | {e_check} | {fmt_int(r.steps)} | {fmt_int(r.rhs)} | "
+                f"{fmt_int(r.jac)} | {fmt_int(r.lu)} |"
             )
+        print()
+        print("wall (solver): integrator only, best of --repeat (timescales: stats.wall_seconds from")
+        print("run.json; scipy/CVODE: the solve_ivp / CVODE.solve call). × ts solver / × ts process:")
+        print("peer wall time over the timescales solver time / over the whole `timescales run` process")
+        print("(start-up, scenario, integration, CSV/Parquet/SVG/JSON output). CPU: CPU seconds of the")
+        print("solve call (timescales: of the whole process), least of --repeat; × ts process CPU is the")
+        print("peer's CPU time over the whole timescales process CPU time (robust to machine load).")
+        matched = matched_accuracy(args, flow, times, ts, ref, solvers) if args.match else []
+        wp = work_precision(args, flow, times, ref, binary, tmp, solvers, rows[1:]) if args.work_precision else []
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(
+                    {
+                        "problem": dict(n=n, eps=eps, t_end=t_end, rtol=args.rtol, atol=args.atol),
+                        "rows": [
+                            dict(
+                                name=r.name,
+                                wall=r.wall,
+                                walls=r.walls,
+                                process=r.process,
+                                cpu=r.cpu,
+                                max_rel_err=rel_err(r.risk, ref.risk),
+                                steps=r.steps,
+                                rhs=r.rhs,
+                                jac=r.jac,
+                                lu=r.lu,
+                            )
+                            for r in rows
+                        ],
+                        "matched": [
+                            dict(name=r.name, rtol=tol, wall=r.wall, cpu=r.cpu,
+                                 max_rel_err=rel_err(r.risk, ref.risk))
+                            for r, tol in matched
+                        ],
+                        "work_precision": [
+                            dict(name=r.name, rtol=tol, wall=r.wall, cpu=r.cpu, max_rel_err=err,
+                                 steps=r.steps, rhs=r.rhs)
+                            for _, tol, err, r in wp
+                        ],
+                    },
+                    f,
+                    indent=1,
+                    default=lambda o: o.item() if hasattr(o, "item") else str(o),
+                )
 
 
 def matched_accuracy(args, flow, times, ts, ref, solvers):
@@ -488,11 +516,14 @@ def matched_accuracy(args, flow, times, ts, ref, solvers):
         f"\nmatched accuracy: each peer tightened (rtol ÷ √10 per try) until its max relative "
         f"risk error ≤ timescales' {target:.1e} (timescales at rtol {args.rtol:g})\n"
     )
-    print("| solver | rtol reached | max rel. risk error | wall | × timescales solver | × timescales process | steps |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| solver | rtol reached | max rel. risk error | wall | × ts solver | × ts process | CPU | "
+        "× ts process CPU | steps |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(
         f"| {ts.name} | {args.rtol:g} | {target:.1e} | {fmt_time(ts.wall)} | 1 | "
-        f"(process {fmt_time(ts.process)}) | {ts.steps} |"
+        f"(process {fmt_time(ts.process)}) | {fmt_time(ts.cpu)} | 1 | {ts.steps} |"
     )
     out = []
     for m in solvers:
@@ -500,7 +531,7 @@ def matched_accuracy(args, flow, times, ts, ref, solvers):
         while True:
             rtol = args.rtol * 10.0 ** (-k / 2)
             if rtol < args.match_floor * (1 - 1e-9):
-                print(f"| {m} | not reached by rtol {args.match_floor:g} | | | | | |", flush=True)
+                print(f"| {m} | not reached by rtol {args.match_floor:g} | | | | | | | |", flush=True)
                 break
 
             def once(m=m, rtol=rtol):
@@ -515,7 +546,8 @@ def matched_accuracy(args, flow, times, ts, ref, solvers):
                 x = r.wall / ts.wall
                 print(
                     f"| {r.name} | {rtol:.2g} | {rel_err(r.risk, ref.risk):.1e} | {fmt_time(r.wall)} | "
-                    f"{x:.0f}× | {r.wall / ts.process:.1f}× | {r.steps} |",
+                    f"{fmt_ratio(x)} | {fmt_ratio(r.wall / ts.process)} | {fmt_time(r.cpu)} | "
+                    f"{fmt_ratio(r.cpu / ts.cpu)} | {r.steps} |",
                     flush=True,
                 )
                 out.append((r, rtol))
@@ -524,8 +556,66 @@ def matched_accuracy(args, flow, times, ts, ref, solvers):
     return out
 
 
+def work_precision(args, flow, times, ref, binary, tmp, solvers, peers_at_rtol):
+    """Every solver (timescales included) at each rtol of --work-precision; then, for each
+    peer at --rtol, the cheapest timescales run of the sweep that is at least as accurate."""
+    tols = [float(x) for x in args.work_precision.split(",")]
+    ratio = args.atol / args.rtol
+    print(
+        f"\nwork–precision: atol = rtol × {ratio:g}; error = max relative risk error against the "
+        f"reference over all {len(times)} output times; best of {args.repeat} by wall time\n"
+    )
+    print("| solver | rtol | max rel. risk error | wall | CPU | steps | RHS evals |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    table = []
+    for name in ["timescales"] + solvers:
+        for tol in tols:
+            if name == "timescales":
+                def once(tol=tol):
+                    return run_timescales(binary, tmp, flow.n, flow.eps, times[-1], tol, tol * ratio,
+                                          times, "wp")
+            elif name == "CVODE":
+                def once(tol=tol):
+                    return run_cvode(flow, times, tol, tol * ratio)
+            else:
+                def once(tol=tol, name=name):
+                    return run_scipy(name, flow, times, tol, tol * ratio)
+            r = best_of(args.repeat, once)
+            err = rel_err(r.risk, ref.risk)
+            table.append((name, tol, err, r))
+            cpu = fmt_time(r.cpu) + (" (process)" if name == "timescales" else "")
+            print(
+                f"| {r.name} | {tol:g} | {err:.1e} | {fmt_time(r.wall)} | {cpu} | "
+                f"{fmt_int(r.steps)} | {fmt_int(r.rhs)} |",
+                flush=True,
+            )
+    own = [(tol, err, r) for name, tol, err, r in table if name == "timescales"]
+    print(
+        f"\nat equal or better accuracy: each peer at rtol {args.rtol:g} against the cheapest "
+        f"(by CPU) timescales run of the sweep whose error is no larger\n"
+    )
+    print("| peer at rtol | its error | its CPU | timescales rtol | timescales error | "
+          "timescales process CPU | CPU ratio | wall ratio (solver) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in peers_at_rtol:
+        err = rel_err(r.risk, ref.risk)
+        ok = [o for o in own if o[1] <= err]
+        if not ok:
+            print(f"| {r.name} | {err:.1e} | {fmt_time(r.cpu)} | none in the sweep | | | | |")
+            continue
+        t_tol, t_err, t = min(ok, key=lambda o: o[2].cpu)
+        print(
+            f"| {r.name} | {err:.1e} | {fmt_time(r.cpu)} | {t_tol:g} | {t_err:.1e} | "
+            f"{fmt_time(t.cpu)} | {fmt_ratio(r.cpu / t.cpu)} | {fmt_ratio(r.wall / t.wall)} |"
+        )
+    return table
+
+
 def scaling(args):
-    """timescales alone at increasing N; wall time, steps, time/step/particle, peak RSS."""
+    """timescales alone at increasing N; wall time, steps, time/step/particle, peak RSS.
+
+    Process CPU (user + sys, all threads) includes placement (Gauss–Legendre is O(N²)) and
+    output, so CPU / step / particle is an upper bound on the integrator's own cost."""
     eps, t_end = args.epsilon, args.t_end
     times = output_times(eps, t_end, args.samples)
     ns = [int(float(x)) for x in args.scaling.split(",")]
@@ -536,8 +626,11 @@ def scaling(args):
         f"scaling: timescales alone, ε = {eps:g}, t_end = {t_end:g}, rtol = {args.rtol:g}, "
         f"atol = {args.atol:g}, uniform law, {args.placement} placement\n"
     )
-    print("| N | solver wall | process wall | steps | rejected | time / step | time / step / particle | peak RSS |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| N | solver wall | process wall | process CPU | steps | rejected | wall / step | "
+        "wall / step / particle | CPU / step / particle | peak RSS |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="timescales-scaling-") as tmp:
         for n in ns:
             scen = os.path.join(tmp, f"n{n}.toml")
@@ -552,16 +645,20 @@ def scaling(args):
             process = time.perf_counter() - t0
             if proc.returncode != 0:
                 raise SolverFailed(f"N = {n}: exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-            rss = next(
-                int(line.split(":")[1]) for line in proc.stderr.splitlines()
-                if "Maximum resident set size" in line
-            )
+            def field(name):
+                return next(
+                    float(line.split(":")[1]) for line in proc.stderr.splitlines() if name in line
+                )
+
+            rss = field("Maximum resident set size")
+            cpu = field("User time (seconds)") + field("System time (seconds)")
             with open(os.path.join(out, "run.json")) as f:
                 st = json.load(f)["stats"]
             per_step = st["wall_seconds"] / st["steps"]
             print(
-                f"| {n} | {fmt_time(st['wall_seconds'])} | {fmt_time(process)} | {st['steps']} | "
-                f"{st['rejected_steps']} | {per_step * 1e3:.3f} ms | {per_step / n * 1e9:.1f} ns | "
+                f"| {n} | {fmt_time(st['wall_seconds'])} | {fmt_time(process)} | {fmt_time(cpu)} | "
+                f"{st['steps']} | {st['rejected_steps']} | {per_step * 1e3:.3f} ms | "
+                f"{per_step / n * 1e9:.1f} ns | {cpu / st['steps'] / n * 1e9:.1f} ns | "
                 f"{rss / 1024:.0f} MiB |",
                 flush=True,
             )
@@ -587,6 +684,8 @@ def main():
     p.add_argument("--no-cross-check", action="store_true", help="skip the Radau cross-check")
     p.add_argument("--match", action="store_true",
                    help="also tighten each peer's tolerance until it is as accurate as timescales")
+    p.add_argument("--work-precision", metavar="RTOLS",
+                   help="comma-separated rtols: every solver at each (atol keeps its ratio to rtol)")
     p.add_argument("--match-floor", type=float, default=1e-12, help="tightest rtol tried by --match")
     p.add_argument("--binary", default=DEFAULT_BINARY)
     p.add_argument("--json", help="also write the table as JSON to this file")
