@@ -30,6 +30,11 @@ use timescales_report::text_table::{to_markdown, write_latex, write_markdown};
 use timescales_report::{Axis, LinePlot, Series, write_csv, write_json_atomic, write_parquet};
 use timescales_scenario::Scenario;
 
+/// One phase at one ε: `(ε, t_mid, t_steepest, max|a|, max|s|)` at the phase end.
+type PhasePoint = (f64, f64, f64, f64, f64);
+/// A fitted line for the phase-time plot: `(label, ε, measured t, fitted t)`.
+type FittedLine = (String, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Confidence level of every interval.
 const LEVEL: f64 = 0.95;
 
@@ -393,7 +398,7 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
     write_parquet(&sweep_df, &out.join("sweep.parquet"))?;
 
     // phases.csv, and the phase groups for the fits.
-    let mut groups: BTreeMap<String, Vec<(f64, f64, f64, f64, f64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<PhasePoint>> = BTreeMap::new();
     let (
         mut pe,
         mut pl,
@@ -496,7 +501,7 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
     // Exponent fits and local slopes per phase group.
     let mut rows: Vec<ExponentRow> = Vec::new();
     let (mut se, mut sph, mut sq, mut ssl) = (vec![], vec![], vec![], vec![]);
-    let mut fitted_lines: Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut fitted_lines: Vec<FittedLine> = Vec::new();
     let mut group_order: Vec<(&String, f64)> = groups
         .iter()
         .map(|(k, v)| (k, v.iter().map(|r| r.1.ln()).sum::<f64>() / v.len() as f64))
@@ -559,19 +564,20 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
                     ssl.push(s.slope);
                 }
             }
-            if *q == "t_mid" && label.as_str() == "1" {
-                if let Ok(f) = fit_log_corrected(&xe, &ye, LEVEL) {
-                    rows.push(ExponentRow {
-                        phase: (*label).clone(),
-                        quantity: "t_mid".into(),
-                        model: "ε^γ (c₁ ln(1/ε) + c₀)",
-                        gamma: f.gamma,
-                        ci: f.gamma_ci,
-                        predicted: 0.5,
-                        n_points: f.n_points,
-                        eps_range: range,
-                    });
-                }
+            if *q == "t_mid"
+                && label.as_str() == "1"
+                && let Ok(f) = fit_log_corrected(&xe, &ye, LEVEL)
+            {
+                rows.push(ExponentRow {
+                    phase: (*label).clone(),
+                    quantity: "t_mid".into(),
+                    model: "ε^γ (c₁ ln(1/ε) + c₀)",
+                    gamma: f.gamma,
+                    ci: f.gamma_ci,
+                    predicted: 0.5,
+                    n_points: f.n_points,
+                    eps_range: range,
+                });
             }
         }
     }
@@ -851,10 +857,7 @@ fn risk_plot(points: &[SweepPoint]) -> LinePlot {
     }
 }
 
-fn phase_plot(
-    points: &[(String, Vec<f64>, Vec<f64>)],
-    lines: &[(String, Vec<f64>, Vec<f64>, Vec<f64>)],
-) -> LinePlot {
+fn phase_plot(points: &[(String, Vec<f64>, Vec<f64>)], lines: &[FittedLine]) -> LinePlot {
     let mut series = Vec::new();
     for (label, eps, t) in points {
         series.push(Series::points(

@@ -23,8 +23,11 @@ enum Cell {
     Null,
 }
 
+/// Column names, whether each column is numeric, and the rows of cells.
+type Cells = (Vec<String>, Vec<bool>, Vec<Vec<Cell>>);
+
 /// Columns' names, numeric flags and cells of `df`.
-fn cells(df: &DataFrame) -> Result<(Vec<String>, Vec<bool>, Vec<Vec<Cell>>), ReportError> {
+fn cells(df: &DataFrame) -> Result<Cells, ReportError> {
     let cols = df.columns();
     let names = cols.iter().map(|c| c.name().to_string()).collect();
     let numeric = cols
