@@ -20,6 +20,13 @@
 //! coefficients the limit flow uses — and the target energy beyond degree `K` is part of
 //! every reported risk.
 //!
+//! When the network follows the limit: phase 1 is an instability seeded by `√ε (a − E a)`
+//! in the limit but also by the initial overlaps `s_i(0) ~ 1/√d` in the network, so the
+//! network's phase 1 comes early by about `(√ε/2|σ₁φ₁|) ln(1 + 1/(d ε Var a))`
+//! ([`phase1_shift_prediction`]): the limit is reached only for `d ε Var a ≫ 1`, and
+//! slowly before that. `results/convergence_public.csv` holds the measured table on the
+//! public scenario (example `convergence`).
+//!
 //! ```
 //! use timescales_network::{FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, SummaryRecorder};
 //! let model = Model::new(&[1.0, 1.0, 0.5], &[0.0, 1.0, 0.5], 0.0)?;
