@@ -350,16 +350,16 @@ fn invalid_inputs_are_errors_not_panics() {
 }
 
 /// The shared reference trajectories (limit ODE, `σ_k = 1/√k!`, `φ = [0, 1, 1, 1, 0, 0]`,
-/// uniform `a(0)` on [−1, 1], N = 64; `../shared/reference/README.md`).
+/// uniform `a(0)` on [−1, 1], N = 64; `data/reference/README.md`).
 /// One trajectory: `(ε, t, risk)`.
 type Trajectory = (f64, Vec<f64>, Vec<f64>);
 
-fn reference() -> Option<Vec<Trajectory>> {
+fn reference() -> Vec<Trajectory> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/public_flow.csv"
+        "/../../data/reference/public_flow.csv"
     );
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = std::fs::read_to_string(path).expect("data/reference/public_flow.csv is readable");
     let mut out: Vec<Trajectory> = Vec::new();
     for line in text.lines().skip(1) {
         let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
@@ -371,19 +371,12 @@ fn reference() -> Option<Vec<Trajectory>> {
             _ => out.push((v[0], vec![v[1]], vec![v[2]])),
         }
     }
-    Some(out)
+    out
 }
 
 #[test]
 fn reference_trajectories() {
-    let Some(curves) = reference() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "shared/reference/public_flow.csv missing"
-        );
-        eprintln!("skipping: shared reference data not found");
-        return;
-    };
+    let curves = reference();
     // R_l = ½ Σ_{k>l} φ_k² for φ = [0, 1, 1, 1, 0, 0].
     let hints = [1.5, 1.0, 0.5, 0.0, 0.0, 0.0];
     for (eps, t, r) in &curves {
