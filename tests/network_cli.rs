@@ -1,0 +1,60 @@
+//! End to end: `timescales network` writes the comparison table, the plot and, for lists
+//! of sizes, the convergence table.
+
+use std::process::Command;
+
+fn public_scenario() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/scenarios/public.toml")
+}
+
+#[test]
+fn network_subcommand_writes_curve_and_convergence_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = dir.path().join("single");
+    let status = Command::new(env!("CARGO_BIN_EXE_timescales"))
+        .args(["network", public_scenario().to_str().unwrap()])
+        .args(["--epsilon", "0.1", "--d", "8", "--m", "8", "--seed", "3"])
+        .arg("--out")
+        .arg(&single)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let csv = std::fs::read_to_string(single.join("network.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "t,risk_network,risk_limit,max_abs_overlap"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert!(rows.len() > 10);
+    assert!(
+        rows.iter()
+            .all(|r| r.len() == 4 && r.iter().all(|v| v.is_finite()))
+    );
+    assert!(rows.last().unwrap()[1] < rows[0][1], "the network learns");
+    assert!(single.join("network.svg").exists());
+
+    let conv = dir.path().join("conv");
+    let status = Command::new(env!("CARGO_BIN_EXE_timescales"))
+        .args(["network", public_scenario().to_str().unwrap()])
+        .args(["--epsilon", "0.1", "--d", "8,16", "--m", "8"])
+        .args(["--sgd", "--batch", "64", "--lr", "0.01"])
+        .arg("--out")
+        .arg(&conv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let table = std::fs::read_to_string(conv.join("convergence.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "d,m,sup_distance,t1_network,t1_limit");
+    assert!(lines[1].starts_with("8,8,") && lines[2].starts_with("16,8,"));
+    // Mismatched lists are an error, not a panic.
+    let status = Command::new(env!("CARGO_BIN_EXE_timescales"))
+        .args(["network", "--d", "8,16,32", "--m", "8,16", "--out"])
+        .arg(dir.path().join("bad"))
+        .status()
+        .unwrap();
+    assert!(!status.success());
+}
