@@ -14,7 +14,7 @@ Runs, in this one process tree and on the same problem, tolerances and output ti
 and checks the risk of every solver at every output time against a tight reference
 (timescales at rtol 1e-12 / atol 1e-14), itself cross-checked against scipy Radau at
 rtol 1e-12 / atol 1e-12. (With atol 1e-14, scipy Radau stalls at t ≈ 0.588 for ε = 1e-8,
-taking steps of ~1e-9 for more than 20 minutes: its error estimate hits round-off there.)
+taking steps of ~1e-9 for more than 20 minutes; the cause was not investigated.)
 
 Problem (the shared public problem, ../shared/reference/README.md): σ_k = 1/sqrt(k!),
 k = 0..5; φ = [0, 1, 1, 1, 0, 0]; a(0) ~ Uniform[−1, 1] placed at the N Gauss–Legendre
@@ -24,8 +24,12 @@ nodes with normalized weights; s(0) = 0. Output at t = 0 and 200 log-spaced time
 Usage (from the repository root, after ``cargo build --release --bin timescales``):
 
     python3 benches/peers.py                      # N = 64, ε = 1e-8, rtol 1e-8, atol 1e-10
-    python3 benches/peers.py --repeat 3 --particles 256 --epsilon 1e-6
-    python3 benches/peers.py --scaling 1000,10000,100000,1000000   # timescales alone
+    python3 benches/peers.py --repeat 3 --match --work-precision 1e-5,1e-6,1e-7,1e-8,1e-9,1e-10
+    python3 benches/peers.py --particles 256 --epsilon 1e-6
+    python3 benches/peers.py --scaling 1000,10000,100000              # timescales alone
+    python3 benches/peers.py --scaling 1000000 --placement random     # (quadrature is O(N²))
+
+benches/RESULTS.md has the measured tables and what each column means.
 
 Exits non-zero if any solver fails, or if the reference and its cross-check disagree by
 more than --ref-agreement. Python is not needed by the Rust build, tests or CI.
