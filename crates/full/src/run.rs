@@ -4,7 +4,8 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    ExplicitMethod, Observer, Rodas4, RodasOptions, SolverStats, Trajectory, integrate_explicit,
+    Bdf, BdfOptions, ExplicitMethod, Observer, Rodas4, RodasOptions, SolverStats, Trajectory,
+    integrate_explicit,
 };
 
 use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
@@ -29,6 +30,8 @@ pub enum Method {
     /// RODAS (stiff; the default).
     #[default]
     Rodas4,
+    /// Variable-order NDF/BDF (stiff; scipy's `BDF` on the structured solves).
+    Bdf,
     /// Dormand–Prince 5(4), for non-stiff runs (ε not small).
     Dopri5,
     /// Dormand–Prince 8(5,3), for non-stiff runs.
@@ -286,6 +289,17 @@ pub fn simulate_with(
                 rtol: problem.rtol,
                 atol: problem.atol,
                 ..RodasOptions::default()
+            })
+            .map_err(wrap)?;
+            solver
+                .integrate(&mut flow, 0.0, &u0, &times, &mut watch)
+                .map(|u| (u, solver.stats()))
+        }
+        Method::Bdf => {
+            let mut solver = Bdf::new(BdfOptions {
+                rtol: problem.rtol,
+                atol: problem.atol,
+                ..BdfOptions::default()
             })
             .map_err(wrap)?;
             solver
