@@ -1,5 +1,6 @@
 //! `timescales asymptotics`: phase asymptotics (model.md §5) against direct integration over
-//! a log grid of ε — onset times predicted and measured, exponents, composite risk curves.
+//! a log grid of ε — onset times predicted (closed forms, plateau flows, inner problems) and
+//! measured (with convergence in the particle count), exponents, composite risk curves.
 
 use std::path::PathBuf;
 
@@ -7,8 +8,10 @@ use anyhow::Context;
 use clap::Args;
 use polars::prelude::*;
 use rayon::prelude::*;
-use timescales_analysis::{fit_log_corrected, fit_power_law, sweep::EpsGrid};
-use timescales_phases::{Study, study};
+use timescales_analysis::{
+    ConvergeOptions, Convergence, converge_n, fit_log_corrected, fit_power_law, sweep::EpsGrid,
+};
+use timescales_phases::{EarlyPhases, Study, direct_risk, measured_onsets, study};
 use timescales_report::{Axis, LinePlot, Series, write_csv};
 
 /// Arguments of `timescales asymptotics`.
@@ -25,6 +28,26 @@ pub struct AsymptoticsArgs {
     /// Log-spaced output times per run (plus a dense window around the phase-1 onset).
     #[arg(long, default_value_t = 600)]
     pub samples: usize,
+    /// Largest particle count of the convergence check: the count is doubled from the
+    /// scenario's until every measured onset moves by less than 1% (give the scenario's own
+    /// count to skip the check).
+    #[arg(long, default_value_t = 256)]
+    pub n_max: usize,
+}
+
+/// One ε: the study at the scenario's particle count and the convergence in `N`.
+struct Point {
+    study: Study,
+    convergence: Convergence,
+    /// Measured onsets per phase at each `N` tried.
+    by_n: Vec<(usize, Vec<Option<f64>>)>,
+}
+
+impl Point {
+    /// Measured onset of phase `l` at the last `N` tried.
+    fn onset_at_last_n(&self, l: usize) -> Option<f64> {
+        self.by_n.last().and_then(|(_, v)| v[l - 1])
+    }
 }
 
 /// Runs `timescales asymptotics`.
@@ -37,33 +60,91 @@ pub fn run(args: &AsymptoticsArgs) -> anyhow::Result<()> {
         .map(|&e| scenario.with_epsilon(e).map(|s| s.problem))
         .collect::<Result<Vec<_>, _>>()
         .context("--eps")?;
+    if args.n_max < scenario.problem.particles {
+        anyhow::bail!(
+            "--n-max {} is below the scenario's particle count {}",
+            args.n_max,
+            scenario.problem.particles
+        );
+    }
     let bar = indicatif::ProgressBar::new(problems.len() as u64);
-    let studies: Vec<Study> = problems
+    let points: Vec<Point> = problems
         .par_iter()
         .map(|p| {
-            let s = study(p, args.samples).with_context(|| format!("ε = {:e}", p.epsilon));
+            let s = one_point(p, args).with_context(|| format!("ε = {:e}", p.epsilon));
             bar.inc(1);
             s
         })
         .collect::<anyhow::Result<_>>()?;
     bar.finish_and_clear();
 
-    write_tables(args, &studies)?;
-    print_report(&scenario.origin, &studies);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    write_tables(args, &points)?;
+    print_report(&scenario.origin, &points);
     Ok(())
+}
+
+fn one_point(p: &timescales_full::FlowProblem, args: &AsymptoticsArgs) -> anyhow::Result<Point> {
+    let study = study(p, args.samples)?;
+    let levels = study.early.plateau_levels.clone();
+    let opts = ConvergeOptions {
+        n_start: p.particles,
+        n_max: args.n_max,
+        rel_tol: 1e-2,
+    };
+    let mut by_n = Vec::new();
+    let convergence = converge_n(&opts, |n| -> anyhow::Result<Vec<f64>> {
+        let onsets = if n == p.particles {
+            study.onsets.iter().map(|o| o.onset_measured).collect()
+        } else {
+            let mut q = p.clone();
+            q.particles = n;
+            EarlyPhases::new(&q)?;
+            let (t, risk) = direct_risk(&q, args.samples)?;
+            measured_onsets(&q, &levels, &t, &risk)
+        };
+        let present = onsets.iter().flatten().copied().collect();
+        by_n.push((n, onsets));
+        Ok(present)
+    })?;
+    Ok(Point {
+        study,
+        convergence,
+        by_n,
+    })
 }
 
 fn opt(v: Option<f64>) -> f64 {
     v.unwrap_or(f64::NAN)
 }
 
-fn write_tables(args: &AsymptoticsArgs, studies: &[Study]) -> anyhow::Result<()> {
+fn write_tables(args: &AsymptoticsArgs, points: &[Point]) -> anyhow::Result<()> {
+    let studies: Vec<&Study> = points.iter().map(|p| &p.study).collect();
     let rows: Vec<_> = studies.iter().flat_map(|s| s.onsets.iter()).collect();
+    let converged: Vec<(usize, bool, Option<f64>)> = points
+        .iter()
+        .flat_map(|p| {
+            (1..=p.study.onsets.len()).map(|l| {
+                (
+                    p.convergence.n,
+                    p.convergence.converged,
+                    p.onset_at_last_n(l),
+                )
+            })
+        })
+        .collect();
     let phases = df!(
         "epsilon" => rows.iter().map(|r| r.epsilon).collect::<Vec<_>>(),
         "phase" => rows.iter().map(|r| r.phase as u32).collect::<Vec<_>>(),
         "onset_predicted" => rows.iter().map(|r| opt(r.onset_predicted)).collect::<Vec<_>>(),
         "onset_measured" => rows.iter().map(|r| opt(r.onset_measured)).collect::<Vec<_>>(),
+        "onset_inner" => rows.iter().map(|r| opt(r.onset_inner)).collect::<Vec<_>>(),
+        "inner_blowup_time" => rows.iter().map(|r| opt(r.inner_blowup)).collect::<Vec<_>>(),
+        "growing_weight" => rows.iter().map(|r| opt(r.growing_weight)).collect::<Vec<_>>(),
+        "n_last" => converged.iter().map(|c| c.0 as u32).collect::<Vec<_>>(),
+        "n_converged" => converged.iter().map(|c| c.1).collect::<Vec<_>>(),
+        "onset_measured_n_last" => converged.iter().map(|c| opt(c.2)).collect::<Vec<_>>(),
         "plateau_level" => rows.iter().map(|r| r.plateau_level).collect::<Vec<_>>(),
         "predicted_gamma" => rows.iter().map(|r| r.predicted_gamma).collect::<Vec<_>>(),
         "present" => rows.iter().map(|r| r.present).collect::<Vec<_>>(),
@@ -71,8 +152,29 @@ fn write_tables(args: &AsymptoticsArgs, studies: &[Study]) -> anyhow::Result<()>
     )?;
     write_csv(&phases, &args.out.join("phases_predicted.csv"))?;
 
+    let (mut ce, mut cn, mut cp, mut ct, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
+    for p in points {
+        for ((n, onsets), h) in p.by_n.iter().zip(&p.convergence.history) {
+            for (i, t) in onsets.iter().enumerate() {
+                ce.push(p.study.composite.epsilon);
+                cn.push(*n as u32);
+                cp.push(i as u32 + 1);
+                ct.push(opt(*t));
+                cc.push(h.max_rel_change.unwrap_or(f64::NAN));
+            }
+        }
+    }
+    let conv = df!(
+        "epsilon" => ce,
+        "n" => cn,
+        "phase" => cp,
+        "onset_measured" => ct,
+        "max_rel_change_all_phases" => cc,
+    )?;
+    write_csv(&conv, &args.out.join("convergence_n.csv"))?;
+
     let (mut e, mut t, mut full, mut comp) = (vec![], vec![], vec![], vec![]);
-    for s in studies {
+    for s in &studies {
         let c = &s.composite;
         e.extend(std::iter::repeat_n(c.epsilon, c.t.len()));
         t.extend_from_slice(&c.t);
@@ -82,12 +184,40 @@ fn write_tables(args: &AsymptoticsArgs, studies: &[Study]) -> anyhow::Result<()>
     let curves = df!("epsilon" => e, "t" => t, "risk_full" => full, "risk_composite" => comp)?;
     write_csv(&curves, &args.out.join("composite_risk.csv"))?;
 
-    let errors = df!(
-        "epsilon" => studies.iter().map(|s| s.composite.epsilon).collect::<Vec<_>>(),
-        "max_abs_error" => studies.iter().map(|s| s.composite.max_abs_error).collect::<Vec<_>>(),
-        "max_rel_error_onset_1" => studies.iter().map(onset1_error).collect::<Vec<_>>(),
-        "window_end" => studies.iter().map(|s| s.composite.window_end).collect::<Vec<_>>(),
-    )?;
+    let k = studies.first().map_or(0, |s| s.onsets.len());
+    let mut columns = vec![
+        Column::new(
+            "epsilon".into(),
+            studies
+                .iter()
+                .map(|s| s.composite.epsilon)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "max_abs_error".into(),
+            studies
+                .iter()
+                .map(|s| s.composite.max_abs_error)
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for l in 1..=k {
+        columns.push(Column::new(
+            format!("max_rel_error_onset_{l}").into(),
+            studies
+                .iter()
+                .map(|s| onset_error(s, l))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    columns.push(Column::new(
+        "window_end".into(),
+        studies
+            .iter()
+            .map(|s| s.composite.window_end)
+            .collect::<Vec<_>>(),
+    ));
+    let errors = DataFrame::new(studies.len(), columns)?;
     write_csv(&errors, &args.out.join("composite_error.csv"))?;
 
     let series = studies
@@ -109,7 +239,7 @@ fn write_tables(args: &AsymptoticsArgs, studies: &[Study]) -> anyhow::Result<()>
         })
         .collect();
     LinePlot {
-        title: "risk: direct integration (solid) and phase-0/1 composite (dashed)".into(),
+        title: "risk: direct integration (solid) and composite (dashed)".into(),
         x_label: "t".into(),
         y_label: "risk".into(),
         x_axis: Axis::Log,
@@ -121,21 +251,47 @@ fn write_tables(args: &AsymptoticsArgs, studies: &[Study]) -> anyhow::Result<()>
     Ok(())
 }
 
-fn onset1_error(s: &Study) -> f64 {
-    let o = &s.onsets[0];
+/// `|t_l predicted − t_l measured| / t_l measured`.
+fn onset_error(s: &Study, l: usize) -> f64 {
+    let o = &s.onsets[l - 1];
     match (o.onset_predicted, o.onset_measured) {
         (Some(p), Some(m)) => ((p - m) / m).abs(),
         _ => f64::NAN,
     }
 }
 
-fn print_report(origin: &str, studies: &[Study]) {
+fn onset1_error(s: &Study) -> f64 {
+    onset_error(s, 1)
+}
+
+/// Power-law exponent of `t(ε)` with its 95% CI (log-corrected for phase 1).
+fn exponent(eps_t: &[(f64, f64)], log_corrected: bool) -> Option<(f64, [f64; 2])> {
+    let (x, y): (Vec<f64>, Vec<f64>) = eps_t.iter().copied().unzip();
+    if log_corrected {
+        fit_log_corrected(&x, &y, 0.95)
+            .map(|f| (f.gamma, f.gamma_ci))
+            .ok()
+    } else {
+        fit_power_law(&x, &y, 0.95)
+            .map(|f| (f.gamma, f.gamma_ci))
+            .ok()
+    }
+}
+
+fn show(fit: Option<(f64, [f64; 2])>) -> String {
+    fit.map_or("—".into(), |(g, ci)| {
+        format!("{g:.3} [{:.3}, {:.3}]", ci[0], ci[1])
+    })
+}
+
+fn print_report(origin: &str, points: &[Point]) {
+    let studies: Vec<&Study> = points.iter().map(|p| &p.study).collect();
     println!("phase asymptotics for {origin}");
     println!(
         "{:>10} {:>12} {:>12} {:>10} {:>14}",
         "ε", "t1 predicted", "t1 measured", "rel. err", "composite err"
     );
-    for s in studies {
+    for s in &studies {
         let o = &s.onsets[0];
         println!(
             "{:>10.1e} {:>12.5e} {:>12.5e} {:>10.2e} {:>14.3e}",
@@ -147,7 +303,7 @@ fn print_report(origin: &str, studies: &[Study]) {
         );
     }
     let eps: Vec<f64> = studies.iter().map(|s| s.composite.epsilon).collect();
-    let rel: Vec<f64> = studies.iter().map(onset1_error).collect();
+    let rel: Vec<f64> = studies.iter().map(|s| onset1_error(s)).collect();
     if let Ok(f) = fit_power_law(&eps, &rel, 0.95) {
         println!(
             "relative error of t1 ~ ε^{:.3} (95% CI [{:.3}, {:.3}], {} points)",
@@ -157,55 +313,118 @@ fn print_report(origin: &str, studies: &[Study]) {
     let err: Vec<f64> = studies.iter().map(|s| s.composite.max_abs_error).collect();
     if let Ok(f) = fit_power_law(&eps, &err, 0.95) {
         println!(
-            "composite max error ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
+            "composite max error (all phases, t ≤ t_end) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
             f.gamma, f.gamma_ci[0], f.gamma_ci[1]
         );
     }
     let k = studies.first().map_or(0, |s| s.onsets.len());
-    println!(
-        "{:>6} {:>22} {:>26} {:>10} {:>8}",
-        "phase", "γ measured (power law)", "95% CI", "conjecture", "R_{l-1} unseen"
-    );
-    for l in 0..k {
-        let pts: Vec<(f64, f64)> = studies
+    for l in 2..=k {
+        if studies
             .iter()
-            .filter_map(|s| s.onsets[l].onset_measured.map(|t| (s.composite.epsilon, t)))
+            .all(|s| s.onsets[l - 1].onset_measured.is_none())
+        {
+            continue;
+        }
+        println!();
+        println!("phase {l}:");
+        println!(
+            "{:>10} {:>12} {:>18} {:>12} {:>9} {:>12} {:>9} {:>8} {:>8}",
+            "ε",
+            "measured",
+            "measured at N",
+            "composite",
+            "rel.err",
+            "inner",
+            "rel.err",
+            "T_c",
+            "grow w"
+        );
+        for p in points {
+            let o = &p.study.onsets[l - 1];
+            let rel = |x: Option<f64>| match (x, o.onset_measured) {
+                (Some(a), Some(m)) => ((a - m) / m).abs(),
+                _ => f64::NAN,
+            };
+            println!(
+                "{:>10.1e} {:>12.5e} {:>11.5e} {:>6} {:>12.5e} {:>9.2e} {:>12.5e} {:>9.2e} {:>8.4} {:>8.3}",
+                o.epsilon,
+                opt(o.onset_measured),
+                opt(p.onset_at_last_n(l)),
+                format!(
+                    "{}{}",
+                    p.convergence.n,
+                    if p.convergence.converged { "" } else { "*" }
+                ),
+                opt(o.onset_predicted),
+                rel(o.onset_predicted),
+                opt(o.onset_inner),
+                rel(o.onset_inner),
+                opt(o.inner_blowup),
+                opt(o.growing_weight),
+            );
+        }
+        let rel: Vec<(f64, f64)> = studies
+            .iter()
+            .filter_map(|s| {
+                let e = onset_error(s, l);
+                e.is_finite().then_some((s.composite.epsilon, e))
+            })
             .collect();
-        let unseen = studies
-            .iter()
-            .filter(|s| !s.onsets[l].previous_plateau_seen)
-            .count();
-        let (x, y): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
-        let fit = if l == 0 {
-            fit_log_corrected(&x, &y, 0.95)
-                .map(|f| (f.gamma, f.gamma_ci))
-                .ok()
-        } else {
-            fit_power_law(&x, &y, 0.95)
-                .map(|f| (f.gamma, f.gamma_ci))
-                .ok()
-        };
-        match fit {
-            Some((g, ci)) => println!(
-                "{:>6} {:>22.4} {:>26} {:>10.4} {:>8}",
-                l + 1,
-                g,
-                format!("[{:.4}, {:.4}]", ci[0], ci[1]),
-                1.0 / (2.0 * (l + 1) as f64),
-                format!("{unseen}/{}", studies.len())
-            ),
-            None => println!(
-                "{:>6} {:>22} (absent, or measured at fewer than 3 ε)",
-                l + 1,
-                "—"
-            ),
+        if let Some((g, ci)) = exponent(&rel, false) {
+            println!(
+                "relative error of the composite t_{l} ~ ε^{g:.3} (95% CI [{:.3}, {:.3}])",
+                ci[0], ci[1]
+            );
         }
     }
+    println!();
     println!(
-        "(phase 1 uses the log-corrected model t = ε^γ (c₁ log(1/ε) + c₀); `R_{{l-1}} unseen`:"
+        "{:>6} {:>26} {:>26} {:>26} {:>26} {:>10} {:>8}",
+        "phase",
+        "γ measured (scenario N)",
+        "γ measured (last N)",
+        "γ composite prediction",
+        "γ inner prediction",
+        "conjecture",
+        "R_{l-1} unseen"
     );
+    for l in 1..=k {
+        let pick = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
+            points
+                .iter()
+                .filter_map(|p| f(p).map(|t| (p.study.composite.epsilon, t)))
+                .collect()
+        };
+        let measured = pick(&|p| p.study.onsets[l - 1].onset_measured);
+        let at_last = pick(&|p| p.onset_at_last_n(l));
+        let predicted = pick(&|p| p.study.onsets[l - 1].onset_predicted);
+        let inner = pick(&|p| p.study.onsets[l - 1].onset_inner);
+        let unseen = studies
+            .iter()
+            .filter(|s| !s.onsets[l - 1].previous_plateau_seen)
+            .count();
+        let lc = l == 1;
+        println!(
+            "{:>6} {:>26} {:>26} {:>26} {:>26} {:>10.4} {:>8}",
+            l,
+            show(exponent(&measured, lc)),
+            show(exponent(&at_last, lc)),
+            show(exponent(&predicted, lc)),
+            show(exponent(&inner, lc)),
+            1.0 / (2.0 * l as f64),
+            format!("{unseen}/{}", studies.len())
+        );
+    }
     println!(
-        " ε values where the risk never dwelt at the predicted plateau before phase l — merged phases,"
+        "(phase 1: log-corrected model t = ε^γ (c₁ log(1/ε) + c₀); later phases: t = C ε^γ. \
+         `last N`: the particle count doubled until every onset moved < 1% (* = not converged \
+         at --n-max). `R_{{l-1}} unseen`: ε values where the risk never dwelt at the predicted \
+         plateau before phase l — merged phases, or a plateau shifted by later degrees.)"
     );
-    println!(" or a plateau shifted by the partial learning of later degrees)");
+    let mut notes: Vec<&String> = studies.iter().flat_map(|s| s.notes.iter()).collect();
+    notes.sort();
+    notes.dedup();
+    for n in notes {
+        println!("note: {n}");
+    }
 }

@@ -15,6 +15,25 @@ pub enum PhaseError {
     /// The problem itself is invalid.
     #[error(transparent)]
     Flow(#[from] FlowError),
+    /// Invalid input to a phase solver (names what is wrong).
+    #[error("{0}")]
+    Invalid(String),
+    /// A plateau flow could not be integrated.
+    #[error("plateau flow with learnt degrees {learnt:?}: {source}")]
+    Plateau {
+        /// The degrees held learnt when it failed.
+        learnt: Vec<usize>,
+        /// What the integrator said.
+        source: timescales_ode::IntegrationError,
+    },
+    /// An inner problem could not be integrated.
+    #[error("inner problem of phase {phase}: {source}")]
+    Inner {
+        /// The phase.
+        phase: usize,
+        /// What the integrator said.
+        source: timescales_ode::IntegrationError,
+    },
 }
 
 /// Leading-order asymptotics of phases 0 and 1 for one problem (see the crate docs).

@@ -30,7 +30,13 @@ mod early;
 pub use early::{EarlyPhases, PhaseError, crossing_time};
 mod study;
 
-pub use study::{CompositeComparison, OnsetRow, Study, study};
+pub use study::{CompositeComparison, OnsetRow, Study, direct_risk, measured_onsets, study};
 mod inner;
 
 pub use inner::{InnerPhaseOne, solve_inner_phase_one};
+mod blowup;
+mod plateau;
+
+pub use blowup::{InnerBlowup, InnerProblem, phase_two_start, rescaled_start, solve_inner};
+
+pub use plateau::{LEARNT, Learnt, PlateauFlow, PlateauRun, phase_one_exit, plateau_chain};

@@ -1,0 +1,612 @@
+//! The plateau flow: the two-layer flow reduced to the manifold where the learnt residuals
+//! vanish (model.md §5–§6), and the chain of plateau flows that follows the learning of one
+//! degree after another.
+//!
+//! After phase `l − 1` the residuals `r_k` of the learnt degrees `k ∈ C` relax on timescales
+//! (`ε/σ_k² ⟨s^{2k}⟩`) much shorter than the next phase. Their limit is a constraint: the state
+//! stays on `M_k = φ_k/σ_k` (`k ∈ C`), and the forces `σ_k r_k` of those degrees become
+//! Lagrange multipliers `λ_k`:
+//!
+//! ```text
+//!   ε ȧ_i = Σ_{k∈C} λ_k s_i^k + Σ_{k∉C} σ_k r_k s_i^k
+//!     ṡ_i = (1 − s_i²) a_i (Σ_{k∈C} k λ_k s_i^{k−1} + Σ_{k∉C} k σ_k r_k s_i^{k−1})
+//! ```
+//!
+//! with `λ` fixed by `dM_k/dt = 0` (`k ∈ C`): the Gram system `Σ_j G_kj λ_j = −b_k` of the
+//! constraint gradients in the flow's metric,
+//!
+//! ```text
+//!   G_kj = Σ_i w_i [ s_i^{k+j}/ε + k j (1 − s_i²) a_i² s_i^{k+j−2} ],
+//!   b_k  = Σ_i w_i [ s_i^k F_i/ε + k (1 − s_i²) a_i² s_i^{k−1} G_i ],
+//! ```
+//!
+//! `F_i`, `G_i` the unconstrained sums above. It is the gradient flow of the risk projected on
+//! the tangent space of the constraint manifold, so the risk still never increases. Nothing in
+//! it is faster than the phases still to come, so it is integrated explicitly (Dop853); the
+//! constraint drift is removed by a Gauss–Newton projection whenever the integration restarts.
+//!
+//! [`plateau_chain`] starts on the phase-1 plateau (`C = {0, 1}`, or `{1}` when `σ_0 = 0`) from the
+//! leading-order state at the end of phase 1 ([`phase_one_exit`]) and adds degree `l` to `C`
+//! once `|r_l| ≤ 10⁻² |φ_l|`: degree `l` counts as learnt.
+
+use std::ops::ControlFlow;
+
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+use timescales_full::FlowProblem;
+use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
+
+use crate::{EarlyPhases, PhaseError};
+
+/// A degree counts as learnt, and becomes a constraint, once `|r_l| ≤ LEARNT · |φ_l|`.
+pub const LEARNT: f64 = 1e-2;
+
+/// The plateau flow with the learnt degrees `C` held by Lagrange multipliers (module docs).
+///
+/// State layout as in the full ODE: `u = (s_1..s_N, a_1..a_N)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateauFlow {
+    sigma: Vec<f64>,
+    phi: Vec<f64>,
+    weights: Vec<f64>,
+    eps: f64,
+    learnt: Vec<usize>,
+}
+
+impl PlateauFlow {
+    /// The plateau flow of `σ_0..σ_K`, `φ_0..φ_K` over particles with `weights` at `ε`, with
+    /// the degrees in `learnt` held at `M_k = φ_k/σ_k`.
+    ///
+    /// # Errors
+    /// [`PhaseError::Invalid`] when a learnt degree is out of range or has `σ_k = 0` (nothing
+    /// to hold), or the sizes disagree.
+    pub fn new(
+        sigma: &[f64],
+        phi: &[f64],
+        weights: &[f64],
+        eps: f64,
+        learnt: &[usize],
+    ) -> Result<Self, PhaseError> {
+        if sigma.len() != phi.len() || sigma.is_empty() {
+            return Err(PhaseError::Invalid(format!(
+                "σ has {} coefficients and φ has {}",
+                sigma.len(),
+                phi.len()
+            )));
+        }
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(PhaseError::Invalid(format!(
+                "epsilon must be > 0, got {eps}"
+            )));
+        }
+        let mut learnt = learnt.to_vec();
+        learnt.sort_unstable();
+        learnt.dedup();
+        if let Some(&k) = learnt
+            .iter()
+            .find(|&&k| k >= sigma.len() || sigma[k] == 0.0)
+        {
+            return Err(PhaseError::Invalid(format!(
+                "degree {k} cannot be held learnt (out of range or σ_{k} = 0)"
+            )));
+        }
+        Ok(Self {
+            sigma: sigma.to_vec(),
+            phi: phi.to_vec(),
+            weights: weights.to_vec(),
+            eps,
+            learnt,
+        })
+    }
+
+    /// The learnt (constrained) degrees `C`, ascending.
+    pub fn learnt(&self) -> &[usize] {
+        &self.learnt
+    }
+
+    /// A copy with degree `k` added to `C`.
+    ///
+    /// # Errors
+    /// As [`PlateauFlow::new`].
+    pub fn with_learnt(&self, k: usize) -> Result<Self, PhaseError> {
+        let mut c = self.learnt.clone();
+        c.push(k);
+        Self::new(&self.sigma, &self.phi, &self.weights, self.eps, &c)
+    }
+
+    fn n(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// `M_k = Σ_i w_i a_i s_i^k`, `k = 0..K`.
+    pub fn moments(&self, u: &[f64]) -> Vec<f64> {
+        let n = self.n();
+        let mut m = vec![0.0; self.sigma.len()];
+        for i in 0..n {
+            let (s, wa) = (u[i], self.weights[i] * u[n + i]);
+            let mut p = wa;
+            for mk in &mut m {
+                *mk += p;
+                p *= s;
+            }
+        }
+        m
+    }
+
+    /// `r_k = φ_k − σ_k M_k`.
+    pub fn residuals(&self, u: &[f64]) -> Vec<f64> {
+        self.moments(u)
+            .iter()
+            .enumerate()
+            .map(|(k, m)| self.phi[k] - self.sigma[k] * m)
+            .collect()
+    }
+
+    /// `max_{k∈C} |σ_k M_k − φ_k|`: how far the state is off the constraint manifold.
+    pub fn constraint_defect(&self, u: &[f64]) -> f64 {
+        let r = self.residuals(u);
+        self.learnt.iter().map(|&k| r[k].abs()).fold(0.0, f64::max)
+    }
+
+    /// The multipliers `λ_k`, `k ∈ C`, at `u` (module docs), or `None` when the Gram matrix
+    /// is singular (the constraints are degenerate there, e.g. all `s_i = 0`).
+    pub fn multipliers(&self, u: &[f64]) -> Option<Vec<f64>> {
+        let n = self.n();
+        let r = self.residuals(u);
+        let c = &self.learnt;
+        if c.is_empty() {
+            return Some(vec![]);
+        }
+        let kmax = self.sigma.len() - 1;
+        let mut g = DMatrix::<f64>::zeros(c.len(), c.len());
+        let mut b = DVector::<f64>::zeros(c.len());
+        let mut pw = vec![0.0; 2 * kmax + 1];
+        for i in 0..n {
+            let (s, a, w) = (u[i], u[n + i], self.weights[i]);
+            pw[0] = 1.0;
+            for k in 1..pw.len() {
+                pw[k] = pw[k - 1] * s;
+            }
+            let q = (1.0 - s * s).max(0.0) * a * a;
+            let (mut f, mut gs) = (0.0, 0.0);
+            for k in (0..=kmax).filter(|k| !c.contains(k)) {
+                f += self.sigma[k] * r[k] * pw[k];
+                if k > 0 {
+                    gs += k as f64 * self.sigma[k] * r[k] * pw[k - 1];
+                }
+            }
+            for (x, &k) in c.iter().enumerate() {
+                for (y, &j) in c.iter().enumerate() {
+                    let mut e = pw[k + j] / self.eps;
+                    if k > 0 && j > 0 {
+                        e += (k * j) as f64 * q * pw[k + j - 2];
+                    }
+                    g[(x, y)] += w * e;
+                }
+                let mut e = pw[k] * f / self.eps;
+                if k > 0 {
+                    e += k as f64 * q * pw[k - 1] * gs;
+                }
+                b[x] += w * e;
+            }
+        }
+        // Symmetric diagonal scaling: the entries span many orders (1/ε against ⟨s^{2k}⟩/ε).
+        let d: Vec<f64> = (0..c.len()).map(|x| g[(x, x)].sqrt()).collect();
+        if d.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return None;
+        }
+        for x in 0..c.len() {
+            for y in 0..c.len() {
+                g[(x, y)] /= d[x] * d[y];
+            }
+            b[x] /= d[x];
+        }
+        let lu = g.lu();
+        let mut z = lu.solve(&(-b))?;
+        for x in 0..c.len() {
+            z[x] /= d[x];
+        }
+        Some(z.iter().copied().collect())
+    }
+
+    /// Moves `u` onto the constraint manifold `M_k = φ_k/σ_k` (`k ∈ C`) by Gauss–Newton steps
+    /// along the constraint gradients, `u ← u − ∇Mᵀ (∇M ∇Mᵀ)⁻¹ (M − φ/σ)`. Returns the
+    /// iterations used.
+    ///
+    /// # Errors
+    /// [`PhaseError::Invalid`] when the gradients are degenerate or the iteration does not
+    /// reach a defect of `1e-12 · max|φ_k|` in 30 steps.
+    pub fn project(&self, u: &mut [f64]) -> Result<usize, PhaseError> {
+        let n = self.n();
+        let c = &self.learnt;
+        let scale = self.phi.iter().fold(1e-300f64, |m, p| m.max(p.abs()));
+        for it in 0..30 {
+            let m = self.moments(u);
+            let res: Vec<f64> = c
+                .iter()
+                .map(|&k| m[k] - self.phi[k] / self.sigma[k])
+                .collect();
+            let defect = c
+                .iter()
+                .zip(&res)
+                .map(|(&k, r)| (self.sigma[k] * r).abs())
+                .fold(0.0, f64::max);
+            if defect <= 1e-12 * scale {
+                return Ok(it);
+            }
+            // Rows: ∂M_k/∂s_i = w_i a_i k s_i^{k−1}, ∂M_k/∂a_i = w_i s_i^k.
+            let mut jac = DMatrix::<f64>::zeros(c.len(), 2 * n);
+            for i in 0..n {
+                let (s, a, w) = (u[i], u[n + i], self.weights[i]);
+                for (x, &k) in c.iter().enumerate() {
+                    if k > 0 {
+                        jac[(x, i)] = w * a * k as f64 * s.powi(k as i32 - 1);
+                    }
+                    jac[(x, n + i)] = w * s.powi(k as i32);
+                }
+            }
+            let gram = &jac * jac.transpose();
+            let z = gram
+                .lu()
+                .solve(&DVector::from_vec(res))
+                .ok_or_else(|| PhaseError::Invalid("degenerate constraint gradients".into()))?;
+            let step = jac.transpose() * z;
+            for (ui, di) in u.iter_mut().zip(step.iter()) {
+                *ui -= di;
+            }
+        }
+        Err(PhaseError::Invalid(format!(
+            "projection onto the learnt degrees {c:?} did not converge"
+        )))
+    }
+}
+
+impl OdeSystem for PlateauFlow {
+    fn dim(&self) -> usize {
+        2 * self.n()
+    }
+    /// The constrained flow of the module docs (NaN everywhere when the multipliers do not
+    /// exist, so the integrator stops with a non-finite-state error at that time). The
+    /// factor `1 − s²` is taken as `max(0, 1 − s²)`: `|s| = 1` is invariant for the exact
+    /// flow, but repelling from outside where `a P'(±1)` has the wrong sign, so a rounding
+    /// overshoot past `±1` is frozen there instead of running away.
+    fn rhs(&self, u: &[f64], du: &mut [f64]) {
+        let n = self.n();
+        let Some(lambda) = self.multipliers(u) else {
+            du.fill(f64::NAN);
+            return;
+        };
+        let r = self.residuals(u);
+        let mut coef: Vec<f64> = (0..self.sigma.len())
+            .map(|k| self.sigma[k] * r[k])
+            .collect();
+        for (x, &k) in self.learnt.iter().enumerate() {
+            coef[k] = lambda[x];
+        }
+        for i in 0..n {
+            let (s, a) = (u[i], u[n + i]);
+            let (mut p, mut dp) = (0.0, 0.0);
+            for k in (0..coef.len()).rev() {
+                dp = dp * s + p;
+                p = p * s + coef[k];
+            }
+            du[i] = (1.0 - s * s).max(0.0) * a * dp;
+            du[n + i] = p / self.eps;
+        }
+    }
+}
+
+/// The leading-order state at the end of phase 1, on the phase-1 plateau.
+///
+/// From the phase-1 inner problem: every particle moves on one profile, and as the profile
+/// saturates `A_i² − S_i² → 0`, so with `α_i` the weights after phase 0 minus their mean (the
+/// weights themselves when `σ_0 = 0`) and `c = σ_1 φ_1`:
+///
+/// ```text
+///   a_i = ā + γ α_i,   s_i = sgn(c) √ε γ α_i,   γ² = |φ_1/σ_1| / (√ε V),
+/// ```
+///
+/// `ā = φ_0/σ_0` (0 when `σ_0 = 0`), `V = Σ w_i α_i²`, so that `M_1 = φ_1/σ_1` exactly.
+/// Returns the particle weights and `u = (s, a)`.
+///
+/// # Errors
+/// [`PhaseError`] as [`EarlyPhases::new`].
+pub fn phase_one_exit(problem: &FlowProblem) -> Result<(Vec<f64>, Vec<f64>), PhaseError> {
+    let early = EarlyPhases::new(problem)?;
+    let parts = problem
+        .law
+        .particles(problem.particles, problem.placement)?;
+    let a_after: Vec<f64> = parts.a.iter().map(|a| a + early.shift0).collect();
+    let mean: f64 = if early.sigma0 != 0.0 {
+        a_after.iter().zip(&parts.weights).map(|(a, w)| a * w).sum()
+    } else {
+        0.0
+    };
+    let gamma =
+        ((early.phi1 / early.sigma1).abs() / (early.eps.sqrt() * early.growth_variance)).sqrt();
+    let sign = (early.sigma1 * early.phi1).signum();
+    let n = a_after.len();
+    let mut u = vec![0.0; 2 * n];
+    for (i, a) in a_after.iter().enumerate() {
+        let alpha = a - mean;
+        u[i] = sign * early.eps.sqrt() * gamma * alpha;
+        u[n + i] = mean + gamma * alpha;
+    }
+    Ok((parts.weights, u))
+}
+
+/// A degree added to the learnt set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Learnt {
+    /// The degree.
+    pub degree: usize,
+    /// When `|r_l|` fell to `LEARNT·|φ_l|` (an output time).
+    pub t: f64,
+    /// The state `u = (s, a)` at that time, after projection.
+    pub state: Vec<f64>,
+}
+
+/// The chain of plateau flows from the end of phase 1 to `t_end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlateauRun {
+    /// Start time (the phase-1 logistic midpoint `t*`).
+    pub t_start: f64,
+    /// Output times (those of the request that are `≥ t_start`).
+    pub t: Vec<f64>,
+    /// Risk `½ Σ_k r_k² + tail` at each output time.
+    pub risk: Vec<f64>,
+    /// Degrees learnt along the way, in order.
+    pub learnt: Vec<Learnt>,
+    /// Largest constraint defect `|σ_k M_k − φ_k|` seen at an output time.
+    pub max_defect: f64,
+    /// Steps and right-hand-side evaluations over all segments.
+    pub steps: usize,
+    /// Right-hand-side evaluations.
+    pub rhs_evals: usize,
+    /// Why the chain stopped before the last requested time, if it did (the rows before
+    /// that are kept).
+    pub failure: Option<String>,
+}
+
+/// Records risk rows, and stops when a new degree is learnt.
+struct ChainWatch<'a> {
+    flow: &'a PlateauFlow,
+    tail: f64,
+    t: Vec<f64>,
+    risk: Vec<f64>,
+    last: Option<(f64, Vec<f64>)>,
+    newly_learnt: Option<usize>,
+    max_defect: f64,
+}
+
+impl Observer for ChainWatch<'_> {
+    fn observe(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
+        let r = self.flow.residuals(u);
+        self.t.push(t);
+        self.risk
+            .push(0.5 * r.iter().map(|x| x * x).sum::<f64>() + self.tail);
+        self.max_defect = self.max_defect.max(self.flow.constraint_defect(u));
+        self.last = Some((t, u.to_vec()));
+        let next = (0..r.len()).find(|&k| {
+            !self.flow.learnt.contains(&k)
+                && self.flow.sigma[k] * self.flow.phi[k] != 0.0
+                && r[k].abs() <= LEARNT * self.flow.phi[k].abs()
+        });
+        match next {
+            Some(k) => {
+                self.newly_learnt = Some(k);
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// Integrates the chain of plateau flows of `problem` from the end of phase 1 (at `t*`, state
+/// [`phase_one_exit`]) through every later phase, reporting at the requested `times` that are
+/// `≥ t*`. Tolerances are the problem's `rtol`, `atol`.
+///
+/// # Errors
+/// [`PhaseError`] when phase 1 does not exist or the start cannot be projected on the
+/// plateau. A later failure of the integration or of a projection ends the chain early:
+/// the rows up to it are kept and [`PlateauRun::failure`] says what happened.
+pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun, PhaseError> {
+    let early = EarlyPhases::new(problem)?;
+    let (weights, mut u) = phase_one_exit(problem)?;
+    let initial: Vec<usize> = [0, 1]
+        .into_iter()
+        .filter(|&k| problem.sigma[k] != 0.0)
+        .collect();
+    let mut flow = PlateauFlow::new(
+        &problem.sigma,
+        &problem.phi,
+        &weights,
+        problem.epsilon,
+        &initial,
+    )?;
+    flow.project(&mut u)?;
+    let t_start = early.t_star;
+    let mut out = PlateauRun {
+        t_start,
+        t: vec![],
+        risk: vec![],
+        learnt: vec![],
+        max_defect: 0.0,
+        steps: 0,
+        rhs_evals: 0,
+        failure: None,
+    };
+    let mut t = t_start;
+    let mut pending: Vec<f64> = times.iter().copied().filter(|&x| x >= t_start).collect();
+    while !pending.is_empty() {
+        let mut watch = ChainWatch {
+            flow: &flow,
+            tail: problem.tail_energy,
+            t: vec![],
+            risk: vec![],
+            last: None,
+            newly_learnt: None,
+            max_defect: 0.0,
+        };
+        let result = integrate_explicit(
+            ExplicitMethod::Dop853,
+            &flow,
+            t,
+            &u,
+            &pending,
+            problem.rtol,
+            problem.atol,
+            &mut watch,
+        );
+        out.t.extend_from_slice(&watch.t);
+        out.risk.extend_from_slice(&watch.risk);
+        out.max_defect = out.max_defect.max(watch.max_defect);
+        match result {
+            Ok((_, stats)) => {
+                out.steps += stats.steps;
+                out.rhs_evals += stats.rhs_evals;
+                break;
+            }
+            Err(IntegrationError::StoppedByObserver { .. }) => {
+                let k = watch
+                    .newly_learnt
+                    .expect("the observer says why it stopped");
+                let (tl, ul) = watch.last.expect("an observed state");
+                flow = flow.with_learnt(k)?;
+                u = ul;
+                flow.project(&mut u)?;
+                out.learnt.push(Learnt {
+                    degree: k,
+                    t: tl,
+                    state: u.clone(),
+                });
+                t = tl;
+                pending.retain(|&x| x > tl);
+            }
+            Err(e) => {
+                out.failure = Some(
+                    PhaseError::Plateau {
+                        learnt: flow.learnt.clone(),
+                        source: e,
+                    }
+                    .to_string(),
+                );
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use timescales_full::{InitialLaw, Method, OutputTimes, Placement};
+
+    fn problem(eps: f64) -> FlowProblem {
+        FlowProblem {
+            sigma: (0..6)
+                .map(|k| 1.0 / (1..=k).product::<usize>().max(1) as f64)
+                .map(f64::sqrt)
+                .collect(),
+            phi: vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            tail_energy: 0.0,
+            law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+            particles: 8,
+            placement: Placement::Quadrature,
+            epsilon: eps,
+            t_end: 3.0,
+            rtol: 1e-10,
+            atol: 1e-12,
+            times: OutputTimes::LogGrid { samples: 2 },
+            method: Method::Rodas4,
+        }
+    }
+
+    #[test]
+    fn phase_one_exit_sits_on_the_plateau_manifold() {
+        let p = problem(1e-8);
+        let (w, u) = phase_one_exit(&p).unwrap();
+        let f = PlateauFlow::new(&p.sigma, &p.phi, &w, p.epsilon, &[0, 1]).unwrap();
+        assert!(
+            f.constraint_defect(&u) < 1e-12,
+            "{}",
+            f.constraint_defect(&u)
+        );
+    }
+
+    #[test]
+    fn multipliers_keep_the_learnt_moments_fixed() {
+        // d/dt M_k = ∇M_k · u̇ must vanish for k ∈ C: checked by a finite difference along the
+        // flow, against the size of the unconstrained change.
+        let p = problem(1e-6);
+        let (w, mut u) = phase_one_exit(&p).unwrap();
+        // Move off the symmetric start so that all terms are non-zero.
+        u[3] *= 1.3;
+        u[8 + 5] += 0.2;
+        let f = PlateauFlow::new(&p.sigma, &p.phi, &w, p.epsilon, &[0, 1]).unwrap();
+        f.project(&mut u).unwrap();
+        let mut du = vec![0.0; u.len()];
+        f.rhs(&u, &mut du);
+        let h = 1e-9;
+        let up: Vec<f64> = u.iter().zip(&du).map(|(a, b)| a + h * b).collect();
+        let um: Vec<f64> = u.iter().zip(&du).map(|(a, b)| a - h * b).collect();
+        let (mp, mm) = (f.moments(&up), f.moments(&um));
+        let free = PlateauFlow::new(&p.sigma, &p.phi, &w, p.epsilon, &[]).unwrap();
+        let mut dfree = vec![0.0; u.len()];
+        free.rhs(&u, &mut dfree);
+        let upf: Vec<f64> = u.iter().zip(&dfree).map(|(a, b)| a + h * b).collect();
+        let umf: Vec<f64> = u.iter().zip(&dfree).map(|(a, b)| a - h * b).collect();
+        let (fp, fm) = (free.moments(&upf), free.moments(&umf));
+        for k in [0, 1] {
+            let held = (mp[k] - mm[k]) / (2.0 * h);
+            let unheld = (fp[k] - fm[k]) / (2.0 * h);
+            assert!(
+                held.abs() < 1e-6 * unheld.abs(),
+                "k = {k}: {held:e} vs {unheld:e}"
+            );
+        }
+        // The projected flow still decreases the risk.
+        let risk = |u: &[f64]| f.residuals(u).iter().map(|r| r * r).sum::<f64>();
+        assert!(risk(&up) < risk(&um));
+    }
+
+    #[test]
+    fn projection_reaches_the_manifold() {
+        let p = problem(1e-6);
+        let (w, mut u) = phase_one_exit(&p).unwrap();
+        for (i, v) in u.iter_mut().enumerate() {
+            *v *= 1.0 + 0.05 * (i as f64).sin();
+        }
+        let f = PlateauFlow::new(&p.sigma, &p.phi, &w, p.epsilon, &[0, 1, 2]).unwrap();
+        assert!(f.constraint_defect(&u) > 1e-3);
+        f.project(&mut u).unwrap();
+        assert!(f.constraint_defect(&u) < 1e-11);
+    }
+
+    #[test]
+    fn holding_a_degree_without_activation_is_an_error() {
+        let mut p = problem(1e-6);
+        p.sigma[2] = 0.0;
+        let r = PlateauFlow::new(&p.sigma, &p.phi, &[1.0], p.epsilon, &[2]);
+        assert!(matches!(r, Err(PhaseError::Invalid(_))), "{r:?}");
+    }
+
+    #[test]
+    fn chain_learns_degrees_in_order_with_monotone_risk() {
+        let p = problem(1e-8);
+        let times: Vec<f64> = (0..=300)
+            .map(|i| 1e-4 * (3e4f64).powf(i as f64 / 300.0))
+            .collect();
+        let run = plateau_chain(&p, &times).unwrap();
+        let degrees: Vec<usize> = run.learnt.iter().map(|l| l.degree).collect();
+        assert_eq!(degrees, vec![2, 3], "{:?}", run.learnt);
+        for w in run.risk.windows(2) {
+            // Projections at the switches may move the risk by ½(LEARNT φ_l)².
+            assert!(w[1] <= w[0] + 1e-4, "risk rose: {w:?}");
+        }
+        assert!(run.max_defect < 1e-6, "{}", run.max_defect);
+        assert!(run.failure.is_none(), "{:?}", run.failure);
+        assert!(*run.risk.last().unwrap() < 1e-3);
+    }
+}
