@@ -1,6 +1,9 @@
 //! Phase asymptotics of the two-layer flow (model.md §5): the initial layer (phase 0), the
-//! linear phase 1 with its onset time, the ε-free inner problem of phase 1, and the composite
-//! risk curve across phases 0 and 1.
+//! linear phase 1 with its onset time, the ε-free inner problem of phase 1, the plateau flow
+//! (the reduced flow on the manifold where the learnt residuals vanish, with Lagrange
+//! multipliers; [`plateau_chain`]), the ε-free inner problems of phases `l ≥ 2` (constrained
+//! gradient flows that blow up in finite time; [`solve_inner`]), and the composite risk curve
+//! across all phases ([`study`]).
 //!
 //! **Phase 0** (`t ~ ε`, `s ≈ 0`): `a_i(t) = a_i(0) + δ (1 − e^{−σ_0² t/ε})`,
 //! `δ = φ_0/σ_0 − M_0(0)`, and `r_0(t) = r_0(0) e^{−σ_0² t/ε}`.
@@ -23,6 +26,28 @@
 //! `r_1 = φ_1/√2`: `t_1 = t* + (1/(2λ)) log(√2 − 1)`. The neglected terms are relative
 //! `O(ε^{1/4})` (degree-2 terms at `s ~ ε^{1/4}`) and the drift of `E[s]`; the tests and the
 //! `asymptotics` command measure how fast the prediction converges.
+//!
+//! **Plateau flow** (after phase `l − 1`): the learnt residuals relax much faster than the next
+//! phase, so in the limit they are constraints `M_k = φ_k/σ_k` (`k ∈ C`) and their forces
+//! `σ_k r_k` become Lagrange multipliers fixed by `dM_k/dt = 0` — the risk's gradient flow
+//! projected on the constraint manifold ([`PlateauFlow`]). [`plateau_chain`] starts it from the
+//! leading-order end of phase 1 (`a_i = ā + γ α_i`, `s_i = sgn(σ_1 φ_1) √ε γ α_i`,
+//! `γ² = |φ_1/σ_1|/(√ε V)`, [`phase_one_exit`]) and adds each degree to `C` once it is learnt.
+//!
+//! **Phases `l ≥ 2`**: with the degrees below `l` learnt by particles with `s ~ ε^β`,
+//! `a ~ ε^{β−½}` (`M_{l−1} = O(1)` forces `β = 1/(2l)`), the stretching `t = t_0 + ε^β T`,
+//! `s = ε^β S`, `a = ε^{β−½} A` gives the ε-free inner problem
+//!
+//! ```text
+//!   dA_i/dT = Σ_{k<l} μ_k S_i^k + σ_l φ_l S_i^l,
+//!   dS_i/dT = A_i (Σ_{k<l} k μ_k S_i^{k−1} + l σ_l φ_l S_i^{l−1}),   ⟨A S^k⟩_w fixed (k < l),
+//! ```
+//!
+//! a constrained gradient flow of `σ_l φ_l ⟨A S^l⟩` whose growing particles blow up in finite
+//! time `T_c` (`A ~ (T_c − T)^{−1/(l−1)}`): `t_l ≈ t_0 + ε^{1/(2l)} T_c`, the conjecture
+//! `γ_l = 1/(2l)`. For `l = 2` the start is the end of phase 1 in closed form (`A_i = κ α_i`,
+//! `S_i = sgn(σ_1 φ_1) A_i`, `κ² = |φ_1/σ_1|/V`), so `T_c` is a number of the law alone; for
+//! `l ≥ 3` it is the plateau-flow state between phases `l − 1` and `l`.
 #![warn(missing_docs)]
 
 mod early;

@@ -210,6 +210,18 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
         levels,
         onsets: &composite_onsets,
     };
+    for l in 2..=k {
+        if problem.sigma[l] * problem.phi[l] == 0.0 {
+            let why = match (problem.sigma[l] == 0.0, problem.phi[l] == 0.0) {
+                (true, true) => format!("σ_{l} = φ_{l} = 0"),
+                (true, false) => {
+                    format!("σ_{l} = 0: the activation cannot learn φ_{l}, which stays in the risk")
+                }
+                _ => format!("φ_{l} = 0: nothing to learn"),
+            };
+            notes.push(format!("phase {l} is absent: {why}"));
+        }
+    }
     let inner = inner_predictions(problem, &early, plateau.is_some(), &grid, &mut notes);
     let mut onsets = Vec::with_capacity(k);
     for l in 1..=k {
@@ -328,6 +340,21 @@ fn inner_predictions(
                          counts unless w ε^(-1/2) ≫ 1, so its leading-order onset is not \
                          uniform in N; trust the composite (plateau-flow) onset",
                         b.growing_weight
+                    ));
+                }
+                if let Ok(parts) = problem.law.particles(problem.particles, problem.placement) {
+                    let a0: Vec<String> = b
+                        .growing
+                        .iter()
+                        .take(6)
+                        .map(|&i| format!("{:.3}", parts.a[i]))
+                        .collect();
+                    notes.push(format!(
+                        "phase 2: the inner problem blows up first on the particles with a(0) = [{}{}] (weight {:.3} of {} atoms)",
+                        a0.join(", "),
+                        if b.growing.len() > 6 { ", …" } else { "" },
+                        b.growing_weight,
+                        parts.a.len()
                     ));
                 }
                 let crossing = b.crossing(early.eps, problem.sigma[2], problem.phi[2]);
