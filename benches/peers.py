@@ -12,7 +12,7 @@ Runs, in this one process tree and on the same problem, tolerances and output ti
     wall time (start-up, scenario resolution, CSV/Parquet/SVG/JSON output included),
 
 and checks the risk of every solver at every output time against a tight reference
-(timescales at rtol 1e-12 / atol 1e-14), itself cross-checked against scipy Radau at
+(timescales RODAS4 at rtol 1e-12 / atol 1e-14), itself cross-checked against scipy Radau at
 rtol 1e-12 / atol 1e-12. (With atol 1e-14, scipy Radau stalls at t ≈ 0.588 for ε = 1e-8,
 taking steps of ~1e-9 for more than 20 minutes; the cause was not investigated.)
 
@@ -25,6 +25,8 @@ Usage (from the repository root, after ``cargo build --release --bin timescales`
 
     python3 benches/peers.py                      # N = 64, ε = 1e-8, rtol 1e-8, atol 1e-10
     python3 benches/peers.py --repeat 3 --match --work-precision 1e-5,1e-6,1e-7,1e-8,1e-9,1e-10
+    python3 benches/peers.py --method rodas4      # the main timescales run with RODAS4, not the
+                                                  # default (BDF); the reference is RODAS4
     python3 benches/peers.py --particles 256 --epsilon 1e-6
     python3 benches/peers.py --scaling 1000,10000,100000              # timescales alone
     python3 benches/peers.py --scaling 1000000 --placement random     # (quadrature is O(N²))
@@ -281,7 +283,8 @@ def run_cvode(flow, times, rtol, atol):
     )
 
 
-def scenario_toml(flow_n, eps, t_end, rtol, atol, times, placement="quadrature", seed=1):
+def scenario_toml(flow_n, eps, t_end, rtol, atol, times, placement="quadrature", seed=1,
+                  method=None):
     def arr(v):
         return "[" + ", ".join(repr(float(x)) for x in v) + "]"
 
@@ -305,14 +308,17 @@ t_end = {float(t_end)!r}
 rtol = {float(rtol)!r}
 atol = {float(atol)!r}
 times = {arr(times)}
+{f'method = "{method}"' if method else "# method: the binary's default"}
 """
 
 
-def run_timescales(binary, workdir, n, eps, t_end, rtol, atol, times, tag, rusage=False):
+def run_timescales(binary, workdir, n, eps, t_end, rtol, atol, times, tag, rusage=False,
+                   method=None):
+    """`timescales run` on a generated scenario; `method` None leaves the binary's default."""
     scen = os.path.join(workdir, f"{tag}.toml")
     out = os.path.join(workdir, f"{tag}-out")
     with open(scen, "w") as f:
-        f.write(scenario_toml(n, eps, t_end, rtol, atol, times))
+        f.write(scenario_toml(n, eps, t_end, rtol, atol, times, method=method))
     if os.path.exists(out):
         shutil.rmtree(out)
     cmd = [binary, "run", scen, "--out", out]
@@ -329,8 +335,9 @@ def run_timescales(binary, workdir, n, eps, t_end, rtol, atol, times, tag, rusag
     data = np.genfromtxt(os.path.join(out, "trajectory.csv"), delimiter=",", names=True)
     if len(data["t"]) != len(times) or np.max(np.abs(data["t"] - times)) > 1e-15 * t_end:
         raise SolverFailed(f"timescales wrote {len(data['t'])} rows at other times than requested")
+    used = record.get("scenario", {}).get("problem", {}).get("method", "?")
     return Result(
-        name="timescales (RODAS4)",
+        name=f"timescales ({ {'rodas4': 'RODAS4', 'bdf': 'BDF'}.get(used, used) })",
         wall=st["wall_seconds"],
         process=process,
         cpu=cpu,
@@ -399,10 +406,11 @@ def comparison(args):
     with tempfile.TemporaryDirectory(prefix="timescales-peers-") as tmp:
         # reference and its independent cross-check
         ref = run_timescales(
-            binary, tmp, n, eps, t_end, args.ref_rtol, args.ref_atol, times, "reference"
+            binary, tmp, n, eps, t_end, args.ref_rtol, args.ref_atol, times, "reference",
+            method=args.ref_method,
         )
         print(
-            f"reference: timescales rtol {args.ref_rtol:g} atol {args.ref_atol:g}: "
+            f"reference: {ref.name} rtol {args.ref_rtol:g} atol {args.ref_atol:g}: "
             f"{ref.steps} steps, {fmt_time(ref.wall)}",
             flush=True,
         )
@@ -425,7 +433,8 @@ def comparison(args):
         rows = []
         ts = best_of(
             args.repeat,
-            lambda: run_timescales(binary, tmp, n, eps, t_end, args.rtol, args.atol, times, "run"),
+            lambda: run_timescales(binary, tmp, n, eps, t_end, args.rtol, args.atol, times, "run",
+                                   method=args.method),
         )
         rows.append(ts)
         print(f"  done {ts.name}: {fmt_time(ts.wall)}", flush=True)
@@ -572,12 +581,14 @@ def work_precision(args, flow, times, ref, binary, tmp, solvers, peers_at_rtol):
     print("| solver | rtol | max rel. risk error | wall | CPU | steps | RHS evals |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     table = []
-    for name in ["timescales"] + solvers:
-        for tol in tols:
-            if name == "timescales":
-                def once(tol=tol):
+    own_methods = [m for m in args.ts_methods.split(",") if m]
+    ts_tols = [float(x) for x in (args.ts_work_precision or args.work_precision).split(",")]
+    for name in [f"timescales:{m}" for m in own_methods] + solvers:
+        for tol in ts_tols if name.startswith("timescales") else tols:
+            if name.startswith("timescales"):
+                def once(tol=tol, name=name):
                     return run_timescales(binary, tmp, flow.n, flow.eps, times[-1], tol, tol * ratio,
-                                          times, "wp")
+                                          times, "wp", method=name.split(":")[1])
             elif name == "CVODE":
                 def once(tol=tol):
                     return run_cvode(flow, times, tol, tol * ratio)
@@ -587,29 +598,29 @@ def work_precision(args, flow, times, ref, binary, tmp, solvers, peers_at_rtol):
             r = best_of(args.repeat, once)
             err = rel_err(r.risk, ref.risk)
             table.append((name, tol, err, r))
-            cpu = fmt_time(r.cpu) + (" (process)" if name == "timescales" else "")
+            cpu = fmt_time(r.cpu) + (" (process)" if name.startswith("timescales") else "")
             print(
                 f"| {r.name} | {tol:g} | {err:.1e} | {fmt_time(r.wall)} | {cpu} | "
                 f"{fmt_int(r.steps)} | {fmt_int(r.rhs)} |",
                 flush=True,
             )
-    own = [(tol, err, r) for name, tol, err, r in table if name == "timescales"]
+    own = [(tol, err, r) for name, tol, err, r in table if name.startswith("timescales")]
     print(
         f"\nat equal or better accuracy: each peer at rtol {args.rtol:g} against the cheapest "
         f"(by CPU) timescales run of the sweep whose error is no larger\n"
     )
-    print("| peer at rtol | its error | its CPU | timescales rtol | timescales error | "
+    print("| peer at rtol | its error | its CPU | timescales run | timescales rtol | timescales error | "
           "timescales process CPU | CPU ratio | wall ratio (solver) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for r in peers_at_rtol:
         err = rel_err(r.risk, ref.risk)
         ok = [o for o in own if o[1] <= err]
         if not ok:
-            print(f"| {r.name} | {err:.1e} | {fmt_time(r.cpu)} | none in the sweep | | | | |")
+            print(f"| {r.name} | {err:.1e} | {fmt_time(r.cpu)} | none in the sweep | | | | | |")
             continue
         t_tol, t_err, t = min(ok, key=lambda o: o[2].cpu)
         print(
-            f"| {r.name} | {err:.1e} | {fmt_time(r.cpu)} | {t_tol:g} | {t_err:.1e} | "
+            f"| {r.name} | {err:.1e} | {fmt_time(r.cpu)} | {t.name} | {t_tol:g} | {t_err:.1e} | "
             f"{fmt_time(t.cpu)} | {fmt_ratio(r.cpu / t.cpu)} | {fmt_ratio(r.wall / t.wall)} |"
         )
     return table
@@ -641,7 +652,8 @@ def scaling(args):
             out = os.path.join(tmp, f"n{n}-out")
             with open(scen, "w") as f:
                 f.write(
-                    scenario_toml(n, eps, t_end, args.rtol, args.atol, times, args.placement, args.seed)
+                    scenario_toml(n, eps, t_end, args.rtol, args.atol, times, args.placement, args.seed,
+                                  method=args.method)
                 )
             cmd = [timev, "-v", args.binary, "run", scen, "--out", out]
             t0 = time.perf_counter()
@@ -692,6 +704,14 @@ def main():
                    help="comma-separated rtols: every solver at each (atol keeps its ratio to rtol)")
     p.add_argument("--match-floor", type=float, default=1e-12, help="tightest rtol tried by --match")
     p.add_argument("--binary", default=DEFAULT_BINARY)
+    p.add_argument("--method", choices=["bdf", "rodas4"], default=None,
+                   help="timescales method of the main run and --scaling (default: the binary's)")
+    p.add_argument("--ref-method", choices=["bdf", "rodas4"], default="rodas4",
+                   help="timescales method of the reference (default rodas4: error ≈ rtol)")
+    p.add_argument("--ts-methods", default="bdf,rodas4",
+                   help="timescales methods swept by --work-precision (comma-separated)")
+    p.add_argument("--ts-work-precision", metavar="RTOLS",
+                   help="rtols of the timescales runs of the sweep (default: --work-precision's)")
     p.add_argument("--json", help="also write the table as JSON to this file")
     p.add_argument("--placement", choices=["quadrature", "random"], default="quadrature",
                    help="particle placement for --scaling (the comparison always uses quadrature)")

@@ -18,7 +18,7 @@
 //! rtol = 1e-8           # optional (default 1e-8)
 //! atol = 1e-10          # optional (default 1e-10)
 //! samples = 200         # optional (default 200), or `times = [ … ]`
-//! method = "rodas4"     # optional: "rodas4" (stiff, default) | "dopri5" | "dop853"
+//! method = "bdf"        # optional: "bdf" (stiff, default) | "rodas4" (stiff) | "dopri5" | "dop853"
 //! ```
 //!
 //! The truncation degree `K` is the longest explicit list minus one (shorter lists are
@@ -163,7 +163,7 @@ pub struct RunTable {
     /// Number of log-spaced output times (default 200).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<usize>,
-    /// `rodas4` (default), `dopri5` or `dop853`.
+    /// `bdf`, `rodas4`, `dopri5` or `dop853` (absent: `timescales_full::Method::default()`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
 }
@@ -334,15 +334,17 @@ impl Scenario {
                 samples: n.unwrap_or(200),
             },
         };
-        let method = match run.method.as_deref().unwrap_or("rodas4") {
-            "rodas4" => Method::Rodas4,
-            "dopri5" => Method::Dopri5,
-            "dop853" => Method::Dop853,
-            other => {
+        let method = match run.method.as_deref() {
+            None => Method::default(),
+            Some("bdf") => Method::Bdf,
+            Some("rodas4") => Method::Rodas4,
+            Some("dopri5") => Method::Dopri5,
+            Some("dop853") => Method::Dop853,
+            Some(other) => {
                 return Err(invalid(
                     "run.method",
                     format!(
-                        "unknown method \"{other}\" (expected \"rodas4\", \"dopri5\" or \"dop853\")"
+                        "unknown method \"{other}\" (expected \"bdf\", \"rodas4\", \"dopri5\" or \"dop853\")"
                     ),
                 ));
             }
