@@ -220,7 +220,7 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         match fit_power_law(&x, &y, 0.95) {
             Ok(f) => println!(
                 "sup distance ~ {:.3} · √(d m)^{:.3} (95 % CI [{:.3}, {:.3}], R² = {:.3}, {} points)",
-                f.prefactor, f.exponent, f.ci_low, f.ci_high, f.r_squared, f.n
+                f.c, f.gamma, f.gamma_ci[0], f.gamma_ci[1], f.r_squared, f.n_points
             ),
             Err(e) => println!("no rate fitted: {e}"),
         }

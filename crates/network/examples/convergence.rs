@@ -141,7 +141,7 @@ fn main() {
         if let Ok(f) = fit_power_law(&fit_x, &fit_y, 0.95) {
             println!(
                 "eps {eps:e}: sup distance ~ {:.3} d^{:.3}, 95% CI [{:.3}, {:.3}], R² {:.3}",
-                f.prefactor, f.exponent, f.ci_low, f.ci_high, f.r_squared
+                f.c, f.gamma, f.gamma_ci[0], f.gamma_ci[1], f.r_squared
             );
         }
     }

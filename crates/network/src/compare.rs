@@ -1,7 +1,5 @@
 //! Comparing risk curves: log-time grids, sup distance, phase times, power-law fits.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
 use crate::NetworkError;
 
 /// `n ≥ 2` points log-spaced from `t_min > 0` to `t_max`.
@@ -76,29 +74,15 @@ pub fn sup_distance(
 }
 
 /// The first time the risk curve `(t, r)` falls below the midpoint `(hi + lo)/2` of two
-/// plateau levels (interpolated in `log t`), e.g. the phase-1 time with
-/// `hi = R_0`, `lo = R_1` (`R_l = ½ Σ_{k>l} φ_k²`, model.md §5). `None` if it never does.
+/// plateau levels (interpolated in `log t`, [`timescales_analysis::crossing_time`]), e.g. the
+/// phase-1 time with `hi = R_0`, `lo = R_1` (`R_l = ½ Σ_{k>l} φ_k²`, model.md §5); the first
+/// time if the curve starts below. `None` if it never falls below.
 pub fn midpoint_crossing(t: &[f64], r: &[f64], hi: f64, lo: f64) -> Option<f64> {
     let level = 0.5 * (hi + lo);
-    let n = t.len().min(r.len());
-    if n == 0 {
-        return None;
+    if *r.first()? <= level {
+        return t.first().copied();
     }
-    if r[0] <= level {
-        return Some(t[0]);
-    }
-    for k in 1..n {
-        if r[k] <= level {
-            let (t0, t1) = (t[k - 1], t[k]);
-            let f = (r[k - 1] - level) / (r[k - 1] - r[k]);
-            return Some(if t0 > 0.0 {
-                (t0.ln() + f * (t1 / t0).ln()).exp()
-            } else {
-                t0 + f * (t1 - t0)
-            });
-        }
-    }
-    None
+    timescales_analysis::crossing_time(t, r, level)
 }
 
 /// Predicted shift of the phase-1 time of a width-∞, dimension-`d` network relative to the
@@ -122,111 +106,9 @@ pub fn phase1_shift_prediction(eps: f64, d: usize, var_a: f64, sigma1_phi1: f64)
     Some(-(eps.sqrt() / (2.0 * c)) * (1.0 / (d as f64 * eps * var_a)).ln_1p())
 }
 
-/// A least-squares fit `y ≈ C x^p` in log–log coordinates with a Student-t confidence
-/// interval for the exponent.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PowerLawFit {
-    /// Fitted exponent `p`.
-    pub exponent: f64,
-    /// Prefactor `C`.
-    pub prefactor: f64,
-    /// Lower end of the confidence interval of `p`.
-    pub ci_low: f64,
-    /// Upper end of the confidence interval of `p`.
-    pub ci_high: f64,
-    /// Confidence level of the interval.
-    pub confidence: f64,
-    /// Coefficient of determination in log–log coordinates.
-    pub r_squared: f64,
-    /// Number of points.
-    pub n: usize,
-}
-
-/// Fits `log y = log C + p log x` by ordinary least squares; the interval is
-/// `p ± t_{n−2, (1+confidence)/2} · se(p)`.
-///
-/// # Errors
-/// [`NetworkError::TooFewPoints`] for fewer than 3 positive points,
-/// [`NetworkError::InvalidParameter`] for a confidence outside `(0, 1)` or constant `x`.
-pub fn fit_power_law(x: &[f64], y: &[f64], confidence: f64) -> Result<PowerLawFit, NetworkError> {
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(NetworkError::InvalidParameter {
-            what: "confidence",
-            value: confidence.to_string(),
-            reason: "must lie in (0, 1)",
-        });
-    }
-    let pts: Vec<(f64, f64)> = x
-        .iter()
-        .zip(y)
-        .filter(|(a, b)| **a > 0.0 && **b > 0.0 && a.is_finite() && b.is_finite())
-        .map(|(a, b)| (a.ln(), b.ln()))
-        .collect();
-    let n = pts.len();
-    if n < 3 {
-        return Err(NetworkError::TooFewPoints {
-            what: "power-law fit (positive points)",
-            needed: 3,
-            got: n,
-        });
-    }
-    let nf = n as f64;
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / nf;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / nf;
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let syy: f64 = pts.iter().map(|p| (p.1 - my).powi(2)).sum();
-    if sxx <= 0.0 {
-        return Err(NetworkError::InvalidParameter {
-            what: "x",
-            value: format!("{x:?}"),
-            reason: "needs at least two distinct values",
-        });
-    }
-    let p = sxy / sxx;
-    let c = my - p * mx;
-    let sse: f64 = pts.iter().map(|q| (q.1 - c - p * q.0).powi(2)).sum();
-    let se = (sse / (nf - 2.0) / sxx).sqrt();
-    let tq = StudentsT::new(0.0, 1.0, nf - 2.0)
-        .map(|d| d.inverse_cdf(0.5 * (1.0 + confidence)))
-        .map_err(|_| NetworkError::InvalidParameter {
-            what: "degrees of freedom",
-            value: (nf - 2.0).to_string(),
-            reason: "Student-t needs positive degrees of freedom",
-        })?;
-    Ok(PowerLawFit {
-        exponent: p,
-        prefactor: c.exp(),
-        ci_low: p - tq * se,
-        ci_high: p + tq * se,
-        confidence,
-        r_squared: if syy > 0.0 { 1.0 - sse / syy } else { 1.0 },
-        n,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exact_power_law_is_recovered() {
-        let x = [32.0, 64.0, 128.0, 256.0, 512.0];
-        let y: Vec<f64> = x.iter().map(|v: &f64| 3.0 * v.powf(-0.5)).collect();
-        let f = fit_power_law(&x, &y, 0.95).unwrap();
-        assert!((f.exponent + 0.5).abs() < 1e-12 && (f.prefactor - 3.0).abs() < 1e-10);
-        assert!(f.ci_high - f.ci_low < 1e-10);
-    }
-
-    #[test]
-    fn noisy_fit_interval_covers_truth() {
-        // Known data: y = x^-1 times (1.1, 0.9, 1.05, 0.95, 1.0).
-        let x = [1.0, 2.0, 4.0, 8.0, 16.0];
-        let noise = [1.1, 0.9, 1.05, 0.95, 1.0];
-        let y: Vec<f64> = x.iter().zip(noise).map(|(x, n)| n / x).collect();
-        let f = fit_power_law(&x, &y, 0.95).unwrap();
-        assert!(f.ci_low < -1.0 && f.ci_high > -1.0, "{f:?}");
-    }
 
     #[test]
     fn phase1_shift_signs_and_asymptotics() {

@@ -52,9 +52,7 @@ mod record;
 mod sgd;
 mod state;
 
-pub use compare::{
-    PowerLawFit, fit_power_law, log_grid, midpoint_crossing, phase1_shift_prediction, sup_distance,
-};
+pub use compare::{log_grid, midpoint_crossing, phase1_shift_prediction, sup_distance};
 pub use error::NetworkError;
 pub use flow::{FlowObserver, FlowOptions, FlowStats, PopulationFlow, Snapshot};
 pub use model::Model;
@@ -62,4 +60,5 @@ pub use population::Population;
 pub use record::{SUMMARY_COLUMNS, SummaryRecorder};
 pub use sgd::{Sgd, SgdOptions, SgdStats};
 pub use state::{InitialLaw, NetworkState};
+pub use timescales_analysis::{PowerLawFit, fit_power_law};
 pub use timescales_ode::Trajectory;

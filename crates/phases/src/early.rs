@@ -187,27 +187,10 @@ impl EarlyPhases {
     }
 }
 
-/// First time the sampled curve `(t, y)` crosses `level` downwards, by linear interpolation
-/// in `log t` (points with `t ≤ 0` are skipped). `None` if it never does.
-pub fn crossing_time(t: &[f64], y: &[f64], level: f64) -> Option<f64> {
-    let pts: Vec<(f64, f64)> = t
-        .iter()
-        .zip(y)
-        .filter(|(t, _)| **t > 0.0)
-        .map(|(t, y)| (*t, *y))
-        .collect();
-    pts.windows(2).find_map(|w| {
-        let ((t0, y0), (t1, y1)) = (w[0], w[1]);
-        (y0 > level && y1 <= level).then(|| {
-            let f = (y0 - level) / (y0 - y1);
-            (t0.ln() + f * (t1.ln() - t0.ln())).exp()
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use timescales_analysis::crossing_time;
     use timescales_full::{InitialLaw, Method, OutputTimes, Placement, simulate};
 
     fn public(eps: f64, law: InitialLaw, phi0: f64) -> FlowProblem {
@@ -356,13 +339,5 @@ mod tests {
             EarlyPhases::new(&p),
             Err(PhaseError::NoPhaseOne { .. })
         ));
-    }
-
-    #[test]
-    fn crossing_interpolates_in_log_time() {
-        let t = [0.0, 1.0, 10.0, 100.0];
-        let y = [2.0, 2.0, 1.0, 0.0];
-        assert!((crossing_time(&t, &y, 1.5).unwrap() - 10f64.sqrt()).abs() < 1e-12);
-        assert!(crossing_time(&t, &y, -1.0).is_none());
     }
 }

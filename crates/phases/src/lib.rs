@@ -52,7 +52,8 @@
 
 mod early;
 
-pub use early::{EarlyPhases, PhaseError, crossing_time};
+pub use early::{EarlyPhases, PhaseError};
+pub use timescales_analysis::crossing_time;
 mod study;
 
 pub use study::{CompositeComparison, OnsetRow, Study, direct_risk, measured_onsets, study};

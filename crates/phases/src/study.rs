@@ -4,9 +4,11 @@
 use serde::{Deserialize, Serialize};
 use timescales_full::{FlowProblem, OutputTimes, simulate};
 
+use timescales_analysis::crossing_time;
+
 use crate::{
-    EarlyPhases, PhaseError, PlateauRun, crossing_time, phase_two_start, plateau_chain,
-    rescaled_start, solve_inner,
+    EarlyPhases, PhaseError, PlateauRun, phase_two_start, plateau_chain, rescaled_start,
+    solve_inner,
 };
 
 /// One phase at one ε.
