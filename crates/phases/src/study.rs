@@ -317,8 +317,9 @@ struct PlateauGrid<'a> {
 /// Inner-problem predictions per degree `l` (index `l`; entries 0 and 1 unused):
 /// `(onset, T_c, growing weight)`. Phase 2 starts at the end of phase 1 (closed form);
 /// phase `l ≥ 3` starts from the plateau-flow state at `t_m = √(t_{l−1} t_l)` (composite
-/// onsets), provided the composite risk there sits on the plateau `R_{l−1}` (within 10% of
-/// the drops around it): otherwise the phases merge and there is no separate inner problem.
+/// onsets), provided the composite risk dwells on the plateau `R_{l−1}` between them (within
+/// 10% of the drops around it, for half a unit of `ln t`, and at `t_m`): otherwise the phases
+/// merge and there is no separate inner problem.
 #[allow(clippy::type_complexity)]
 fn inner_predictions(
     problem: &FlowProblem,
@@ -389,7 +390,16 @@ fn inner_predictions(
         };
         let drop =
             (grid.levels[l - 2] - grid.levels[l - 1]).min(grid.levels[l - 1] - grid.levels[l]);
-        if (grid.risk[i] - grid.levels[l - 1]).abs() > 0.1 * drop {
+        let (window_t, window_r): (Vec<f64>, Vec<f64>) = grid
+            .t
+            .iter()
+            .zip(grid.risk)
+            .filter(|(x, _)| **x >= prev && **x <= next)
+            .map(|(a, b)| (*a, *b))
+            .unzip();
+        if (grid.risk[i] - grid.levels[l - 1]).abs() > 0.1 * drop
+            || !dwells_near(&window_t, &window_r, grid.levels[l - 1], 0.1 * drop)
+        {
             notes.push(format!(
                 "phase {l}: no plateau at R_{} between the composite onsets of phases {} and {l} \
                  (merged phases); no inner prediction",
