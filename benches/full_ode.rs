@@ -1,6 +1,7 @@
-//! Criterion benchmarks of the direct integration of the full ODE (model.md §4) with RODAS4.
+//! Criterion benchmarks of the direct integration of the full ODE (model.md §4) with RODAS4
+//! and BDF (the default method).
 //!
-//! - `rodas_step/N`: one RODAS integration of the public problem (σ_k = 1/sqrt(k!),
+//! - `rodas_step/N`, `bdf_step/N`: one RODAS4 (BDF) integration of the public problem (σ_k = 1/sqrt(k!),
 //!   φ = [0, 1, 1, 1, 0, 0], a(0) ~ Uniform[−1, 1]) at ε = 1e-8 over the fixed window
 //!   `[0, WINDOW]`, for N = 64 … 131 072. The measured quantity is the integrator's wall
 //!   time divided by its accepted steps (`stats.wall_seconds / stats.steps`), so the
@@ -9,7 +10,8 @@
 //!   ns / particle / step). Particles are placed at random (seeded, O(N)), because
 //!   Gauss–Legendre placement costs O(N²) and is not part of the integrator.
 //! - `public_full_run`: the whole N = 64, ε = 1e-8, t_end = 3, rtol 1e-8, atol 1e-10 run
-//!   (quadrature placement, t = 0 plus 200 log-spaced outputs), as `timescales run` does it.
+//!   (quadrature placement, t = 0 plus 200 log-spaced outputs), as `timescales run` does it,
+//!   with RODAS4 (`n64_eps1e-8_rtol1e-8`) and BDF (`bdf_n64_eps1e-8_rtol1e-8`).
 //!
 //! Run with `cargo bench --bench full_ode` (a few minutes on 2 cores). A per-N summary
 //! (steps, rejected steps, best wall time per step, best process-CPU time per step, and both
@@ -41,6 +43,7 @@ fn public_problem(
     times: OutputTimes,
     rtol: f64,
     atol: f64,
+    method: Method,
 ) -> FlowProblem {
     let mut factorial = 1.0;
     let sigma = (0..=5)
@@ -63,7 +66,7 @@ fn public_problem(
         rtol,
         atol,
         times,
-        method: Method::Rodas4,
+        method,
     }
 }
 
@@ -72,7 +75,15 @@ fn run(problem: &FlowProblem) -> FlowRun {
 }
 
 fn rodas_step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("rodas_step");
+    per_step(c, "rodas_step", Method::Rodas4);
+}
+
+fn bdf_step(c: &mut Criterion) {
+    per_step(c, "bdf_step", Method::Bdf);
+}
+
+fn per_step(c: &mut Criterion, name: &str, method: Method) {
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
@@ -86,6 +97,7 @@ fn rodas_step(c: &mut Criterion) {
             OutputTimes::Explicit(vec![WINDOW]),
             1e-8,
             1e-10,
+            method,
         );
         let probe = run(&problem);
         let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
@@ -110,9 +122,7 @@ fn rodas_step(c: &mut Criterion) {
         summary.push((n, probe.stats, best, best_cpu));
     }
     group.finish();
-    eprintln!(
-        "\nrodas_step summary (ε = {EPSILON:e}, window [0, {WINDOW:e}], rtol 1e-8, atol 1e-10):"
-    );
+    eprintln!("\n{name} summary (ε = {EPSILON:e}, window [0, {WINDOW:e}], rtol 1e-8, atol 1e-10):");
     eprintln!(
         "{:>8} {:>6} {:>9} {:>13} {:>12} {:>12} {:>14} {:>14}",
         "N",
@@ -166,34 +176,39 @@ fn process_cpu_seconds() -> Option<f64> {
 }
 
 fn public_full_run(c: &mut Criterion) {
-    let problem = public_problem(
-        64,
-        Placement::Quadrature,
-        3.0,
-        OutputTimes::LogGrid { samples: 200 },
-        1e-8,
-        1e-10,
-    );
-    let probe = run(&problem);
-    eprintln!(
-        "public_full_run (N = 64, ε = {EPSILON:e}, t_end = 3, rtol 1e-8): {} steps, {} rejected, \
-         {} RHS, {} Jacobians, {} solves",
-        probe.stats.steps,
-        probe.stats.rejected_steps,
-        probe.stats.rhs_evals,
-        probe.stats.jacobian_evals,
-        probe.stats.linear_solves
-    );
     let mut group = c.benchmark_group("public_full_run");
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5));
-    group.bench_function("n64_eps1e-8_rtol1e-8", |b| {
-        b.iter(|| black_box(run(&problem)))
-    });
+    for (id, method) in [
+        ("n64_eps1e-8_rtol1e-8", Method::Rodas4),
+        ("bdf_n64_eps1e-8_rtol1e-8", Method::Bdf),
+    ] {
+        let problem = public_problem(
+            64,
+            Placement::Quadrature,
+            3.0,
+            OutputTimes::LogGrid { samples: 200 },
+            1e-8,
+            1e-10,
+            method,
+        );
+        let probe = run(&problem);
+        eprintln!(
+            "public_full_run {method:?} (N = 64, ε = {EPSILON:e}, t_end = 3, rtol 1e-8): {} steps, \
+             {} rejected, {} RHS, {} Jacobians, {} factorizations, {} solves",
+            probe.stats.steps,
+            probe.stats.rejected_steps,
+            probe.stats.rhs_evals,
+            probe.stats.jacobian_evals,
+            probe.stats.factorizations,
+            probe.stats.linear_solves
+        );
+        group.bench_function(id, |b| b.iter(|| black_box(run(&problem))));
+    }
     group.finish();
 }
 
-criterion_group!(benches, rodas_step, public_full_run);
+criterion_group!(benches, rodas_step, bdf_step, public_full_run);
 criterion_main!(benches);
