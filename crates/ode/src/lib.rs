@@ -19,8 +19,9 @@
 //!   (order 4, embedded order 3), with error control and output at requested times;
 //! - [`Bdf`]: the variable-order (1–5), variable-step NDF/BDF of Shampine & Reichelt (a
 //!   port of scipy's `BDF`), with Jacobian and factorization reuse and interpolated output:
-//!   about 2–3 right-hand sides and solves per step, and far fewer steps than RODAS on
-//!   strongly stiff slow–fast problems, where RODAS loses order;
+//!   about 3 right-hand sides and solves per step, a Jacobian every few steps, and far fewer
+//!   steps than RODAS on strongly stiff slow–fast problems, where RODAS loses order (but a
+//!   global error further above rtol);
 //! - [`integrate_explicit`]: ode_solvers' Dopri5 / Dop853 for non-stiff runs.
 //!
 //! All report failures (step-size collapse, non-finite state, step limit, singular
