@@ -9,8 +9,8 @@
 //!
 //! [`TwoLayerFlow`] is the system (with a Jacobian kept as diagonal blocks plus a rank-`K`
 //! coupling, so an implicit step costs `O(N K²)`); [`FlowProblem`] is a fully specified run
-//! and [`simulate`] integrates it with the variable-order BDF by default (or RODAS4, or an
-//! explicit method; see [`Method`]), checking the invariants
+//! and [`simulate`] integrates it with RODAS4 by default (or the faster, less accurate
+//! variable-order BDF, or an explicit method; see [`Method`]), checking the invariants
 //! (risk never increases, `|s| ≤ 1`) along the way and recording `t, risk, r_k, M_k,
 //! max|a|, max|s|` at the requested times.
 #![warn(missing_docs)]

@@ -25,24 +25,28 @@ pub enum OutputTimes {
 
 /// Which integrator.
 ///
-/// The default is [`Method::Bdf`]. On the public problem (N = 64, ε = 1e-8, t_end = 3,
-/// benches/RESULTS.md) it reaches a maximum relative risk error between 3e-5 and 5e-9 1.4–3.8×
-/// faster than RODAS4 at equal accuracy, and at N = 10⁵ (rtol 1e-8) it takes 1711 steps and
-/// 15 s instead of 8863 steps and 146 s. **Its error is not RODAS4's at the same rtol**: like
-/// scipy's BDF, its global error there is 60–300 × rtol for rtol 1e-5 … 1e-10 (RODAS4:
-/// ~1 × rtol), so ask BDF for a ~100× tighter rtol for the same accuracy. Below ~1e-9
-/// relative error RODAS4 is the faster (BDF at rtol 1e-12 meets round-off in the fast
-/// variables and takes 8× more steps than at 1e-11).
+/// The default is [`Method::Rodas4`]: its error follows the requested tolerance (≈ rtol on
+/// the public problem) and it keeps `|s| ≤ 1` to that accuracy. [`Method::Bdf`] is the fast
+/// option: on the public problem (N = 64, ε = 1e-8, t_end = 3, benches/RESULTS.md) it reaches
+/// a maximum relative risk error between 3e-5 and 5e-9 1.4–3.8× faster than RODAS4 at equal
+/// accuracy, and at N = 10⁵ (rtol 1e-8) it takes 1711 steps and 15 s instead of 8863 steps
+/// and 146 s. **Its error is not RODAS4's at the same rtol**: like scipy's BDF, its global
+/// error there is 60–300 × rtol for rtol 1e-5 … 1e-10, so ask it for a ~100× tighter rtol for
+/// the same accuracy; below ~1e-9 relative error RODAS4 is the faster (BDF at rtol 1e-12
+/// meets round-off in the fast variables). Near the saturation `|s| → 1` BDF can overshoot
+/// `|s| = 1` by more than its error suggests (seen: 1 + 3.2e-6 at rtol 1e-9 on
+/// `data/scenarios/relu_normal.toml` with N = 32, ε = 1e-7), which the invariant check
+/// reports as an error; that is why it is not the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Variable-order (1–5) NDF/BDF, scipy's `BDF` on the structured solves, with Jacobian
-    /// and factorization reuse (stiff; the default). Output times inside a step are
-    /// interpolated.
-    #[default]
+    /// and factorization reuse (stiff, fast; error ~100 × rtol). Output times inside a step
+    /// are interpolated.
     Bdf,
     /// RODAS (stiff, order 4; error close to rtol, but ~4× more steps than BDF at ε = 1e-8,
-    /// each with a Jacobian, a factorization and six solves).
+    /// each with a Jacobian, a factorization and six solves). The default.
+    #[default]
     Rodas4,
     /// Dormand–Prince 5(4), for non-stiff runs (ε not small).
     Dopri5,
@@ -289,7 +293,12 @@ pub fn simulate_with(
     let mut u0 = vec![0.0; n];
     u0.extend_from_slice(&particles.a);
     let times = problem.output_times();
-    let mut watch = Watch::new(&flow, &u0, problem.rtol, progress);
+    let mut watch = Watch::new(
+        &flow,
+        &u0,
+        problem.rtol * error_per_rtol(problem.method),
+        progress,
+    );
     let wrap = |source| FlowError::Integration {
         eps: problem.epsilon,
         particles: n,
@@ -352,6 +361,18 @@ pub fn simulate_with(
 }
 
 /// Records the derived columns and checks the invariants after every accepted step.
+/// The integrator's global error in units of `rtol`, for the invariant checks. RODAS4 and the
+/// explicit methods stay near `rtol`; BDF's risk error is 60–300 × rtol on the public problem
+/// (`benches/RESULTS.md`), and an overshoot of `|s|` past 1 or a rise of the risk of that size
+/// is its error, not a broken invariant. A genuine escape from `[−1, 1]` does not stay that
+/// small (`|s| = 1` repels from outside where `a P'(±1) < 0`).
+fn error_per_rtol(method: Method) -> f64 {
+    match method {
+        Method::Bdf => 300.0,
+        Method::Rodas4 | Method::Dopri5 | Method::Dop853 => 1.0,
+    }
+}
+
 struct Watch<'a> {
     flow: TwoLayerFlow,
     trajectory: Trajectory,
@@ -364,6 +385,8 @@ struct Watch<'a> {
 }
 
 impl<'a> Watch<'a> {
+    /// `rtol` here is the expected relative error (the requested `rtol` times
+    /// [`error_per_rtol`]); the checks allow ten times it.
     fn new(flow: &TwoLayerFlow, u0: &[f64], rtol: f64, progress: &'a mut dyn FnMut(f64)) -> Self {
         let mut w = Self {
             flow: flow.clone(),

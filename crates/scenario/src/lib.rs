@@ -18,7 +18,7 @@
 //! rtol = 1e-8           # optional (default 1e-8)
 //! atol = 1e-10          # optional (default 1e-10)
 //! samples = 200         # optional (default 200), or `times = [ … ]`
-//! method = "bdf"        # optional: "bdf" (stiff, default) | "rodas4" (stiff) | "dopri5" | "dop853"
+//! method = "rodas4"     # optional: "rodas4" (stiff, default) | "bdf" (stiff, fast, error ~100 rtol) | "dopri5" | "dop853"
 //! ```
 //!
 //! The truncation degree `K` is the longest explicit list minus one (shorter lists are
