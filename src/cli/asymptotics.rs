@@ -147,6 +147,10 @@ fn write_tables(args: &AsymptoticsArgs, points: &[Point]) -> anyhow::Result<()> 
         "onset_measured_n_last" => converged.iter().map(|c| opt(c.2)).collect::<Vec<_>>(),
         "plateau_level" => rows.iter().map(|r| r.plateau_level).collect::<Vec<_>>(),
         "predicted_gamma" => rows.iter().map(|r| r.predicted_gamma).collect::<Vec<_>>(),
+        "predicted_beta" => rows.iter().map(|r| r.predicted_beta).collect::<Vec<_>>(),
+        "predicted_omega" => rows.iter().map(|r| r.predicted_omega).collect::<Vec<_>>(),
+        "max_abs_s_before" => rows.iter().map(|r| opt(r.max_abs_s_before)).collect::<Vec<_>>(),
+        "max_abs_a_before" => rows.iter().map(|r| opt(r.max_abs_a_before)).collect::<Vec<_>>(),
         "present" => rows.iter().map(|r| r.present).collect::<Vec<_>>(),
         "previous_plateau_seen" => rows.iter().map(|r| r.previous_plateau_seen).collect::<Vec<_>>(),
     )?;
@@ -433,6 +437,39 @@ fn print_report(origin: &str, points: &[Point]) {
             format!("{unseen}/{}", studies.len())
         );
     }
+    println!();
+    println!(
+        "{:>6} {:>26} {:>8} {:>26} {:>8}",
+        "phase", "max|s| before ~ ε^β", "β pred.", "max|a| before ~ ε^(−ω)", "ω pred."
+    );
+    for l in 2..=k {
+        let pick = |f: &dyn Fn(&timescales_phases::OnsetRow) -> Option<f64>| -> Vec<(f64, f64)> {
+            points
+                .iter()
+                .filter_map(|p| f(&p.study.onsets[l - 1]).map(|v| (p.study.composite.epsilon, v)))
+                .collect()
+        };
+        let s_fit = exponent(&pick(&|o| o.max_abs_s_before), false);
+        let a_fit =
+            exponent(&pick(&|o| o.max_abs_a_before), false).map(|(g, ci)| (-g, [-ci[1], -ci[0]]));
+        if s_fit.is_none() && a_fit.is_none() {
+            continue;
+        }
+        println!(
+            "{:>6} {:>26} {:>8.4} {:>26} {:>8.4}",
+            l,
+            show(s_fit),
+            1.0 / (2.0 * l as f64),
+            show(a_fit),
+            0.5 - 1.0 / (2.0 * l as f64)
+        );
+    }
+    println!(
+        "(max|s|, max|a| on the plateau before phase l, at √(t_(l−1) t_l) of the measured onsets;"
+    );
+    println!(
+        " the inner problem's scalings s ~ ε^(1/(2l)), a ~ ε^(1/(2l) − ½) for the particles that grow)"
+    );
     println!(
         "(phase 1: log-corrected model t = ε^γ (c₁ log(1/ε) + c₀); later phases: t = C ε^γ. \
          `last N`: the particle count doubled until every onset moved < 1% (* = not converged \

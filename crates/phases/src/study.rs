@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use timescales_full::{FlowProblem, OutputTimes, simulate};
+use timescales_ode::Trajectory;
 
 use timescales_analysis::crossing_time;
 
@@ -41,6 +42,16 @@ pub struct OnsetRow {
     /// Predicted exponent of `t_l ≍ ε^γ`: ½ (times `log(1/ε)`) for phase 1, the conjecture
     /// `1/(2l)` of model.md §5 for `l ≥ 2`.
     pub predicted_gamma: f64,
+    /// `s ~ ε^β` of the particles that learn degree `l`, at the start of phase `l`: the inner
+    /// problem's `β_l = 1/(2l)`.
+    pub predicted_beta: f64,
+    /// `a ~ ε^{−ω}` of those particles: `ω_l = ½ − 1/(2l)`.
+    pub predicted_omega: f64,
+    /// Measured `max_i |a_i|` on the plateau before phase `l`, at `√(t_{l−1} t_l)` (measured
+    /// onsets; phases `l ≥ 2`).
+    pub max_abs_a_before: Option<f64>,
+    /// Measured `max_i |s_i|` there.
+    pub max_abs_s_before: Option<f64>,
     /// `σ_l φ_l ≠ 0` (the phase exists) and its drop was seen before `t_end`.
     pub present: bool,
     /// The risk dwelt at the predicted level `R_{l−1}` before this phase (within 5% of the
@@ -99,6 +110,13 @@ pub fn direct_risk(
     problem: &FlowProblem,
     samples: usize,
 ) -> Result<(Vec<f64>, Vec<f64>), PhaseError> {
+    let run = direct_run(problem, samples)?;
+    let risk = run.column("risk").expect("risk column").to_vec();
+    Ok((run.t, risk))
+}
+
+/// The whole recorded trajectory of [`direct_risk`]'s integration.
+fn direct_run(problem: &FlowProblem, samples: usize) -> Result<Trajectory, PhaseError> {
     let early = EarlyPhases::new(problem)?;
     let mut p = problem.clone();
     let (lo, hi) = (problem.epsilon / 10.0, problem.t_end);
@@ -114,10 +132,7 @@ pub fn direct_risk(
     times.dedup();
     *times.last_mut().expect("non-empty") = hi;
     p.times = OutputTimes::Explicit(times);
-    let run = simulate(&p).map_err(PhaseError::Flow)?;
-    let t = run.trajectory.t.clone();
-    let risk = run.trajectory.column("risk").expect("risk column").to_vec();
-    Ok((t, risk))
+    Ok(simulate(&p).map_err(PhaseError::Flow)?.trajectory)
 }
 
 /// Measured onsets `t_l`, `l = 1..K`: where the risk first crosses `(R_{l−1} + R_l)/2`
@@ -150,7 +165,13 @@ pub fn measured_onsets(
 pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError> {
     let early = EarlyPhases::new(problem)?;
     let hi = problem.t_end;
-    let (t, risk) = direct_risk(problem, samples)?;
+    let run = direct_run(problem, samples)?;
+    let t = run.t.clone();
+    let risk = run.column("risk").expect("risk column").to_vec();
+    let (max_a, max_s) = (
+        run.column("max_abs_a").expect("max_abs_a column"),
+        run.column("max_abs_s").expect("max_abs_s column"),
+    );
     let measured_all = measured_onsets(problem, &early.plateau_levels, &t, &risk);
 
     let levels = &early.plateau_levels;
@@ -235,6 +256,18 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
         } else {
             (None, None, None)
         };
+        // Sizes on the plateau before phase l: at √(t_{l−1} t_l) (measured onsets).
+        let before_phase = (l >= 2)
+            .then(|| measured_all[l - 2].zip(measured))
+            .flatten()
+            .and_then(|(a, b)| {
+                let tm = (a * b).sqrt();
+                t.iter()
+                    .enumerate()
+                    .filter(|(_, x)| **x > 0.0)
+                    .min_by(|x, y| (x.1 / tm).ln().abs().total_cmp(&(y.1 / tm).ln().abs()))
+                    .map(|(i, _)| (max_a[i], max_s[i]))
+            });
         let seen = l == 1 || dwells_near(&t, &risk, before, 0.05 * (levels[l - 2] - after));
         onsets.push(OnsetRow {
             epsilon: problem.epsilon,
@@ -250,6 +283,10 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
             onset_measured: measured,
             plateau_level: after,
             predicted_gamma: 1.0 / (2.0 * l as f64),
+            predicted_beta: 1.0 / (2.0 * l as f64),
+            predicted_omega: 0.5 - 1.0 / (2.0 * l as f64),
+            max_abs_a_before: before_phase.map(|x| x.0),
+            max_abs_s_before: before_phase.map(|x| x.1),
             present: measured.is_some(),
             previous_plateau_seen: seen,
         });
