@@ -96,6 +96,27 @@ fn asymptotics_subcommand_predicts_phases_one_to_three() {
             .all(|r| r["present"] == "false")
     );
 
+    // The inner problem's scalings on the plateau before phase 2: s ~ ε^{1/4}, a ~ ε^{−1/4}
+    // (log-slopes over four decades of ε, within 0.05).
+    let at = |eps: f64, key: &str| {
+        let r = phases
+            .iter()
+            .find(|r| (num(r, "epsilon") / eps - 1.0).abs() < 1e-9 && num(r, "phase") == 2.0)
+            .unwrap();
+        num(r, key)
+    };
+    let slope = |key: &str| (at(1e-7, key) / at(1e-11, key)).log10() / 4.0;
+    assert!(
+        (slope("max_abs_s_before") - 0.25).abs() < 0.05,
+        "{}",
+        slope("max_abs_s_before")
+    );
+    assert!(
+        (slope("max_abs_a_before") + 0.25).abs() < 0.05,
+        "{}",
+        slope("max_abs_a_before")
+    );
+
     let errors = read_csv(&out.join("composite_error.csv"));
     let max_err: Vec<f64> = errors.iter().map(|r| num(r, "max_abs_error")).collect();
     assert!(max_err[2] < max_err[0], "{max_err:?}");
