@@ -23,7 +23,7 @@
 
 use std::ops::Range;
 
-use nalgebra::{DMatrix, DVector, Dyn, LU};
+use nalgebra::{DMatrix, Dyn, LU};
 use rayon::prelude::*;
 use timescales_ode::{JacobianBlocks, Linearization, OdeSystem, SlowFastSystem};
 
@@ -32,13 +32,15 @@ use timescales_ode::{JacobianBlocks, Linearization, OdeSystem, SlowFastSystem};
 /// one chunk run sequentially (no scheduling overhead for small `N`).
 const CHUNK: usize = 4096;
 
-/// `Σ_c f(range_c)` over fixed chunks, combined in chunk order (deterministic).
-fn chunked_sum(n: usize, len: usize, f: impl Fn(Range<usize>, &mut [f64]) + Sync) -> Vec<f64> {
-    let mut total = vec![0.0; len];
+/// `total = Σ_c f(range_c)` over fixed chunks, combined in chunk order (deterministic).
+/// One chunk (small `N`) accumulates straight into `total`: no allocation.
+fn chunked_sum(n: usize, total: &mut [f64], f: impl Fn(Range<usize>, &mut [f64]) + Sync) {
+    total.fill(0.0);
     if n <= CHUNK {
-        f(0..n, &mut total);
-        return total;
+        f(0..n, total);
+        return;
     }
+    let len = total.len();
     let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
@@ -52,7 +54,315 @@ fn chunked_sum(n: usize, len: usize, f: impl Fn(Range<usize>, &mut [f64]) + Sync
             *t += p;
         }
     }
-    total
+}
+
+/// Largest length kept on the stack by [`Scratch`].
+const SMALL: usize = 16;
+
+/// A zeroed work vector of `len` entries: on the stack when `len ≤ SMALL` (the per-step
+/// moments, coefficients and capacitance right-hand sides), on the heap otherwise.
+enum Scratch {
+    Stack([f64; SMALL], usize),
+    Heap(Vec<f64>),
+}
+
+impl Scratch {
+    fn zeros(len: usize) -> Self {
+        if len <= SMALL {
+            Self::Stack([0.0; SMALL], len)
+        } else {
+            Self::Heap(vec![0.0; len])
+        }
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        match self {
+            Self::Stack(a, len) => &a[..*len],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        match self {
+            Self::Stack(a, len) => &mut a[..*len],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+/// A loop length: known at compile time ([`Fixed`]) or only at run time ([`Var`]). The
+/// per-particle kernels are written once over `L: Len` and instantiated by [`with_len!`]
+/// for the usual small numbers of degrees, so that their inner loops over `k` unroll and
+/// vectorize; the arithmetic (and hence every result bit) is the same in all instances.
+trait Len: Copy + Send + Sync {
+    fn get(self) -> usize;
+}
+
+#[derive(Clone, Copy)]
+struct Fixed<const L: usize>;
+impl<const L: usize> Len for Fixed<L> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        L
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Var(usize);
+impl Len for Var {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// `with_len!(n, L => body)`: `body` with `L` a [`Len`] equal to `n`, compile-time for
+/// `n = 1..=8`.
+macro_rules! with_len {
+    ($n:expr, $l:ident => $body:expr) => {
+        match $n {
+            1 => {
+                let $l = Fixed::<1>;
+                $body
+            }
+            2 => {
+                let $l = Fixed::<2>;
+                $body
+            }
+            3 => {
+                let $l = Fixed::<3>;
+                $body
+            }
+            4 => {
+                let $l = Fixed::<4>;
+                $body
+            }
+            5 => {
+                let $l = Fixed::<5>;
+                $body
+            }
+            6 => {
+                let $l = Fixed::<6>;
+                $body
+            }
+            7 => {
+                let $l = Fixed::<7>;
+                $body
+            }
+            8 => {
+                let $l = Fixed::<8>;
+                $body
+            }
+            n => {
+                let $l = Var(n);
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `f` on a copy of the accumulators `acc` in a local array when there are at most
+/// 8 of them (so that they live in registers, not in memory behind a store-to-load
+/// dependency per particle), and writes them back.
+#[inline(always)]
+fn with_local_acc(acc: &mut [f64], f: impl FnOnce(&mut [f64])) {
+    const M: usize = 8;
+    if acc.len() <= M {
+        let mut local = [0.0; M];
+        let local = &mut local[..acc.len()];
+        local.copy_from_slice(acc);
+        f(local);
+        acc.copy_from_slice(local);
+    } else {
+        f(acc);
+    }
+}
+
+/// `m_k += Σ_i w_i a_i s_i^k` over one chunk, `k < len`.
+#[inline(never)]
+fn moments_kernel<L: Len>(len: L, w: &[f64], s: &[f64], a: &[f64], m: &mut [f64]) {
+    with_local_acc(&mut m[..len.get()], |m| {
+        let m = &mut m[..len.get()];
+        for ((wi, si), ai) in w.iter().zip(s).zip(a) {
+            let mut p = wi * ai;
+            for mk in m.iter_mut() {
+                *mk += p;
+                p *= si;
+            }
+        }
+    });
+}
+
+/// `ṡ_i = (1 − s_i²) a_i P'(s_i)`, `ȧ_i = P(s_i)/ε` over one chunk.
+#[inline(never)]
+fn rhs_kernel<L: Len>(
+    len: L,
+    c: &[f64],
+    inv_eps: f64,
+    s: &[f64],
+    a: &[f64],
+    ds: &mut [f64],
+    da: &mut [f64],
+) {
+    let c = &c[..len.get()];
+    for (((si, ai), dsi), dai) in s.iter().zip(a).zip(ds.iter_mut()).zip(da.iter_mut()) {
+        let (p, dp) = poly2(c, *si);
+        *dsi = (1.0 - si * si) * ai * dp;
+        *dai = p * inv_eps;
+    }
+}
+
+/// The structured Jacobian (module documentation) over one chunk: `out` holds the chunk's
+/// `ss, sa, as, U_s, U_a, V_s, V_a`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn jacobian_kernel<L: Len>(
+    kp: L,
+    c: &[f64],
+    sigma: &[f64],
+    active: &[usize],
+    inv_eps: f64,
+    s: &[f64],
+    a: &[f64],
+    w: &[f64],
+    out: [&mut [f64]; 7],
+) {
+    let kp = kp.get();
+    let active = &active[..kp];
+    let [ss, sa, as_, us, ua, vs, va] = out;
+    let mut pow_buf = Scratch::zeros(sigma.len() + 1);
+    let pow: &mut [f64] = &mut pow_buf;
+    for (l, ((&si, &ai), &w)) in s.iter().zip(a).zip(w).enumerate() {
+        let (_, dp, d2p) = poly3(c, si);
+        let q = 1.0 - si * si;
+        pow[0] = 1.0;
+        for k in 1..pow.len() {
+            pow[k] = pow[k - 1] * si;
+        }
+        ss[l] = ai * (-2.0 * si * dp + q * d2p);
+        sa[l] = q * dp;
+        as_[l] = dp * inv_eps;
+        let at = l * kp..(l + 1) * kp;
+        let (us, ua) = (&mut us[at.clone()], &mut ua[at.clone()]);
+        let (vs, va) = (&mut vs[at.clone()], &mut va[at]);
+        for (jj, &k) in active.iter().enumerate() {
+            let sk = sigma[k];
+            let dpow = if k == 0 { 0.0 } else { k as f64 * pow[k - 1] };
+            us[jj] = q * ai * sk * dpow;
+            ua[jj] = sk * pow[k] * inv_eps;
+            vs[jj] = -sk * w * ai * dpow;
+            va[jj] = -sk * w * pow[k];
+        }
+    }
+}
+
+/// The per-particle part of [`Linearization::factor`] over one chunk (particles
+/// `start..start + ss.len()`): `D_i⁻¹`, `Y_i = D_i⁻¹ U_i` and `acc += Σ_i V_iᵀ Y_i`
+/// (row-major `K' × K'`). Returns the first particle whose block is singular.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn factor_kernel<L: Len>(
+    kp: L,
+    c: f64,
+    start: usize,
+    j: &StructuredJacobian,
+    dinv: &mut [f64],
+    ys: &mut [f64],
+    ya: &mut [f64],
+    acc: &mut [f64],
+) -> Option<usize> {
+    let kp = kp.get();
+    let acc = &mut acc[..kp * kp];
+    let mut singular = None;
+    for (l, d) in dinv.chunks_exact_mut(4).enumerate() {
+        let i = start + l;
+        // D_i = [[c − ss, −sa], [−as, c]].
+        let (d11, d12, d21, d22) = (c - j.ss[i], -j.sa[i], -j.as_[i], c);
+        let det = d11 * d22 - d12 * d21;
+        if !det.is_finite() || det == 0.0 {
+            singular.get_or_insert(i);
+            continue;
+        }
+        let (p, q, r, t) = (d22 / det, -d12 / det, -d21 / det, d11 / det);
+        d.copy_from_slice(&[p, q, r, t]);
+        let (base, local) = (i * kp, l * kp);
+        let (us, ua) = (&j.us[base..base + kp], &j.ua[base..base + kp]);
+        let (y1, y2) = (&mut ys[local..local + kp], &mut ya[local..local + kp]);
+        for (((y1, y2), us), ua) in y1.iter_mut().zip(y2.iter_mut()).zip(us).zip(ua) {
+            *y1 = p * us + q * ua;
+            *y2 = r * us + t * ua;
+        }
+        let (vs, va) = (&j.vs[base..base + kp], &j.va[base..base + kp]);
+        for ((acc_row, vs), va) in acc.chunks_exact_mut(kp).zip(vs).zip(va) {
+            for ((a, y1), y2) in acc_row.iter_mut().zip(&*y1).zip(&*y2) {
+                *a += vs * y1 + va * y2;
+            }
+        }
+    }
+    singular
+}
+
+/// First half of [`Linearization::solve`] over one chunk (particles `start..`):
+/// `x_i = D_i⁻¹ b_i` in place and `acc += Σ_i V_iᵀ x_i`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn solve_scale_kernel<L: Len>(
+    kp: L,
+    start: usize,
+    dinv: &[f64],
+    vs: &[f64],
+    va: &[f64],
+    bs: &mut [f64],
+    ba: &mut [f64],
+    acc: &mut [f64],
+) {
+    let kp = kp.get();
+    with_local_acc(&mut acc[..kp], |acc| {
+        let acc = &mut acc[..kp];
+        for (l, (x, y)) in bs.iter_mut().zip(ba.iter_mut()).enumerate() {
+            let i = start + l;
+            let d = &dinv[4 * i..4 * i + 4];
+            let (xs, xa) = (d[0] * *x + d[1] * *y, d[2] * *x + d[3] * *y);
+            *x = xs;
+            *y = xa;
+            let base = i * kp;
+            let (vs, va) = (&vs[base..base + kp], &va[base..base + kp]);
+            for ((a, vs), va) in acc.iter_mut().zip(vs).zip(va) {
+                *a += vs * xs + va * xa;
+            }
+        }
+    });
+}
+
+/// Second half of [`Linearization::solve`] over one chunk: `x_i += Y_i z`.
+#[inline(never)]
+fn solve_update_kernel<L: Len>(
+    kp: L,
+    start: usize,
+    ys: &[f64],
+    ya: &[f64],
+    z: &[f64],
+    bs: &mut [f64],
+    ba: &mut [f64],
+) {
+    let kp = kp.get();
+    let z = &z[..kp];
+    for (l, (x, y)) in bs.iter_mut().zip(ba.iter_mut()).enumerate() {
+        let base = (start + l) * kp;
+        let (ys, ya) = (&ys[base..base + kp], &ya[base..base + kp]);
+        let (mut ds, mut da) = (0.0, 0.0);
+        for ((zc, ys), ya) in z.iter().zip(ys).zip(ya) {
+            ds += ys * zc;
+            da += ya * zc;
+        }
+        *x += ds;
+        *y += da;
+    }
 }
 
 /// Runs `f(range)` over fixed chunks, in parallel when there is more than one.
@@ -74,18 +384,10 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 impl Shared {
     /// # Safety
-    /// `i` is in bounds and no other thread touches index `i`.
+    /// `range` is in bounds and no other thread touches it while the slice lives.
     #[inline]
-    unsafe fn set(self, i: usize, v: f64) {
-        unsafe { *self.0.add(i) = v }
-    }
-    #[inline]
-    unsafe fn get(self, i: usize) -> f64 {
-        unsafe { *self.0.add(i) }
-    }
-    #[inline]
-    unsafe fn add(self, i: usize, v: f64) {
-        unsafe { *self.0.add(i) += v }
+    unsafe fn slice<'a>(self, range: Range<usize>) -> &'a mut [f64] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(range.start), range.len()) }
     }
 }
 
@@ -124,9 +426,51 @@ struct Factorization {
     ys: Vec<f64>,
     ya: Vec<f64>,
     /// LU of the capacitance matrix `I − Vᵀ D⁻¹ U`.
-    cap: Option<LU<f64, Dyn, Dyn>>,
+    cap: Option<CapacitanceLu>,
     /// The Jacobian changed since this factorization (buffers kept for reuse).
     stale: bool,
+}
+
+/// nalgebra's LU of the `K' × K'` capacitance matrix with its factors unpacked, so that a
+/// solve needs no allocation and its loops unroll for a compile-time `K'`: it repeats
+/// `LU::solve_mut` operation by operation (row swaps, unit-lower then upper substitution
+/// by columns, `b_r += −coeff · L_ri`), hence gives the same bits.
+#[derive(Debug, Clone)]
+struct CapacitanceLu {
+    lu: LU<f64, Dyn, Dyn>,
+    /// `L` (unit diagonal) and `U`, column-major.
+    l: Vec<f64>,
+    u: Vec<f64>,
+}
+
+impl CapacitanceLu {
+    fn new(lu: LU<f64, Dyn, Dyn>) -> Self {
+        let (l, u) = (lu.l().as_slice().to_vec(), lu.u().as_slice().to_vec());
+        Self { lu, l, u }
+    }
+
+    /// `b ← A⁻¹ b` (`b` has `K'` entries).
+    #[inline(always)]
+    fn solve<L: Len>(&self, kp: L, b: &mut [f64]) {
+        let k = kp.get();
+        self.lu
+            .p()
+            .permute_rows(&mut nalgebra::DVectorViewMut::from_slice(&mut b[..k], k));
+        let (l, u, b) = (&self.l[..k * k], &self.u[..k * k], &mut b[..k]);
+        for i in 0..k.saturating_sub(1) {
+            let coeff = b[i];
+            for r in i + 1..k {
+                b[r] += -coeff * l[i * k + r];
+            }
+        }
+        for i in (0..k).rev() {
+            let coeff = b[i] / u[i * k + i];
+            b[i] = coeff;
+            for r in 0..i {
+                b[r] += -coeff * u[i * k + r];
+            }
+        }
+    }
 }
 
 /// Value and first two derivatives of `P(s) = Σ_k c_k s^k` by Horner's rule.
@@ -207,16 +551,28 @@ impl TwoLayerFlow {
 
     /// Moments `M_k = Σ_i w_i a_i s_i^k`, `k = 0..K`.
     pub fn moments(&self, s: &[f64], a: &[f64]) -> Vec<f64> {
+        let mut m = vec![0.0; self.sigma.len()];
+        self.moments_into(s, a, &mut m);
+        m
+    }
+
+    /// [`moments`](Self::moments) into `m` (`K + 1` entries).
+    fn moments_into(&self, s: &[f64], a: &[f64], m: &mut [f64]) {
         let w = &self.weights;
-        chunked_sum(s.len(), self.sigma.len(), |range, m| {
-            for i in range {
-                let mut p = w[i] * a[i];
-                for mk in m.iter_mut() {
-                    *mk += p;
-                    p *= s[i];
-                }
-            }
-        })
+        with_len!(m.len(), len => chunked_sum(s.len(), m, |range, m| {
+            moments_kernel(len, &w[range.clone()], &s[range.clone()], &a[range], m);
+        }));
+    }
+
+    /// The risk at `u = (s, a)`, i.e. `risk(&residuals(&moments(s, a)))`, without
+    /// allocating for small `K`.
+    pub fn risk_at(&self, s: &[f64], a: &[f64]) -> f64 {
+        let mut r = Scratch::zeros(self.sigma.len());
+        self.moments_into(s, a, &mut r);
+        for ((r, p), sg) in r.iter_mut().zip(&self.phi).zip(&self.sigma) {
+            *r = p - sg * *r;
+        }
+        self.risk(&r)
     }
 
     /// Residuals `r_k = φ_k − σ_k M_k`.
@@ -236,10 +592,20 @@ impl TwoLayerFlow {
 
     /// Coefficients `c_k = σ_k r_k` of `P(s)` at the state `u = (s, a)`.
     fn p_coeffs(&self, u: &[f64]) -> Vec<f64> {
+        self.p_coeffs_scratch(u).to_vec()
+    }
+
+    /// [`p_coeffs`](Self::p_coeffs) in a [`Scratch`] (no allocation for small `K`).
+    fn p_coeffs_scratch(&self, u: &[f64]) -> Scratch {
         let n = self.particles();
         let (s, a) = u.split_at(n);
-        let r = self.residuals(&self.moments(s, a));
-        r.iter().zip(&self.sigma).map(|(r, s)| r * s).collect()
+        let mut c = Scratch::zeros(self.sigma.len());
+        self.moments_into(s, a, &mut c);
+        // c_k = r_k σ_k with r_k = φ_k − σ_k M_k.
+        for ((c, p), sg) in c.iter_mut().zip(&self.phi).zip(&self.sigma) {
+            *c = (p - sg * *c) * sg;
+        }
+        c
     }
 }
 
@@ -250,20 +616,20 @@ impl OdeSystem for TwoLayerFlow {
     /// `ṡ_i = (1 − s_i²) a_i P'(s_i)`, `ȧ_i = P(s_i)/ε`.
     fn rhs(&self, u: &[f64], du: &mut [f64]) {
         let n = self.particles();
-        let c = self.p_coeffs(u);
+        let c = self.p_coeffs_scratch(u);
         let (s, a) = u.split_at(n);
         let inv_eps = 1.0 / self.eps;
-        let out = Shared(du.as_mut_ptr());
-        chunked_for(n, |range| {
-            for i in range {
-                let (p, dp) = poly2(&c, s[i]);
-                // SAFETY: chunks own disjoint particle ranges; i < n, n + i < 2n = du.len().
-                unsafe {
-                    out.set(i, (1.0 - s[i] * s[i]) * a[i] * dp);
-                    out.set(n + i, p * inv_eps);
-                }
-            }
-        });
+        let out = Shared(du[..2 * n].as_mut_ptr());
+        with_len!(c.len(), len => chunked_for(n, |range| {
+            // SAFETY: chunks own disjoint particle ranges of both halves of du (2n long).
+            let (ds, da) = unsafe {
+                (
+                    out.slice(range.clone()),
+                    out.slice(n + range.start..n + range.end),
+                )
+            };
+            rhs_kernel(len, &c, inv_eps, &s[range.clone()], &a[range], ds, da);
+        }));
     }
 }
 
@@ -271,7 +637,7 @@ impl Linearization for TwoLayerFlow {
     fn update_jacobian(&mut self, u: &[f64]) {
         let n = self.particles();
         let kp = self.active.len();
-        let c = self.p_coeffs(u);
+        let c = self.p_coeffs_scratch(u);
         let (s, a) = u.split_at(n);
         let inv_eps = 1.0 / self.eps;
         let j = &mut self.jac;
@@ -281,39 +647,28 @@ impl Linearization for TwoLayerFlow {
         for v in [&mut j.us, &mut j.ua, &mut j.vs, &mut j.va] {
             v.resize(n * kp, 0.0);
         }
-        let kmax = self.sigma.len();
         let (sigma, weights, active) = (&self.sigma, &self.weights, &self.active);
         let ptr = [
             &mut j.ss, &mut j.sa, &mut j.as_, &mut j.us, &mut j.ua, &mut j.vs, &mut j.va,
         ]
         .map(|v| Shared(v.as_mut_ptr()));
-        chunked_for(n, |range| {
-            let mut pow = vec![0.0; kmax + 1];
-            for i in range {
-                let (si, ai, w) = (s[i], a[i], weights[i]);
-                let (_, dp, d2p) = poly3(&c, si);
-                let q = 1.0 - si * si;
-                pow[0] = 1.0;
-                for k in 1..=kmax {
-                    pow[k] = pow[k - 1] * si;
-                }
-                // SAFETY: chunks own disjoint particle ranges; indices are in bounds.
-                unsafe {
-                    ptr[0].set(i, ai * (-2.0 * si * dp + q * d2p));
-                    ptr[1].set(i, q * dp);
-                    ptr[2].set(i, dp * inv_eps);
-                    for (jj, &k) in active.iter().enumerate() {
-                        let sk = sigma[k];
-                        let dpow = if k == 0 { 0.0 } else { k as f64 * pow[k - 1] };
-                        let at = i * kp + jj;
-                        ptr[3].set(at, q * ai * sk * dpow);
-                        ptr[4].set(at, sk * pow[k] * inv_eps);
-                        ptr[5].set(at, -sk * w * ai * dpow);
-                        ptr[6].set(at, -sk * w * pow[k]);
-                    }
-                }
-            }
-        });
+        with_len!(kp, len => chunked_for(n, |range| {
+            let (lo, hi) = (range.start, range.end);
+            // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
+            let out = unsafe {
+                [
+                    ptr[0].slice(range.clone()),
+                    ptr[1].slice(range.clone()),
+                    ptr[2].slice(range.clone()),
+                    ptr[3].slice(lo * kp..hi * kp),
+                    ptr[4].slice(lo * kp..hi * kp),
+                    ptr[5].slice(lo * kp..hi * kp),
+                    ptr[6].slice(lo * kp..hi * kp),
+                ]
+            };
+            let (s, a, w) = (&s[range.clone()], &a[range.clone()], &weights[range]);
+            jacobian_kernel(len, &c, sigma, active, inv_eps, s, a, w, out);
+        }));
         if let Some(f) = &mut self.fact {
             f.stale = true;
         }
@@ -338,35 +693,20 @@ impl Linearization for TwoLayerFlow {
         );
         // One pass: D_i⁻¹, Y_i = D_i⁻¹ U_i, and the partial sums of Vᵀ Y (kp² accumulators).
         let singular = std::sync::atomic::AtomicUsize::new(usize::MAX);
-        let vty = chunked_sum(n, kp * kp, |range, acc| {
-            for i in range {
-                // D_i = [[c − ss, −sa], [−as, c]].
-                let (d11, d12, d21, d22) = (c - j.ss[i], -j.sa[i], -j.as_[i], c);
-                let det = d11 * d22 - d12 * d21;
-                if !det.is_finite() || det == 0.0 {
-                    singular.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
-                    continue;
-                }
-                let (p, q, r, t) = (d22 / det, -d12 / det, -d21 / det, d11 / det);
-                let base = i * kp;
-                // SAFETY: chunks own disjoint particle ranges; indices are in bounds.
-                unsafe {
-                    pd.set(4 * i, p);
-                    pd.set(4 * i + 1, q);
-                    pd.set(4 * i + 2, r);
-                    pd.set(4 * i + 3, t);
-                    for col in 0..kp {
-                        let (us, ua) = (j.us[base + col], j.ua[base + col]);
-                        let (y1, y2) = (p * us + q * ua, r * us + t * ua);
-                        py.set(base + col, y1);
-                        pa.set(base + col, y2);
-                        for row in 0..kp {
-                            acc[row * kp + col] += j.vs[base + row] * y1 + j.va[base + row] * y2;
-                        }
-                    }
-                }
+        let mut vty = Scratch::zeros(kp * kp);
+        with_len!(kp, len => chunked_sum(n, &mut vty, |range, acc| {
+            // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
+            let (dinv, ys, ya) = unsafe {
+                (
+                    pd.slice(4 * range.start..4 * range.end),
+                    py.slice(range.start * kp..range.end * kp),
+                    pa.slice(range.start * kp..range.end * kp),
+                )
+            };
+            if let Some(i) = factor_kernel(len, c, range.start, j, dinv, ys, ya, acc) {
+                singular.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
             }
-        });
+        }));
         let bad = singular.into_inner();
         if bad != usize::MAX {
             return Err(format!("2×2 block of particle {bad} is singular"));
@@ -377,7 +717,7 @@ impl Linearization for TwoLayerFlow {
             if !lu.is_invertible() {
                 return Err("capacitance matrix I − VᵀD⁻¹U is singular".into());
             }
-            Some(lu)
+            Some(CapacitanceLu::new(lu))
         } else {
             None
         };
@@ -399,44 +739,35 @@ impl Linearization for TwoLayerFlow {
             .as_ref()
             .expect("factor() is called before solve()");
         let j = &self.jac;
-        let pb = Shared(b.as_mut_ptr());
-        // x = D⁻¹ b, and g = Vᵀ x in the same pass.
-        let g = chunked_sum(n, kp, |range, acc| {
-            for i in range {
-                // SAFETY: chunks own disjoint particle ranges (indices i and n + i).
-                unsafe {
-                    let (x, y) = (pb.get(i), pb.get(n + i));
-                    let d = &f.dinv[4 * i..4 * i + 4];
-                    let (xs, xa) = (d[0] * x + d[1] * y, d[2] * x + d[3] * y);
-                    pb.set(i, xs);
-                    pb.set(n + i, xa);
-                    let base = i * kp;
-                    for (row, a) in acc.iter_mut().enumerate() {
-                        *a += j.vs[base + row] * xs + j.va[base + row] * xa;
-                    }
-                }
+        let pb = Shared(b[..2 * n].as_mut_ptr());
+        // x = D⁻¹ b and g = Vᵀ x in one pass, z = (I − Vᵀ D⁻¹ U)⁻¹ g, x += Y z.
+        let mut g = Scratch::zeros(kp);
+        with_len!(kp, len => {
+            chunked_sum(n, &mut g, |range, acc| {
+                // SAFETY: chunks own disjoint particle ranges of both halves of b (2n long).
+                let (bs, ba) = unsafe {
+                    (
+                        pb.slice(range.clone()),
+                        pb.slice(n + range.start..n + range.end),
+                    )
+                };
+                solve_scale_kernel(len, range.start, &f.dinv, &j.vs, &j.va, bs, ba, acc);
+            });
+            if let Some(cap) = &f.cap {
+                cap.solve(len, &mut g);
+                let z = &*g;
+                chunked_for(n, |range| {
+                    // SAFETY: as above.
+                    let (bs, ba) = unsafe {
+                        (
+                            pb.slice(range.clone()),
+                            pb.slice(n + range.start..n + range.end),
+                        )
+                    };
+                    solve_update_kernel(len, range.start, &f.ys, &f.ya, z, bs, ba);
+                });
             }
         });
-        if let Some(cap) = &f.cap {
-            let mut z = DVector::from_vec(g);
-            cap.solve_mut(&mut z);
-            let z = z.as_slice();
-            chunked_for(n, |range| {
-                for i in range {
-                    let base = i * kp;
-                    let (mut ds, mut da) = (0.0, 0.0);
-                    for (col, zc) in z.iter().enumerate() {
-                        ds += f.ys[base + col] * zc;
-                        da += f.ya[base + col] * zc;
-                    }
-                    // SAFETY: as above.
-                    unsafe {
-                        pb.add(i, ds);
-                        pb.add(n + i, da);
-                    }
-                }
-            });
-        }
     }
 }
 
@@ -502,6 +833,7 @@ impl SlowFastSystem for TwoLayerFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nalgebra::DVector;
     use timescales_ode::{DenseSlowFast, finite_difference_blocks};
 
     fn sample_flow(n: usize, eps: f64) -> (TwoLayerFlow, Vec<f64>) {
@@ -560,6 +892,103 @@ mod tests {
                 res.amax()
             );
         }
+    }
+
+    #[test]
+    fn woodbury_solve_with_many_degrees_matches_dense_lu() {
+        // K' = 10 > 8: the kernels run with a run-time length (`Var`), not `Fixed`.
+        let eps = 1e-3;
+        let n = 9;
+        let sigma: Vec<f64> = (0..11).map(|k| 1.0 / (1.0 + k as f64)).collect();
+        let phi: Vec<f64> = (0..11).map(|k| 0.5 * (k as f64 * 0.7).cos()).collect();
+        let w = vec![1.0 / n as f64; n];
+        let mut f = TwoLayerFlow::new(sigma, phi, w, eps, 0.0);
+        let u: Vec<f64> = (0..2 * n)
+            .map(|i| {
+                if i < n {
+                    0.8 * (i as f64 * 1.3).sin()
+                } else {
+                    1.5 * (i as f64 * 0.4).cos()
+                }
+            })
+            .collect();
+        let jd = DenseSlowFast::new(f.clone(), eps).dense_jacobian(&u);
+        f.update_jacobian(&u);
+        let c = 20.0;
+        f.factor(c).unwrap();
+        let b: Vec<f64> = (0..2 * n).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut x = b.clone();
+        f.solve(&mut x);
+        let w = DMatrix::identity(2 * n, 2 * n) * c - jd;
+        let res = &w * DVector::from_column_slice(&x) - DVector::from_column_slice(&b);
+        let scale = w.abs().max() * DVector::from_column_slice(&x).amax();
+        assert!(res.amax() < 1e-12 * scale, "residual {}", res.amax());
+    }
+
+    #[test]
+    fn fixed_and_runtime_lengths_give_the_same_bits() {
+        let n = 11;
+        let (mut f, u) = sample_flow(n, 1e-3);
+        let (s, a) = u.split_at(n);
+        let (mut m1, mut m2) = (vec![0.0; 6], vec![0.0; 6]);
+        moments_kernel(Fixed::<6>, &f.weights, s, a, &mut m1);
+        moments_kernel(Var(6), &f.weights, s, a, &mut m2);
+        assert_eq!(m1, m2);
+        let c = f.p_coeffs(&u);
+        let (mut d1, mut d2) = (vec![0.0; 2 * n], vec![0.0; 2 * n]);
+        {
+            let (ds, da) = d1.split_at_mut(n);
+            rhs_kernel(Fixed::<6>, &c, 1e3, s, a, ds, da);
+            let (ds, da) = d2.split_at_mut(n);
+            rhs_kernel(Var(6), &c, 1e3, s, a, ds, da);
+        }
+        assert_eq!(d1, d2);
+        f.update_jacobian(&u);
+        let kp = f.active.len();
+        let run = |fixed: bool| {
+            let (mut dinv, mut ys, mut ya) =
+                (vec![0.0; 4 * n], vec![0.0; n * kp], vec![0.0; n * kp]);
+            let mut acc = vec![0.0; kp * kp];
+            let j = &f.jac;
+            if fixed {
+                factor_kernel(
+                    Fixed::<5>, 30.0, 0, j, &mut dinv, &mut ys, &mut ya, &mut acc,
+                );
+            } else {
+                factor_kernel(Var(5), 30.0, 0, j, &mut dinv, &mut ys, &mut ya, &mut acc);
+            }
+            let mut b: Vec<f64> = (0..2 * n).map(|i| (i as f64 * 0.37).sin()).collect();
+            let (bs, ba) = b.split_at_mut(n);
+            let mut g = vec![0.0; kp];
+            if fixed {
+                solve_scale_kernel(Fixed::<5>, 0, &dinv, &j.vs, &j.va, bs, ba, &mut g);
+                solve_update_kernel(Fixed::<5>, 0, &ys, &ya, &g, bs, ba);
+            } else {
+                solve_scale_kernel(Var(5), 0, &dinv, &j.vs, &j.va, bs, ba, &mut g);
+                solve_update_kernel(Var(5), 0, &ys, &ya, &g, bs, ba);
+            }
+            (dinv, ys, ya, acc, b)
+        };
+        assert_eq!(kp, 5);
+        assert_eq!(run(true), run(false));
+    }
+
+    #[test]
+    fn capacitance_solve_repeats_nalgebra() {
+        let k = 6;
+        let m = DMatrix::from_fn(k, k, |i, j| {
+            (i as f64 * 1.3 + j as f64 * 0.7).sin() + if i == j { 0.5 } else { 0.0 }
+        });
+        let b: Vec<f64> = (0..k).map(|i| (i as f64 * 0.9).cos()).collect();
+        let lu = m.lu();
+        let mut expected = DVector::from_column_slice(&b);
+        lu.solve_mut(&mut expected);
+        let cap = CapacitanceLu::new(lu);
+        let (mut x1, mut x2) = (b.clone(), b);
+        cap.solve(Fixed::<6>, &mut x1);
+        cap.solve(Var(6), &mut x2);
+        assert_eq!(x1, expected.as_slice());
+        assert_eq!(x2, expected.as_slice());
     }
 
     #[test]

@@ -578,23 +578,23 @@ impl Bdf {
         for k in 0..NEWTON_MAXITER {
             sys.rhs(y, f);
             self.stats.rhs_evals += 1;
-            if let Some(i) = f.iter().position(|v| !v.is_finite()) {
+            if !all_finite(f) {
+                let i = f.iter().position(|v| !v.is_finite()).unwrap_or(0);
                 return Err(NewtonFailure::NonFinite(i));
             }
             // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W).
-            for i in 0..dy.len() {
-                dy[i] = cf * f[i] - cd * (psi[i] + dsum[i]);
+            for (((dy, f), psi), ds) in dy.iter_mut().zip(&*f).zip(psi).zip(&*dsum) {
+                *dy = cf * f - cd * (psi + ds);
             }
             sys.solve(dy);
             self.stats.linear_solves += 1;
             // ‖Δ‖ and the tentative update in one pass (on failure y and d are discarded).
             let mut acc = 0.0;
-            for i in 0..dy.len() {
-                let v = dy[i];
-                let e = v * weight[i];
+            for (((v, w), y), ds) in dy.iter().zip(weight).zip(y.iter_mut()).zip(dsum.iter_mut()) {
+                let e = v * w;
                 acc += e * e;
-                y[i] += v;
-                dsum[i] += v;
+                *y += v;
+                *ds += v;
             }
             let dy_norm = (acc / dy.len().max(1) as f64).sqrt();
             if !dy_norm.is_finite() {
@@ -679,6 +679,12 @@ fn dense_output(d: &[f64], n: usize, order: usize, t: f64, h: f64, tq: f64, out:
             *o += pj * dj;
         }
     }
+}
+
+/// Whether every entry is finite (a branch-free pass; the caller looks for the culprit
+/// only when one is not).
+fn all_finite(x: &[f64]) -> bool {
+    x.iter().filter(|v| !v.is_finite()).count() == 0
 }
 
 /// The next representable `f64` above `t` (`np.nextafter(t, inf)` for finite `t`).
