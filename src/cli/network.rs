@@ -99,7 +99,10 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         }
     );
     let (bar, mut tick) = super::log_time_bar(p.epsilon / 10.0, p.t_end, "limit flow");
-    let limit = simulate_with(p, &mut tick);
+    let limit = simulate_with(p, &mut |t| {
+        tick(t);
+        std::ops::ControlFlow::Continue(())
+    });
     bar.finish_and_clear();
     let limit = limit.context("limit flow failed")?;
     let lt = limit.trajectory.t.clone();

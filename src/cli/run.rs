@@ -1,6 +1,9 @@
 //! `timescales run`: direct integration of one scenario, written atomically to a directory.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Args;
@@ -65,10 +68,30 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         scenario.origin, scenario.degree, p.particles, p.epsilon, p.t_end, p.rtol
     );
     let (bar, mut tick) = super::log_time_bar(p.epsilon / 10.0, p.t_end, "integrating");
-    let result = simulate_with(p, &mut tick);
+    // Ctrl-C stops the integration at the next accepted step; what was computed is written.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // A second handler cannot be installed in one process; then Ctrl-C just kills it.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let result = simulate_with(p, &mut |t| {
+        tick(t);
+        if stop.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
     bar.finish_and_clear();
     let run = result.context("direct integration failed")?;
     write_outputs(&args.out, &scenario, &run)?;
+    if let Some(t) = run.interrupted_at {
+        anyhow::bail!(
+            "interrupted at t = {t:e}: the trajectory up to there is written to {}",
+            args.out.display()
+        );
+    }
     print_summary(&scenario, &run, &args.out);
     Ok(())
 }

@@ -98,6 +98,10 @@ pub struct FlowRun {
     pub notes: Vec<String>,
     /// Largest risk increase seen over one step (≤ 0 up to round-off for a monotone run).
     pub max_risk_increase: f64,
+    /// `Some(t)` when the caller stopped the run at the accepted step ending at `t` (the
+    /// trajectory is then partial, the final state is that step's, the solver statistics are
+    /// not collected).
+    pub interrupted_at: Option<f64>,
 }
 
 /// Column names of a recorded trajectory for truncation degree `K` (without `t`).
@@ -264,11 +268,13 @@ impl FlowProblem {
 /// # Errors
 /// See [`simulate_with`].
 pub fn simulate(problem: &FlowProblem) -> Result<FlowRun, FlowError> {
-    simulate_with(problem, &mut |_| {})
+    simulate_with(problem, &mut |_| ControlFlow::Continue(()))
 }
 
 /// Integrates `problem` from `s_i(0) = 0`, `a_i(0)` placed by the law, reporting each
-/// accepted step's time to `progress`.
+/// accepted step's time to `progress`. When `progress` returns `Break` (for example on
+/// Ctrl-C) the run stops there and returns what it has: the trajectory up to the last output
+/// time before that step, with [`FlowRun::interrupted_at`] set.
 ///
 /// # Errors
 /// [`FlowError::InvalidParameter`] for a bad problem, [`FlowError::Integration`] when the
@@ -276,7 +282,7 @@ pub fn simulate(problem: &FlowProblem) -> Result<FlowRun, FlowError> {
 /// tolerance (`10·rtol·R + 1e-12·R(0)` per step) or some `|s_i| > 1 + 10·rtol`.
 pub fn simulate_with(
     problem: &FlowProblem,
-    progress: &mut dyn FnMut(f64),
+    progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
 ) -> Result<FlowRun, FlowError> {
     problem.validate()?;
     let particles = problem
@@ -348,6 +354,22 @@ pub fn simulate_with(
     if let Some((t, invariant)) = watch.violation.take() {
         return Err(FlowError::InvariantViolated { t, invariant });
     }
+    if let Some((t, u)) = watch.interrupted.take() {
+        let (s, a) = u.split_at(n);
+        let mut notes = problem.notes();
+        notes.push(format!(
+            "interrupted at t = {t:e}: the trajectory stops at the last output time before it"
+        ));
+        return Ok(FlowRun {
+            trajectory: watch.trajectory,
+            stats: SolverStats::default(),
+            final_a: a.to_vec(),
+            final_s: s.to_vec(),
+            notes,
+            max_risk_increase: watch.max_increase,
+            interrupted_at: Some(t),
+        });
+    }
     let (u, stats) = result.map_err(wrap)?;
     let (s, a) = u.split_at(n);
     Ok(FlowRun {
@@ -357,10 +379,10 @@ pub fn simulate_with(
         final_s: s.to_vec(),
         notes: problem.notes(),
         max_risk_increase: watch.max_increase,
+        interrupted_at: None,
     })
 }
 
-/// Records the derived columns and checks the invariants after every accepted step.
 /// The integrator's global error in units of `rtol`, for the invariant checks. RODAS4 and the
 /// explicit methods stay near `rtol`; BDF's risk error is 60–300 × rtol on the public problem
 /// (`benches/RESULTS.md`), and an overshoot of `|s|` past 1 or a rise of the risk of that size
@@ -373,6 +395,7 @@ fn error_per_rtol(method: Method) -> f64 {
     }
 }
 
+/// Records the derived columns and checks the invariants after every accepted step.
 struct Watch<'a> {
     flow: TwoLayerFlow,
     trajectory: Trajectory,
@@ -381,13 +404,20 @@ struct Watch<'a> {
     rtol: f64,
     max_increase: f64,
     violation: Option<(f64, Invariant)>,
-    progress: &'a mut dyn FnMut(f64),
+    progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
+    /// Time and state of the accepted step at which `progress` asked to stop.
+    interrupted: Option<(f64, Vec<f64>)>,
 }
 
 impl<'a> Watch<'a> {
     /// `rtol` here is the expected relative error (the requested `rtol` times
     /// [`error_per_rtol`]); the checks allow ten times it.
-    fn new(flow: &TwoLayerFlow, u0: &[f64], rtol: f64, progress: &'a mut dyn FnMut(f64)) -> Self {
+    fn new(
+        flow: &TwoLayerFlow,
+        u0: &[f64],
+        rtol: f64,
+        progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
+    ) -> Self {
         let mut w = Self {
             flow: flow.clone(),
             trajectory: Trajectory::new(column_names(flow.degree())),
@@ -397,6 +427,7 @@ impl<'a> Watch<'a> {
             max_increase: f64::NEG_INFINITY,
             violation: None,
             progress,
+            interrupted: None,
         };
         w.risk0 = w.row(u0)[0];
         w.last_risk = w.risk0;
@@ -460,7 +491,10 @@ impl Observer for Watch<'_> {
         self.check(t, u)
     }
     fn accepted_step(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
-        (self.progress)(t);
+        if (self.progress)(t).is_break() {
+            self.interrupted = Some((t, u.to_vec()));
+            return ControlFlow::Break(());
+        }
         self.check(t, u)
     }
 }

@@ -2,8 +2,10 @@
 //! the `φ_1 σ_1 = 0` degenerate case, monotone risk, explicit vs implicit agreement,
 //! convergence in tolerance (RODAS4 and BDF), reproducibility.
 
+use std::ops::ControlFlow;
+
 use timescales_full::{
-    FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate,
+    FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate, simulate_with,
 };
 
 fn problem(
@@ -211,6 +213,39 @@ fn error_converges_with_tolerance() {
     let (e6, e9) = (err(&run_at(1e-6)), err(&run_at(1e-9)));
     assert!(e9 < e6 / 30.0, "rtol 1e-6: {e6:e}, rtol 1e-9: {e9:e}");
     assert!(e9 < 1e-6, "{e9:e}");
+}
+
+#[test]
+fn an_interrupted_run_returns_what_it_has() {
+    let p = problem(
+        exp_sigma(),
+        vec![0.0, 1.0, 1.0, 1.0],
+        InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+        1e-6,
+        OutputTimes::LogGrid { samples: 100 },
+    );
+    let full = simulate(&p).unwrap();
+    assert_eq!(full.interrupted_at, None);
+    let run = simulate_with(&p, &mut |t| {
+        if t > 1e-3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    let t_stop = run.interrupted_at.expect("stopped");
+    assert!(t_stop > 1e-3 && t_stop < p.t_end, "{t_stop}");
+    let n = run.trajectory.t.len();
+    assert!(n > 10 && n < full.trajectory.t.len(), "{n}");
+    assert!(*run.trajectory.t.last().unwrap() <= t_stop);
+    // What was recorded is the uninterrupted run's beginning, bit for bit.
+    assert_eq!(run.trajectory.t[..], full.trajectory.t[..n]);
+    assert_eq!(
+        run.trajectory.columns[0][..],
+        full.trajectory.columns[0][..n]
+    );
+    assert!(run.notes.iter().any(|x| x.contains("interrupted")));
 }
 
 #[test]
