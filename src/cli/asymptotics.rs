@@ -231,21 +231,20 @@ fn write_tables(args: &AsymptoticsArgs, points: &[Point]) -> anyhow::Result<()> 
     let errors = DataFrame::new(studies.len(), columns)?;
     write_csv(&errors, &args.out.join("composite_error.csv"))?;
 
+    // One colour per ε: solid direct, dashed composite.
     let series = studies
         .iter()
-        .flat_map(|s| {
+        .enumerate()
+        .flat_map(|(i, s)| {
             let c = &s.composite;
             [
                 Series::line(
-                    format!("direct, ε = {:.0e}", c.epsilon),
+                    format!("ε = {:.0e}", c.epsilon),
                     c.t.clone(),
                     c.risk_full.clone(),
-                ),
-                Series::dashed(
-                    format!("composite, ε = {:.0e}", c.epsilon),
-                    c.t.clone(),
-                    c.risk_composite.clone(),
-                ),
+                )
+                .coloured(i),
+                Series::dashed(String::new(), c.t.clone(), c.risk_composite.clone()).coloured(i),
             ]
         })
         .collect();

@@ -19,7 +19,7 @@ pub enum Axis {
 /// One curve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Legend label.
+    /// Legend label (empty: not in the legend).
     pub label: String,
     /// Abscissae.
     pub x: Vec<f64>,
@@ -29,6 +29,9 @@ pub struct Series {
     pub dashed: bool,
     /// Draw markers at the points instead of a line.
     pub markers: bool,
+    /// Palette index (modulo its length); `None`: the series' position. Give two series the
+    /// same index to pair them (e.g. a measured curve and its prediction).
+    pub colour: Option<usize>,
 }
 
 impl Series {
@@ -40,6 +43,14 @@ impl Series {
             y,
             dashed: false,
             markers: false,
+            colour: None,
+        }
+    }
+    /// The same series drawn in palette colour `index`.
+    pub fn coloured(self, index: usize) -> Self {
+        Self {
+            colour: Some(index),
+            ..self
         }
     }
     /// A dashed line.
@@ -223,7 +234,7 @@ impl LinePlot {
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey));
         }
         for (i, s) in self.series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+            let color = PALETTE[s.colour.unwrap_or(i) % PALETTE.len()];
             let pts: Vec<(f64, f64)> =
                 s.x.iter()
                     .zip(&s.y)
@@ -243,9 +254,12 @@ impl LinePlot {
                     .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                     .map_err(e)?
             };
-            anno.label(s.label.clone()).legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            // An empty label keeps the series out of the legend.
+            if !s.label.is_empty() {
+                anno.label(s.label.clone()).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            }
         }
         chart
             .configure_series_labels()
