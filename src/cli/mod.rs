@@ -22,6 +22,21 @@ pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
     }
 }
 
+/// Horizontal guides at the plateau levels `R_l > 0`, one per distinct level.
+pub fn plateau_guides(levels: &[f64]) -> Vec<(String, f64)> {
+    let mut guides: Vec<(String, f64)> = Vec::new();
+    for (l, &level) in levels.iter().enumerate() {
+        if level > 0.0
+            && !guides
+                .iter()
+                .any(|(_, v)| (v - level).abs() <= 1e-12 * level)
+        {
+            guides.push((format!("R_{l} = {level:.4}"), level));
+        }
+    }
+    guides
+}
+
 /// A progress bar over log-time from `t_lo` to `t_hi` (hidden when stderr is not a terminal).
 pub fn log_time_bar(t_lo: f64, t_hi: f64, message: &str) -> (ProgressBar, impl FnMut(f64)) {
     const TICKS: u64 = 1000;

@@ -278,16 +278,7 @@ fn write_curve(path: &Path, c: &Compared) -> anyhow::Result<()> {
 fn plot(scenario: &Scenario, c: &Compared, sgd: bool) -> LinePlot {
     let tail: Vec<usize> = (1..c.t.len()).collect();
     let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
-    let mut guides: Vec<(String, f64)> = Vec::new();
-    for (l, &level) in scenario.plateau_levels.iter().enumerate() {
-        if level > 0.0
-            && !guides
-                .iter()
-                .any(|(_, v)| (v - level).abs() <= 1e-12 * level)
-        {
-            guides.push((format!("R_{l} = {level:.4}"), level));
-        }
-    }
+    let guides = super::plateau_guides(&scenario.plateau_levels);
     LinePlot {
         title: format!(
             "risk, ε = {:e}: network d = {}, m = {} ({}) vs limit",

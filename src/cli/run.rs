@@ -125,16 +125,7 @@ pub fn write_outputs(out: &Path, scenario: &Scenario, run: &FlowRun) -> anyhow::
 fn risk_plot(scenario: &Scenario, run: &FlowRun) -> LinePlot {
     let t = run.trajectory.t.clone();
     let risk = run.trajectory.column("risk").expect("risk column").to_vec();
-    let mut guides: Vec<(String, f64)> = Vec::new();
-    for (l, &level) in scenario.plateau_levels.iter().enumerate() {
-        if level > 0.0
-            && !guides
-                .iter()
-                .any(|(_, v)| (v - level).abs() <= 1e-12 * level)
-        {
-            guides.push((format!("R_{l} = {level:.4}"), level));
-        }
-    }
+    let guides = super::plateau_guides(&scenario.plateau_levels);
     LinePlot {
         title: format!(
             "risk, ε = {:e}, N = {}",

@@ -817,16 +817,7 @@ fn convergence_table(points: &[SweepPoint]) -> anyhow::Result<Option<DataFrame>>
 }
 
 fn risk_plot(points: &[SweepPoint]) -> LinePlot {
-    let mut guides: Vec<(String, f64)> = Vec::new();
-    for (l, &level) in points[0].plateau_levels.iter().enumerate() {
-        if level > 0.0
-            && !guides
-                .iter()
-                .any(|(_, v)| (v - level).abs() <= 1e-12 * level)
-        {
-            guides.push((format!("R_{l} = {level:.4}"), level));
-        }
-    }
+    let guides = super::plateau_guides(&points[0].plateau_levels);
     let series = points
         .iter()
         .map(|p| {
