@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    Bdf, BdfOptions, ExplicitMethod, Observer, Rodas4, RodasOptions, SolverStats, Trajectory,
+    Bdf, ExplicitMethod, Observer, Rodas4, SolverStats, StiffOptions, Trajectory,
     integrate_explicit,
 };
 
@@ -314,10 +314,10 @@ pub fn simulate_with(
     };
     let result = match problem.method {
         Method::Rodas4 => {
-            let mut solver = Rodas4::new(RodasOptions {
+            let mut solver = Rodas4::new(StiffOptions {
                 rtol: problem.rtol,
                 atol: problem.atol,
-                ..RodasOptions::default()
+                ..StiffOptions::default()
             })
             .map_err(wrap)?;
             solver
@@ -325,10 +325,10 @@ pub fn simulate_with(
                 .map(|u| (u, solver.stats()))
         }
         Method::Bdf => {
-            let mut solver = Bdf::new(BdfOptions {
+            let mut solver = Bdf::new(StiffOptions {
                 rtol: problem.rtol,
                 atol: problem.atol,
-                ..BdfOptions::default()
+                ..StiffOptions::default()
             })
             .map_err(wrap)?;
             solver

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use nalgebra::{DMatrix, DVector, Dyn, LU};
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    ExplicitMethod, IntegrationError, Linearization, Observer, OdeSystem, Rodas4, RodasOptions,
-    SlowFastSystem, SolverStats, integrate_explicit,
+    ExplicitMethod, IntegrationError, Linearization, Observer, OdeSystem, Rodas4, SlowFastSystem,
+    SolverStats, StiffOptions, integrate_explicit,
 };
 use timescales_outer::linear::{attractivity, blocks, eps_partials, factor_fast, manifold_slope};
 use timescales_outer::{NewtonOptions, solve_fast};
@@ -442,10 +442,10 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
     );
     if opts.method == LayerMethod::Rodas || explicit_failed {
         method = LayerMethod::Rodas;
-        let mut rodas = Rodas4::new(RodasOptions {
+        let mut rodas = Rodas4::new(StiffOptions {
             rtol: opts.rtol.max(1e-13),
             atol: opts.atol,
-            ..RodasOptions::default()
+            ..StiffOptions::default()
         })
         .map_err(|source| InnerError::Integration { t0, source })?;
         // The observer borrows the system immutably while Rodas needs it mutably: Rodas

@@ -51,10 +51,8 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use crate::rodas::validate_request;
-use crate::{IntegrationError, Linearization, Observer, SolverStats};
+use crate::{IntegrationError, Linearization, Observer, SolverStats, StiffOptions};
 
 const MAX_ORDER: usize = 5;
 const NEWTON_MAXITER: usize = 4;
@@ -65,41 +63,10 @@ const KAPPA: [f64; MAX_ORDER + 1] = [0.0, -0.1850, -1.0 / 9.0, -0.0823, -0.0415,
 /// Rows of the differences array: `D_0 … D_{k+2}` for `k ≤ 5`.
 const ROWS: usize = MAX_ORDER + 3;
 
-/// Options of [`Bdf`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct BdfOptions {
-    /// Relative tolerance.
-    pub rtol: f64,
-    /// Absolute tolerance.
-    pub atol: f64,
-    /// First step (scipy's `select_initial_step` when `None`).
-    pub h_init: Option<f64>,
-    /// Largest step (unbounded when `None`).
-    pub h_max: Option<f64>,
-    /// Most accepted steps.
-    pub max_steps: usize,
-    /// Most consecutive rejections (error or Newton failure) before declaring a step-size
-    /// collapse.
-    pub max_rejections: usize,
-}
-
-impl Default for BdfOptions {
-    fn default() -> Self {
-        Self {
-            rtol: 1e-6,
-            atol: 1e-9,
-            h_init: None,
-            h_max: None,
-            max_steps: 5_000_000,
-            max_rejections: 60,
-        }
-    }
-}
-
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme).
 #[derive(Debug, Clone)]
 pub struct Bdf {
-    opts: BdfOptions,
+    opts: StiffOptions,
     stats: SolverStats,
     /// Order of the last accepted step of the last integration.
     last_order: usize,
@@ -203,19 +170,8 @@ impl Bdf {
     ///
     /// # Errors
     /// [`IntegrationError::InvalidRequest`] for a non-positive or non-finite tolerance.
-    pub fn new(opts: BdfOptions) -> Result<Self, IntegrationError> {
-        if !(opts.rtol > 0.0 && opts.rtol.is_finite()) {
-            return Err(IntegrationError::InvalidRequest(format!(
-                "rtol must be positive and finite, got {}",
-                opts.rtol
-            )));
-        }
-        if !(opts.atol > 0.0 && opts.atol.is_finite()) {
-            return Err(IntegrationError::InvalidRequest(format!(
-                "atol must be positive and finite, got {}",
-                opts.atol
-            )));
-        }
+    pub fn new(opts: StiffOptions) -> Result<Self, IntegrationError> {
+        opts.validate()?;
         Ok(Self {
             opts,
             stats: SolverStats::default(),
@@ -714,7 +670,7 @@ fn stop_if(flow: ControlFlow<()>, t: f64) -> Result<(), IntegrationError> {
 #[allow(clippy::needless_range_loop)] // index loops over parallel columns read better
 mod tests {
     use super::*;
-    use crate::{DenseSlowFast, JacobianBlocks, Recorder, Rodas4, RodasOptions, SlowFastSystem};
+    use crate::{DenseSlowFast, JacobianBlocks, Recorder, Rodas4, SlowFastSystem, StiffOptions};
 
     /// `x' = −x`, `ε y' = −(y − x)`:
     /// `x = e^{−t}`, `y = e^{−t}/(1−ε) + (y0 − 1/(1−ε)) e^{−t/ε}` (closed form).
@@ -791,10 +747,10 @@ mod tests {
     }
 
     fn bdf(rtol: f64, atol: f64) -> Bdf {
-        Bdf::new(BdfOptions {
+        Bdf::new(StiffOptions {
             rtol,
             atol,
-            ..BdfOptions::default()
+            ..StiffOptions::default()
         })
         .unwrap()
     }
@@ -930,10 +886,10 @@ mod tests {
         let times: Vec<f64> = (1..=20).map(|i| 0.1 * i as f64).collect();
         let mut sys = DenseSlowFast::new(VanDerPol, eps);
         let mut reference = Recorder::new(vec!["x".into(), "y".into()]);
-        Rodas4::new(RodasOptions {
+        Rodas4::new(StiffOptions {
             rtol: 1e-12,
             atol: 1e-12,
-            ..RodasOptions::default()
+            ..StiffOptions::default()
         })
         .unwrap()
         .integrate(&mut sys, 0.0, &u0, &times, &mut reference)
@@ -1086,11 +1042,11 @@ mod tests {
     fn step_limit_is_a_typed_error() {
         let mut sys = DenseSlowFast::new(Robertson, 1.0);
         let mut log = Log::default();
-        let mut s = Bdf::new(BdfOptions {
+        let mut s = Bdf::new(StiffOptions {
             rtol: 1e-8,
             atol: 1e-14,
             max_steps: 25,
-            ..BdfOptions::default()
+            ..StiffOptions::default()
         })
         .unwrap();
         let r = s.integrate(&mut sys, 0.0, &[1.0, 0.0, 0.0], &[1e11], &mut log);
@@ -1147,9 +1103,9 @@ mod tests {
             Err(IntegrationError::InvalidRequest(_))
         ));
         assert!(
-            Bdf::new(BdfOptions {
+            Bdf::new(StiffOptions {
                 atol: -1.0,
-                ..BdfOptions::default()
+                ..StiffOptions::default()
             })
             .is_err()
         );

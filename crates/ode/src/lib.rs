@@ -36,11 +36,11 @@ mod observer;
 mod rodas;
 mod system;
 
-pub use bdf::{Bdf, BdfOptions};
+pub use bdf::Bdf;
 pub use error::IntegrationError;
 pub use explicit::{ExplicitMethod, integrate_explicit};
 pub use observer::{Observer, Recorder, Trajectory};
-pub use rodas::{Rodas4, RodasOptions, SolverStats};
+pub use rodas::{Rodas4, SolverStats, StiffOptions};
 pub use system::{
     DenseSlowFast, JacobianBlocks, Linearization, OdeSystem, SlowFastSystem,
     finite_difference_blocks,

@@ -90,24 +90,25 @@ const SAFETY: f64 = 0.9;
 const Q_MIN: f64 = 1.0 / 6.0;
 const Q_MAX: f64 = 5.0;
 
-/// Options of [`Rodas4`].
+/// Options of the stiff integrators [`Rodas4`] and [`Bdf`](crate::Bdf).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct RodasOptions {
+pub struct StiffOptions {
     /// Relative tolerance.
     pub rtol: f64,
     /// Absolute tolerance.
     pub atol: f64,
-    /// First step (chosen automatically when `None`).
+    /// First step (chosen automatically when `None`; BDF uses scipy's `select_initial_step`).
     pub h_init: Option<f64>,
     /// Largest step (unbounded when `None`).
     pub h_max: Option<f64>,
     /// Most accepted steps.
     pub max_steps: usize,
-    /// Most consecutive rejections before declaring a step-size collapse.
+    /// Most consecutive rejections (error too large, non-finite stage, or Newton failure)
+    /// before declaring a step-size collapse.
     pub max_rejections: usize,
 }
 
-impl Default for RodasOptions {
+impl Default for StiffOptions {
     fn default() -> Self {
         Self {
             rtol: 1e-6,
@@ -117,6 +118,23 @@ impl Default for RodasOptions {
             max_steps: 5_000_000,
             max_rejections: 60,
         }
+    }
+}
+
+impl StiffOptions {
+    /// Checks the tolerances.
+    ///
+    /// # Errors
+    /// [`IntegrationError::InvalidRequest`] for a non-positive or non-finite tolerance.
+    pub fn validate(&self) -> Result<(), IntegrationError> {
+        for (name, v) in [("rtol", self.rtol), ("atol", self.atol)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(IntegrationError::InvalidRequest(format!(
+                    "{name} must be positive and finite, got {v}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -142,7 +160,7 @@ pub struct SolverStats {
 /// The RODAS integrator (see the module documentation for the scheme).
 #[derive(Debug, Clone)]
 pub struct Rodas4 {
-    opts: RodasOptions,
+    opts: StiffOptions,
     stats: SolverStats,
 }
 
@@ -151,19 +169,8 @@ impl Rodas4 {
     ///
     /// # Errors
     /// [`IntegrationError::InvalidRequest`] for a non-positive or non-finite tolerance.
-    pub fn new(opts: RodasOptions) -> Result<Self, IntegrationError> {
-        if !(opts.rtol > 0.0 && opts.rtol.is_finite()) {
-            return Err(IntegrationError::InvalidRequest(format!(
-                "rtol must be positive and finite, got {}",
-                opts.rtol
-            )));
-        }
-        if !(opts.atol > 0.0 && opts.atol.is_finite()) {
-            return Err(IntegrationError::InvalidRequest(format!(
-                "atol must be positive and finite, got {}",
-                opts.atol
-            )));
-        }
+    pub fn new(opts: StiffOptions) -> Result<Self, IntegrationError> {
+        opts.validate()?;
         Ok(Self {
             opts,
             stats: SolverStats::default(),
@@ -487,10 +494,10 @@ mod tests {
     fn solve(eps: f64, rtol: f64, times: &[f64]) -> (Vec<Vec<f64>>, SolverStats) {
         let mut sys = DenseSlowFast::new(Linear, eps);
         let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
-        let mut solver = Rodas4::new(RodasOptions {
+        let mut solver = Rodas4::new(StiffOptions {
             rtol,
             atol: rtol * 1e-2,
-            ..RodasOptions::default()
+            ..StiffOptions::default()
         })
         .unwrap();
         solver
@@ -553,12 +560,12 @@ mod tests {
         let run = |h: f64| {
             let mut sys = DenseSlowFast::new(Riccati, 1.0);
             let mut rec = Recorder::new(vec!["u".into()]);
-            let mut s = Rodas4::new(RodasOptions {
+            let mut s = Rodas4::new(StiffOptions {
                 rtol: 1.0,
                 atol: 1.0,
                 h_init: Some(h),
                 h_max: Some(h),
-                ..RodasOptions::default()
+                ..StiffOptions::default()
             })
             .unwrap();
             let u = s
@@ -578,7 +585,7 @@ mod tests {
     fn bad_requests_are_errors() {
         let mut sys = DenseSlowFast::new(Linear, 0.1);
         let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
-        let mut s = Rodas4::new(RodasOptions::default()).unwrap();
+        let mut s = Rodas4::new(StiffOptions::default()).unwrap();
         assert!(matches!(
             s.integrate(&mut sys, 0.0, &[1.0], &[1.0], &mut rec),
             Err(IntegrationError::InvalidRequest(_))
@@ -592,9 +599,9 @@ mod tests {
             Err(IntegrationError::NonFinite { component: 0, .. })
         ));
         assert!(
-            Rodas4::new(RodasOptions {
+            Rodas4::new(StiffOptions {
                 rtol: 0.0,
-                ..RodasOptions::default()
+                ..StiffOptions::default()
             })
             .is_err()
         );
@@ -618,7 +625,7 @@ mod tests {
         }
         let mut sys = DenseSlowFast::new(BlowUp, 1.0);
         let mut rec = Recorder::new(vec!["u".into()]);
-        let mut s = Rodas4::new(RodasOptions::default()).unwrap();
+        let mut s = Rodas4::new(StiffOptions::default()).unwrap();
         let r = s.integrate(&mut sys, 0.0, &[1.0], &[2.0], &mut rec);
         match r {
             Err(IntegrationError::StepSizeCollapse { t, .. })
