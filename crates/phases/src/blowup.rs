@@ -36,11 +36,11 @@
 
 use std::ops::ControlFlow;
 
-use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use timescales_full::FlowProblem;
 use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
 
+use crate::held::HeldFlow;
 use crate::{EarlyPhases, PhaseError};
 
 /// Blow-up threshold on `max |A_i|, |S_i|`.
@@ -67,51 +67,26 @@ impl InnerProblem {
     /// `(dA/dT, dS/dT)` at `(A, S)` (state `(A_1..A_N, S_1..S_N)`), or `None` when the
     /// multipliers do not exist.
     pub fn field(&self, u: &[f64], du: &mut [f64]) -> Option<()> {
-        let (n, l, c) = (self.n(), self.degree, self.drive);
-        let held = &self.held;
-        let kmax = held.iter().copied().max().unwrap_or(0).max(l);
-        let mut g = DMatrix::<f64>::zeros(held.len(), held.len());
-        let mut b = DVector::<f64>::zeros(held.len());
-        let mut pw = vec![0.0; 2 * kmax + 1];
-        for i in 0..n {
-            let (a, s, w) = (u[i], u[n + i], self.weights[i]);
-            pw[0] = 1.0;
-            for k in 1..pw.len() {
-                pw[k] = pw[k - 1] * s;
-            }
-            let (ga, gs) = (c * pw[l], l as f64 * c * a * pw[l - 1]);
-            for (x, &k) in held.iter().enumerate() {
-                for (y, &j) in held.iter().enumerate() {
-                    let mut e = pw[k + j];
-                    if k > 0 && j > 0 {
-                        e += (k * j) as f64 * a * a * pw[k + j - 2];
-                    }
-                    g[(x, y)] += w * e;
-                }
-                let mut e = pw[k] * ga;
-                if k > 0 {
-                    e += k as f64 * a * pw[k - 1] * gs;
-                }
-                b[x] += w * e;
-            }
-        }
-        let mu = if held.is_empty() {
-            DVector::zeros(0)
-        } else {
-            g.lu().solve(&(-b))?
+        let n = self.n();
+        let kmax = self
+            .held
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(self.degree);
+        let mut coef = vec![0.0; kmax + 1];
+        coef[self.degree] = self.drive;
+        let flow = HeldFlow {
+            weights: &self.weights,
+            held: &self.held,
+            fast: 1.0,
+            saturating: false,
         };
-        for i in 0..n {
-            let (a, s) = (u[i], u[n + i]);
-            let (mut fa, mut fs) = (c * s.powi(l as i32), l as f64 * c * s.powi(l as i32 - 1));
-            for (x, &k) in held.iter().enumerate() {
-                fa += mu[x] * s.powi(k as i32);
-                if k > 0 {
-                    fs += mu[x] * k as f64 * s.powi(k as i32 - 1);
-                }
-            }
-            du[i] = fa;
-            du[n + i] = a * fs;
-        }
+        let (a, s) = u.split_at(n);
+        flow.hold(s, a, &mut coef)?;
+        let (da, ds) = du.split_at_mut(n);
+        flow.field(s, a, &coef, ds, da);
         Some(())
     }
 }

@@ -61,6 +61,7 @@ mod inner;
 
 pub use inner::{InnerPhaseOne, solve_inner_phase_one};
 mod blowup;
+mod held;
 mod plateau;
 
 pub use blowup::{InnerBlowup, InnerProblem, phase_two_start, rescaled_start, solve_inner};

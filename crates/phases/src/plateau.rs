@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use timescales_full::FlowProblem;
 use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
 
+use crate::held::HeldFlow;
 use crate::{EarlyPhases, PhaseError};
 
 /// A degree counts as learnt, and becomes a constraint, once `|r_l| ≤ LEARNT · |φ_l|`.
@@ -151,62 +152,29 @@ impl PlateauFlow {
     /// The multipliers `λ_k`, `k ∈ C`, at `u` (module docs), or `None` when the Gram matrix
     /// is singular (the constraints are degenerate there, e.g. all `s_i = 0`).
     pub fn multipliers(&self, u: &[f64]) -> Option<Vec<f64>> {
-        let n = self.n();
+        let coef = self.coefficients(u)?;
+        Some(self.learnt.iter().map(|&k| coef[k]).collect())
+    }
+
+    /// The flow in the form of [`HeldFlow`]: `ȧ = P(s)/ε`, `ṡ = (1 − s²) a P'(s)`.
+    fn held(&self) -> HeldFlow<'_> {
+        HeldFlow {
+            weights: &self.weights,
+            held: &self.learnt,
+            fast: 1.0 / self.eps,
+            saturating: true,
+        }
+    }
+
+    /// The coefficients of `P`: `σ_k r_k` for the free degrees, `λ_k` for the learnt ones.
+    fn coefficients(&self, u: &[f64]) -> Option<Vec<f64>> {
         let r = self.residuals(u);
-        let c = &self.learnt;
-        if c.is_empty() {
-            return Some(vec![]);
-        }
-        let kmax = self.sigma.len() - 1;
-        let mut g = DMatrix::<f64>::zeros(c.len(), c.len());
-        let mut b = DVector::<f64>::zeros(c.len());
-        let mut pw = vec![0.0; 2 * kmax + 1];
-        for i in 0..n {
-            let (s, a, w) = (u[i], u[n + i], self.weights[i]);
-            pw[0] = 1.0;
-            for k in 1..pw.len() {
-                pw[k] = pw[k - 1] * s;
-            }
-            let q = (1.0 - s * s).max(0.0) * a * a;
-            let (mut f, mut gs) = (0.0, 0.0);
-            for k in (0..=kmax).filter(|k| !c.contains(k)) {
-                f += self.sigma[k] * r[k] * pw[k];
-                if k > 0 {
-                    gs += k as f64 * self.sigma[k] * r[k] * pw[k - 1];
-                }
-            }
-            for (x, &k) in c.iter().enumerate() {
-                for (y, &j) in c.iter().enumerate() {
-                    let mut e = pw[k + j] / self.eps;
-                    if k > 0 && j > 0 {
-                        e += (k * j) as f64 * q * pw[k + j - 2];
-                    }
-                    g[(x, y)] += w * e;
-                }
-                let mut e = pw[k] * f / self.eps;
-                if k > 0 {
-                    e += k as f64 * q * pw[k - 1] * gs;
-                }
-                b[x] += w * e;
-            }
-        }
-        // Symmetric diagonal scaling: the entries span many orders (1/ε against ⟨s^{2k}⟩/ε).
-        let d: Vec<f64> = (0..c.len()).map(|x| g[(x, x)].sqrt()).collect();
-        if d.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-            return None;
-        }
-        for x in 0..c.len() {
-            for y in 0..c.len() {
-                g[(x, y)] /= d[x] * d[y];
-            }
-            b[x] /= d[x];
-        }
-        let lu = g.lu();
-        let mut z = lu.solve(&(-b))?;
-        for x in 0..c.len() {
-            z[x] /= d[x];
-        }
-        Some(z.iter().copied().collect())
+        let mut coef: Vec<f64> = (0..self.sigma.len())
+            .map(|k| self.sigma[k] * r[k])
+            .collect();
+        let (s, a) = u.split_at(self.n());
+        self.held().hold(s, a, &mut coef)?;
+        Some(coef)
     }
 
     /// Moves `u` onto the constraint manifold `M_k = φ_k/σ_k` (`k ∈ C`) by Gauss–Newton steps
@@ -304,28 +272,13 @@ impl OdeSystem for PlateauFlow {
     /// flow, but repelling from outside where `a P'(±1)` has the wrong sign, so a rounding
     /// overshoot past `±1` is frozen there instead of running away.
     fn rhs(&self, u: &[f64], du: &mut [f64]) {
-        let n = self.n();
-        let Some(lambda) = self.multipliers(u) else {
+        let Some(coef) = self.coefficients(u) else {
             du.fill(f64::NAN);
             return;
         };
-        let r = self.residuals(u);
-        let mut coef: Vec<f64> = (0..self.sigma.len())
-            .map(|k| self.sigma[k] * r[k])
-            .collect();
-        for (x, &k) in self.learnt.iter().enumerate() {
-            coef[k] = lambda[x];
-        }
-        for i in 0..n {
-            let (s, a) = (u[i], u[n + i]);
-            let (mut p, mut dp) = (0.0, 0.0);
-            for k in (0..coef.len()).rev() {
-                dp = dp * s + p;
-                p = p * s + coef[k];
-            }
-            du[i] = (1.0 - s * s).max(0.0) * a * dp;
-            du[n + i] = p / self.eps;
-        }
+        let (s, a) = u.split_at(self.n());
+        let (ds, da) = du.split_at_mut(self.n());
+        self.held().field(s, a, &coef, ds, da);
     }
 }
 
