@@ -269,10 +269,6 @@ fn onset_error(s: &Study, l: usize) -> f64 {
     }
 }
 
-fn onset1_error(s: &Study) -> f64 {
-    onset_error(s, 1)
-}
-
 /// Power-law exponent of `t(ε)` with its 95% CI (log-corrected for phase 1).
 fn exponent(eps_t: &[(f64, f64)], log_corrected: bool) -> Option<(f64, [f64; 2])> {
     let (x, y): (Vec<f64>, Vec<f64>) = eps_t.iter().copied().unzip();
@@ -307,13 +303,13 @@ fn print_report(origin: &str, points: &[Point]) {
             s.composite.epsilon,
             opt(o.onset_predicted),
             opt(o.onset_measured),
-            onset1_error(s),
+            onset_error(s, 1),
             s.composite.max_abs_error,
             s.composite.max_log_time_error
         );
     }
     let eps: Vec<f64> = studies.iter().map(|s| s.composite.epsilon).collect();
-    let rel: Vec<f64> = studies.iter().map(|s| onset1_error(s)).collect();
+    let rel: Vec<f64> = studies.iter().map(|s| onset_error(s, 1)).collect();
     if let Ok(f) = fit_power_law(&eps, &rel, 0.95) {
         println!(
             "relative error of t1 ~ ε^{:.3} (95% CI [{:.3}, {:.3}], {} points)",

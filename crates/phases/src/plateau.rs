@@ -328,8 +328,6 @@ pub struct Learnt {
     pub degree: usize,
     /// When `|r_l|` fell to `LEARNT·|φ_l|` (an output time).
     pub t: f64,
-    /// The state `u = (s, a)` at that time, after projection.
-    pub state: Vec<f64>,
 }
 
 /// The chain of plateau flows from the end of phase 1 to `t_end`.
@@ -345,10 +343,6 @@ pub struct PlateauRun {
     pub learnt: Vec<Learnt>,
     /// Largest constraint defect `|σ_k M_k − φ_k|` seen at an output time.
     pub max_defect: f64,
-    /// Steps and right-hand-side evaluations over all segments.
-    pub steps: usize,
-    /// Right-hand-side evaluations.
-    pub rhs_evals: usize,
     /// Why the chain stopped before the last requested time, if it did (the rows before
     /// that are kept).
     pub failure: Option<String>,
@@ -420,8 +414,6 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
         risk: vec![],
         learnt: vec![],
         max_defect: 0.0,
-        steps: 0,
-        rhs_evals: 0,
         failure: None,
         final_state: vec![],
     };
@@ -454,11 +446,7 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
         out.risk.extend_from_slice(&watch.risk);
         out.max_defect = out.max_defect.max(watch.max_defect);
         match result {
-            Ok((_, stats)) => {
-                out.steps += stats.steps;
-                out.rhs_evals += stats.rhs_evals;
-                break;
-            }
+            Ok(_) => break,
             Err(IntegrationError::StoppedByObserver { .. }) => {
                 let k = watch
                     .newly_learnt
@@ -467,11 +455,7 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
                 flow = flow.with_learnt(k)?;
                 u = ul;
                 flow.project(&mut u)?;
-                out.learnt.push(Learnt {
-                    degree: k,
-                    t: tl,
-                    state: u.clone(),
-                });
+                out.learnt.push(Learnt { degree: k, t: tl });
                 t = tl;
                 pending.retain(|&x| x > tl);
             }
