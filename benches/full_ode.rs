@@ -23,9 +23,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use timescales::full::{
-    FlowProblem, FlowRun, InitialLaw, Method, OutputTimes, Placement, simulate,
-};
+use timescales::full::{FlowProblem, FlowRun, Method, OutputTimes, Placement, simulate};
 
 /// ε of every benchmark.
 const EPSILON: f64 = 1e-8;
@@ -45,28 +43,15 @@ fn public_problem(
     atol: f64,
     method: Method,
 ) -> FlowProblem {
-    let mut factorial = 1.0;
-    let sigma = (0..=5)
-        .map(|k| {
-            if k > 0 {
-                factorial *= f64::from(k);
-            }
-            1.0 / factorial.sqrt()
-        })
-        .collect();
     FlowProblem {
-        sigma,
-        phi: vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
-        tail_energy: 0.0,
-        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
         particles: n,
         placement,
-        epsilon: EPSILON,
         t_end,
         rtol,
         atol,
         times,
         method,
+        ..FlowProblem::public(EPSILON)
     }
 }
 

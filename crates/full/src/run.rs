@@ -117,6 +117,37 @@ pub fn column_names(degree: usize) -> Vec<String> {
 }
 
 impl FlowProblem {
+    /// The shared public reference problem (model.md; `data/scenarios/public.toml` has the
+    /// same physics): `σ(x) = exp(x − ½)` truncated at degree 5 (`σ_k = 1/sqrt(k!)`),
+    /// `φ = [0, 1, 1, 1, 0, 0]`, `a(0) ~ Uniform[−1, 1]` on 64 quadrature nodes, `t_end = 3`,
+    /// rtol 1e-8, atol 1e-10, 200 log-spaced outputs, the default method. Tests and benches
+    /// change what they need with struct update syntax.
+    pub fn public(epsilon: f64) -> Self {
+        let mut factorial = 1.0;
+        let sigma = (0..=5)
+            .map(|k| {
+                if k > 0 {
+                    factorial *= f64::from(k);
+                }
+                1.0 / factorial.sqrt()
+            })
+            .collect();
+        Self {
+            sigma,
+            phi: vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            tail_energy: 0.0,
+            law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+            particles: 64,
+            placement: Placement::Quadrature,
+            epsilon,
+            t_end: 3.0,
+            rtol: 1e-8,
+            atol: 1e-10,
+            times: OutputTimes::LogGrid { samples: 200 },
+            method: Method::default(),
+        }
+    }
+
     /// Checks every field; errors name the scenario key.
     ///
     /// # Errors

@@ -4,7 +4,7 @@
 //! for both ε. BDF at the same rtol is held to the (looser) accuracy it actually achieves,
 //! see [`bdf_risk_matches_scipy_reference`].
 
-use timescales_full::{FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate};
+use timescales_full::{FlowProblem, Method, OutputTimes, simulate};
 
 struct Row {
     eps: f64,
@@ -34,28 +34,12 @@ fn reference() -> Vec<Row> {
 }
 
 fn public_problem(eps: f64, times: Vec<f64>, method: Method) -> FlowProblem {
-    let mut fact = 1.0;
-    let sigma = (0..6)
-        .map(|k| {
-            if k > 0 {
-                fact *= k as f64;
-            }
-            1.0 / fact.sqrt()
-        })
-        .collect();
     FlowProblem {
-        sigma,
-        phi: vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
-        tail_energy: 0.0,
-        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-        particles: 64,
-        placement: Placement::Quadrature,
-        epsilon: eps,
-        t_end: 3.0,
         rtol: 1e-10,
         atol: 1e-12,
         times: OutputTimes::Explicit(times),
         method,
+        ..FlowProblem::public(eps)
     }
 }
 

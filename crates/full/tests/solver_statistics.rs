@@ -4,31 +4,12 @@
 //! written (release and debug builds give the same counts); a deliberate algorithmic change
 //! updates them, with the reason in the commit.
 
-use timescales_full::{FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate};
+use timescales_full::{FlowProblem, Method, simulate};
 
 fn public_n64(method: Method) -> FlowProblem {
-    let mut fact = 1.0;
-    let sigma = (0..6)
-        .map(|k| {
-            if k > 0 {
-                fact *= k as f64;
-            }
-            1.0 / fact.sqrt()
-        })
-        .collect();
     FlowProblem {
-        sigma,
-        phi: vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
-        tail_energy: 0.0,
-        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-        particles: 64,
-        placement: Placement::Quadrature,
-        epsilon: 1e-8,
-        t_end: 3.0,
-        rtol: 1e-8,
-        atol: 1e-10,
-        times: OutputTimes::LogGrid { samples: 200 },
         method,
+        ..FlowProblem::public(1e-8)
     }
 }
 
