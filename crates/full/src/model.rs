@@ -8,8 +8,7 @@
 //! ```
 //!
 //! The Jacobian is `J = B + U Vᵀ`: `B` is block-diagonal (one 2×2 block per particle, `r`
-//! frozen) and `U Vᵀ` has rank `K'` = number of `k` with `σ_k ≠ 0` (the coupling through the
-//! moments), with
+//! frozen) and `U Vᵀ` has rank at most `L = K + 1` (the coupling through the moments), with
 //!
 //! ```text
 //!   B_i = [[a_i(−2 s_i P' + (1 − s_i²) P''), (1 − s_i²) P'], [P'/ε, 0]]  (at s_i),
@@ -18,14 +17,33 @@
 //! ```
 //!
 //! The Newton matrix `W = c I − J = D − U Vᵀ` (`D = c I − B`) is solved with the Woodbury
-//! identity `W⁻¹ = D⁻¹ + D⁻¹ U (I − Vᵀ D⁻¹ U)⁻¹ Vᵀ D⁻¹`: `O(N K'²)` to factor, `O(N K')`
-//! per solve, instead of `O(N³)`.
+//! identity `W⁻¹ = D⁻¹ + D⁻¹ U (I − Vᵀ D⁻¹ U)⁻¹ Vᵀ D⁻¹`, and `U`, `V` are never stored:
+//! their columns are powers of `s_i`, so every product with them is a power sum or a
+//! polynomial. With `D_i⁻¹ = [[d11, d12], [d21, d22]]` and
+//! `f_i = (d11 (1 − s_i²) a_i, d21 (1 − s_i²) a_i, d12/ε, d22/ε)`:
+//!
+//! ```text
+//!   (Vᵀ x)_k        = −σ_k (k S1_{k−1} + S2_k),   S1_m = Σ_i w_i a_i x_{s,i} s_i^m,  S2_m = Σ_i w_i x_{a,i} s_i^m,
+//!   (D⁻¹ U z)_i     = (f1 Q'(s_i) + f3 Q(s_i), f2 Q'(s_i) + f4 Q(s_i)),   Q(s) = Σ_k σ_k z_k s^k,
+//!   (Vᵀ D⁻¹ U)_jk   = −σ_j σ_k (jk A_{j+k−2} + j B_{j+k−1} + k C_{j+k−1} + E_{j+k}),
+//!   A_m = Σ_i w_i a_i f1_i s_i^m,  B_m = Σ_i w_i a_i f3_i s_i^m,  C_m = Σ_i w_i f2_i s_i^m,  E_m = Σ_i w_i f4_i s_i^m.
+//! ```
+//!
+//! A factorization costs `O(N K)` (four power sums of degree `2K`) plus an `L × L` inverse,
+//! a solve `O(N K)` (two power sums and one polynomial per particle), instead of `O(N³)`;
+//! memory is 15 numbers per particle whatever `K`. (A degree with `σ_k = 0` gives a zero
+//! row and column of `Vᵀ D⁻¹ U`, hence a unit one of the capacitance matrix.)
+//!
+//! The kernels work on blocks of four particles in SIMD registers ([`wide::f64x4`]), with
+//! fused multiply–adds that are fused on every machine (hardware or software, [`fma`]) and
+//! sums in a fixed order, so results are the same bits on every machine and for every
+//! thread count.
 
 use std::ops::Range;
 
-use nalgebra::{DMatrix, Dyn, LU};
 use rayon::prelude::*;
 use timescales_ode::{JacobianBlocks, Linearization, OdeSystem, SlowFastSystem};
+use wide::f64x4;
 
 /// Particles per parallel work unit. Reductions sum per-chunk partial results in chunk
 /// order, so results are bit-identical whatever the number of threads; systems with at most
@@ -53,6 +71,17 @@ fn chunked_sum(n: usize, total: &mut [f64], f: impl Fn(Range<usize>, &mut [f64])
         for (t, p) in total.iter_mut().zip(part) {
             *t += p;
         }
+    }
+}
+
+/// Runs `f(range)` over fixed chunks, in parallel when there is more than one.
+fn chunked_for(n: usize, f: impl Fn(Range<usize>) + Sync) {
+    if n <= CHUNK {
+        f(0..n);
+    } else {
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .for_each(|c| f(c * CHUNK..((c + 1) * CHUNK).min(n)));
     }
 }
 
@@ -97,8 +126,9 @@ impl std::ops::DerefMut for Scratch {
 
 /// A loop length: known at compile time ([`Fixed`]) or only at run time ([`Var`]). The
 /// per-particle kernels are written once over `L: Len` and instantiated by [`with_len!`]
-/// for the usual small numbers of degrees, so that their inner loops over `k` unroll and
-/// vectorize; the arithmetic (and hence every result bit) is the same in all instances.
+/// for the usual small numbers of coefficients, so that their inner loops over the degree
+/// unroll and their accumulators stay in registers; the arithmetic (and hence every result
+/// bit) is the same in all instances.
 trait Len: Copy + Send + Sync {
     fn get(self) -> usize;
 }
@@ -166,35 +196,144 @@ macro_rules! with_len {
     };
 }
 
-/// Runs `f` on a copy of the accumulators `acc` in a local array when there are at most
-/// 8 of them (so that they live in registers, not in memory behind a store-to-load
-/// dependency per particle), and writes them back.
+/// Particles processed together by the kernels: independent lanes that the compiler maps
+/// onto SIMD registers, and interleaved partial sums (particle `i` adds to lane `i mod
+/// LANES`) that break the add-latency chain of a single accumulator. The lanes of a sum are
+/// added up in a fixed order, so results do not depend on anything but the input.
+const LANES: usize = 4;
+/// The values of one block of particles (four `f64` in one AVX register, two SSE ones, or
+/// four scalars: the same bits in every case).
+type Lanes = f64x4;
+
+/// `for_blocks!(n, |i, valid| body)`: `body` for the blocks `i..i + valid` of `0..n`, full
+/// blocks of [`LANES`] and then the tail (a macro, so that both copies of `body` are inlined
+/// with `valid` known in the first).
+macro_rules! for_blocks {
+    ($n:expr, |$i:ident, $v:ident| $body:block) => {{
+        let n: usize = $n;
+        let full = n - n % LANES;
+        let mut start = 0;
+        while start < full {
+            let ($i, $v) = (start, LANES);
+            $body
+            start += LANES;
+        }
+        if full < n {
+            let ($i, $v) = (full, n - full);
+            $body
+        }
+    }};
+}
+
+/// `x[i..i + valid]`, padded with zeros (padded lanes add exact zeros to the sums).
 #[inline(always)]
-fn with_local_acc(acc: &mut [f64], f: impl FnOnce(&mut [f64])) {
-    const M: usize = 8;
-    if acc.len() <= M {
-        let mut local = [0.0; M];
-        let local = &mut local[..acc.len()];
-        local.copy_from_slice(acc);
-        f(local);
-        acc.copy_from_slice(local);
+fn load(x: &[f64], i: usize, valid: usize) -> Lanes {
+    if valid == LANES {
+        let block: &[f64; LANES] = x[i..i + LANES].try_into().expect("a full block");
+        f64x4::new(*block)
     } else {
-        f(acc);
+        f64x4::new(std::array::from_fn(
+            |l| if l < valid { x[i + l] } else { 0.0 },
+        ))
     }
+}
+
+/// `x[i..i + valid] = v[..valid]`.
+#[inline(always)]
+fn store(x: &mut [f64], i: usize, valid: usize, v: Lanes) {
+    if valid == LANES {
+        let block: &mut [f64; LANES] = (&mut x[i..i + LANES]).try_into().expect("a full block");
+        *block = v.to_array();
+    } else {
+        for (x, v) in x[i..i + valid].iter_mut().zip(v.to_array()) {
+            *x = v;
+        }
+    }
+}
+
+/// `total[j] += Σ_l acc[j][l]` in a fixed order.
+#[inline(always)]
+fn reduce_lanes(acc: &[Lanes], total: &mut [f64]) {
+    for (t, a) in total.iter_mut().zip(acc) {
+        let a = a.to_array();
+        *t += (a[0] + a[1]) + (a[2] + a[3]);
+    }
+}
+
+/// Runs `f` on `count` zeroed lane accumulators (on the stack when there are at most 64).
+#[inline(always)]
+fn with_lane_acc<R>(count: usize, f: impl FnOnce(&mut [Lanes]) -> R) -> R {
+    const M: usize = 64;
+    if count <= M {
+        let mut acc = [f64x4::ZERO; M];
+        f(&mut acc[..count])
+    } else {
+        f(&mut vec![f64x4::ZERO; count])
+    }
+}
+
+/// `a b + c` with one rounding, lane-wise: the hardware instruction where the build target
+/// has FMA, else `f64::mul_add` per lane (also fused, in software), so that results are the
+/// same bits on every machine.
+#[inline(always)]
+fn fma(a: Lanes, b: Lanes, c: Lanes) -> Lanes {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx", target_feature = "fma"))]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx", target_feature = "fma")))]
+    {
+        let (a, b, c) = (a.to_array(), b.to_array(), c.to_array());
+        f64x4::new(std::array::from_fn(|l| a[l].mul_add(b[l], c[l])))
+    }
+}
+
+/// `acc_j[m] += t_j s^m` for `m = 0..acc_j.len()` and each of the `J` sums `acc_j` (power
+/// sums, lane-wise; all `acc_j` have the same length).
+#[inline(always)]
+fn add_powers<const J: usize>(acc: [&mut [Lanes]; J], t: [Lanes; J], s: Lanes) {
+    let mut p = f64x4::ONE;
+    for m in 0..acc[0].len() {
+        for j in 0..J {
+            acc[j][m] = fma(t[j], p, acc[j][m]);
+        }
+        p *= s;
+    }
+}
+
+/// `(P, P')` of `P(s) = Σ_k c_k s^k` by Horner's rule, lane-wise.
+#[inline(always)]
+fn horner2(c: &[f64], s: Lanes) -> (Lanes, Lanes) {
+    let (mut p, mut dp) = (f64x4::ZERO, f64x4::ZERO);
+    for &ck in c.iter().rev() {
+        dp = fma(dp, s, p);
+        p = fma(p, s, f64x4::splat(ck));
+    }
+    (p, dp)
+}
+
+/// `(P', P'')` of `P(s) = Σ_k c_k s^k` by Horner's rule, lane-wise.
+#[inline(always)]
+fn horner3(c: &[f64], s: Lanes) -> (Lanes, Lanes) {
+    let (mut p, mut dp, mut d2p) = (f64x4::ZERO, f64x4::ZERO, f64x4::ZERO);
+    let two = f64x4::splat(2.0);
+    for &ck in c.iter().rev() {
+        d2p = fma(d2p, s, two * dp);
+        dp = fma(dp, s, p);
+        p = fma(p, s, f64x4::splat(ck));
+    }
+    (dp, d2p)
 }
 
 /// `m_k += Σ_i w_i a_i s_i^k` over one chunk, `k < len`.
 #[inline(never)]
 fn moments_kernel<L: Len>(len: L, w: &[f64], s: &[f64], a: &[f64], m: &mut [f64]) {
-    with_local_acc(&mut m[..len.get()], |m| {
-        let m = &mut m[..len.get()];
-        for ((wi, si), ai) in w.iter().zip(s).zip(a) {
-            let mut p = wi * ai;
-            for mk in m.iter_mut() {
-                *mk += p;
-                p *= si;
-            }
-        }
+    let len = len.get();
+    with_lane_acc(len, |acc| {
+        for_blocks!(s.len(), |i, v| {
+            add_powers([&mut *acc], [load(w, i, v) * load(a, i, v)], load(s, i, v));
+        });
+        reduce_lanes(acc, &mut m[..len]);
     });
 }
 
@@ -210,170 +349,147 @@ fn rhs_kernel<L: Len>(
     da: &mut [f64],
 ) {
     let c = &c[..len.get()];
-    for (((si, ai), dsi), dai) in s.iter().zip(a).zip(ds.iter_mut()).zip(da.iter_mut()) {
-        let (p, dp) = poly2(c, *si);
-        *dsi = (1.0 - si * si) * ai * dp;
-        *dai = p * inv_eps;
-    }
-}
-
-/// The structured Jacobian (module documentation) over one chunk: `out` holds the chunk's
-/// `ss, sa, as, U_s, U_a, V_s, V_a`.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn jacobian_kernel<L: Len>(
-    kp: L,
-    c: &[f64],
-    sigma: &[f64],
-    active: &[usize],
-    inv_eps: f64,
-    s: &[f64],
-    a: &[f64],
-    w: &[f64],
-    out: [&mut [f64]; 7],
-) {
-    let kp = kp.get();
-    let active = &active[..kp];
-    let [ss, sa, as_, us, ua, vs, va] = out;
-    let mut pow_buf = Scratch::zeros(sigma.len() + 1);
-    let pow: &mut [f64] = &mut pow_buf;
-    for (l, ((&si, &ai), &w)) in s.iter().zip(a).zip(w).enumerate() {
-        let (_, dp, d2p) = poly3(c, si);
-        let q = 1.0 - si * si;
-        pow[0] = 1.0;
-        for k in 1..pow.len() {
-            pow[k] = pow[k - 1] * si;
-        }
-        ss[l] = ai * (-2.0 * si * dp + q * d2p);
-        sa[l] = q * dp;
-        as_[l] = dp * inv_eps;
-        let at = l * kp..(l + 1) * kp;
-        let (us, ua) = (&mut us[at.clone()], &mut ua[at.clone()]);
-        let (vs, va) = (&mut vs[at.clone()], &mut va[at]);
-        for (jj, &k) in active.iter().enumerate() {
-            let sk = sigma[k];
-            let dpow = if k == 0 { 0.0 } else { k as f64 * pow[k - 1] };
-            us[jj] = q * ai * sk * dpow;
-            ua[jj] = sk * pow[k] * inv_eps;
-            vs[jj] = -sk * w * ai * dpow;
-            va[jj] = -sk * w * pow[k];
-        }
-    }
-}
-
-/// The per-particle part of [`Linearization::factor`] over one chunk (particles
-/// `start..start + ss.len()`): `D_i⁻¹`, `Y_i = D_i⁻¹ U_i` and `acc += Σ_i V_iᵀ Y_i`
-/// (row-major `K' × K'`). Returns the first particle whose block is singular.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn factor_kernel<L: Len>(
-    kp: L,
-    c: f64,
-    start: usize,
-    j: &StructuredJacobian,
-    dinv: &mut [f64],
-    ys: &mut [f64],
-    ya: &mut [f64],
-    acc: &mut [f64],
-) -> Option<usize> {
-    let kp = kp.get();
-    let acc = &mut acc[..kp * kp];
-    let mut singular = None;
-    for (l, d) in dinv.chunks_exact_mut(4).enumerate() {
-        let i = start + l;
-        // D_i = [[c − ss, −sa], [−as, c]].
-        let (d11, d12, d21, d22) = (c - j.ss[i], -j.sa[i], -j.as_[i], c);
-        let det = d11 * d22 - d12 * d21;
-        if !det.is_finite() || det == 0.0 {
-            singular.get_or_insert(i);
-            continue;
-        }
-        let (p, q, r, t) = (d22 / det, -d12 / det, -d21 / det, d11 / det);
-        d.copy_from_slice(&[p, q, r, t]);
-        let (base, local) = (i * kp, l * kp);
-        let (us, ua) = (&j.us[base..base + kp], &j.ua[base..base + kp]);
-        let (y1, y2) = (&mut ys[local..local + kp], &mut ya[local..local + kp]);
-        for (((y1, y2), us), ua) in y1.iter_mut().zip(y2.iter_mut()).zip(us).zip(ua) {
-            *y1 = p * us + q * ua;
-            *y2 = r * us + t * ua;
-        }
-        let (vs, va) = (&j.vs[base..base + kp], &j.va[base..base + kp]);
-        for ((acc_row, vs), va) in acc.chunks_exact_mut(kp).zip(vs).zip(va) {
-            for ((a, y1), y2) in acc_row.iter_mut().zip(&*y1).zip(&*y2) {
-                *a += vs * y1 + va * y2;
-            }
-        }
-    }
-    singular
-}
-
-/// First half of [`Linearization::solve`] over one chunk (particles `start..`):
-/// `x_i = D_i⁻¹ b_i` in place and `acc += Σ_i V_iᵀ x_i`.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn solve_scale_kernel<L: Len>(
-    kp: L,
-    start: usize,
-    dinv: &[f64],
-    vs: &[f64],
-    va: &[f64],
-    bs: &mut [f64],
-    ba: &mut [f64],
-    acc: &mut [f64],
-) {
-    let kp = kp.get();
-    with_local_acc(&mut acc[..kp], |acc| {
-        let acc = &mut acc[..kp];
-        for (l, (x, y)) in bs.iter_mut().zip(ba.iter_mut()).enumerate() {
-            let i = start + l;
-            let d = &dinv[4 * i..4 * i + 4];
-            let (xs, xa) = (d[0] * *x + d[1] * *y, d[2] * *x + d[3] * *y);
-            *x = xs;
-            *y = xa;
-            let base = i * kp;
-            let (vs, va) = (&vs[base..base + kp], &va[base..base + kp]);
-            for ((a, vs), va) in acc.iter_mut().zip(vs).zip(va) {
-                *a += vs * xs + va * xa;
-            }
-        }
+    let (one, inv_eps) = (f64x4::ONE, f64x4::splat(inv_eps));
+    for_blocks!(s.len(), |i, v| {
+        let (si, ai) = (load(s, i, v), load(a, i, v));
+        let (p, dp) = horner2(c, si);
+        store(ds, i, v, (one - si * si) * ai * dp);
+        store(da, i, v, p * inv_eps);
     });
 }
 
-/// Second half of [`Linearization::solve`] over one chunk: `x_i += Y_i z`.
+/// The diagonal blocks `B_i` (module documentation) over one chunk: `ss, sa, as`.
+#[inline(never)]
+fn jacobian_kernel<L: Len>(
+    len: L,
+    c: &[f64],
+    inv_eps: f64,
+    s: &[f64],
+    a: &[f64],
+    [ss, sa, as_]: [&mut [f64]; 3],
+) {
+    let c = &c[..len.get()];
+    let (one, two, inv_eps) = (f64x4::ONE, f64x4::splat(2.0), f64x4::splat(inv_eps));
+    for_blocks!(s.len(), |i, v| {
+        let (si, ai) = (load(s, i, v), load(a, i, v));
+        let (dp, d2p) = horner3(c, si);
+        let q = one - si * si;
+        store(ss, i, v, ai * (q * d2p - two * si * dp));
+        store(sa, i, v, q * dp);
+        store(as_, i, v, dp * inv_eps);
+    });
+}
+
+/// The per-particle part of [`Linearization::factor`] over one chunk (particles
+/// `start..start + s.len()`): `D_i⁻¹`, the coefficients `f_i` of `D_i⁻¹ U_i z` and the power
+/// sums `A_m, B_m, C_m, E_m` (`m < 2L − 1`) of the capacitance matrix, accumulated into
+/// `acc` (`4 (2L − 1)` entries, sum-major). Returns the first particle whose block is
+/// singular.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn factor_kernel<L: Len>(
+    len: L,
+    c: f64,
+    inv_eps: f64,
+    start: usize,
+    (w, s, a): (&[f64], &[f64], &[f64]),
+    [ss, sa, as_]: [&[f64]; 3],
+    [d11, d12, d21, d22]: [&mut [f64]; 4],
+    [f1, f2, f3, f4]: [&mut [f64]; 4],
+    acc: &mut [f64],
+) -> Option<usize> {
+    let powers = 2 * len.get() - 1;
+    let mut singular = None;
+    let (one, cv, inv_eps) = (f64x4::ONE, f64x4::splat(c), f64x4::splat(inv_eps));
+    with_lane_acc(4 * powers, |lanes| {
+        let (la, rest) = lanes.split_at_mut(powers);
+        let (lb, rest) = rest.split_at_mut(powers);
+        let (lc, le) = rest.split_at_mut(powers);
+        for_blocks!(s.len(), |i, v| {
+            let (wi, si, ai) = (load(w, i, v), load(s, i, v), load(a, i, v));
+            let (b11, b12, b21) = (load(ss, i, v), load(sa, i, v), load(as_, i, v));
+            // D_i = [[c − ss, −sa], [−as, c]], D_i⁻¹ = [[c, sa], [as, c − ss]] / det.
+            let c11 = cv - b11;
+            let det = c11 * cv - b12 * b21;
+            let det_ok = det.is_finite() & !det.simd_eq(f64x4::ZERO);
+            if !det_ok.all() {
+                let bad = det_ok.to_bitmask();
+                if let Some(l) = (0..v).find(|&l| bad & (1 << l) == 0) {
+                    singular.get_or_insert(start + i + l);
+                }
+            }
+            let inv = one / det;
+            let (e11, e12, e21, e22) = (cv * inv, b12 * inv, b21 * inv, c11 * inv);
+            // D⁻¹ U_i z = (f1 Q' + f3 Q, f2 Q' + f4 Q) with U_i z = ((1 − s²) a Q', Q/ε).
+            let qa = (one - si * si) * ai;
+            let (g1, g2, g3, g4) = (e11 * qa, e21 * qa, e12 * inv_eps, e22 * inv_eps);
+            store(d11, i, v, e11);
+            store(d12, i, v, e12);
+            store(d21, i, v, e21);
+            store(d22, i, v, e22);
+            store(f1, i, v, g1);
+            store(f2, i, v, g2);
+            store(f3, i, v, g3);
+            store(f4, i, v, g4);
+            let wa = wi * ai;
+            add_powers(
+                [&mut *la, &mut *lb, &mut *lc, &mut *le],
+                [wa * g1, wa * g3, wi * g2, wi * g4],
+                si,
+            );
+        });
+        reduce_lanes(lanes, &mut acc[..4 * powers]);
+    });
+    singular
+}
+
+/// First half of [`Linearization::solve`] over one chunk: `x_i = D_i⁻¹ b_i` in place and the
+/// power sums `S1_m = Σ_i w_i a_i x_{s,i} s_i^m`, `S2_m = Σ_i w_i x_{a,i} s_i^m` (`m < L`)
+/// into `acc` (`2L` entries).
+#[inline(never)]
+fn solve_scale_kernel<L: Len>(
+    len: L,
+    (w, s, a): (&[f64], &[f64], &[f64]),
+    [d11, d12, d21, d22]: [&[f64]; 4],
+    bs: &mut [f64],
+    ba: &mut [f64],
+    acc: &mut [f64],
+) {
+    let len = len.get();
+    with_lane_acc(2 * len, |lanes| {
+        let (l1, l2) = lanes.split_at_mut(len);
+        for_blocks!(s.len(), |i, v| {
+            let (x, y) = (load(bs, i, v), load(ba, i, v));
+            let xs = fma(load(d11, i, v), x, load(d12, i, v) * y);
+            let xa = fma(load(d21, i, v), x, load(d22, i, v) * y);
+            store(bs, i, v, xs);
+            store(ba, i, v, xa);
+            let (wi, si) = (load(w, i, v), load(s, i, v));
+            add_powers([&mut *l1, &mut *l2], [wi * load(a, i, v) * xs, wi * xa], si);
+        });
+        reduce_lanes(lanes, &mut acc[..2 * len]);
+    });
+}
+
+/// Second half of [`Linearization::solve`] over one chunk: `x_i += D_i⁻¹ U_i z`, i.e.
+/// `x_{s,i} += f1 Q'(s_i) + f3 Q(s_i)`, `x_{a,i} += f2 Q'(s_i) + f4 Q(s_i)` with
+/// `Q(s) = Σ_k qc_k s^k`, `qc_k = σ_k z_k`.
 #[inline(never)]
 fn solve_update_kernel<L: Len>(
-    kp: L,
-    start: usize,
-    ys: &[f64],
-    ya: &[f64],
-    z: &[f64],
+    len: L,
+    qc: &[f64],
+    s: &[f64],
+    [f1, f2, f3, f4]: [&[f64]; 4],
     bs: &mut [f64],
     ba: &mut [f64],
 ) {
-    let kp = kp.get();
-    let z = &z[..kp];
-    for (l, (x, y)) in bs.iter_mut().zip(ba.iter_mut()).enumerate() {
-        let base = (start + l) * kp;
-        let (ys, ya) = (&ys[base..base + kp], &ya[base..base + kp]);
-        let (mut ds, mut da) = (0.0, 0.0);
-        for ((zc, ys), ya) in z.iter().zip(ys).zip(ya) {
-            ds += ys * zc;
-            da += ya * zc;
-        }
-        *x += ds;
-        *y += da;
-    }
-}
-
-/// Runs `f(range)` over fixed chunks, in parallel when there is more than one.
-fn chunked_for(n: usize, f: impl Fn(Range<usize>) + Sync) {
-    if n <= CHUNK {
-        f(0..n);
-    } else {
-        (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .for_each(|c| f(c * CHUNK..((c + 1) * CHUNK).min(n)));
-    }
+    let qc = &qc[..len.get()];
+    for_blocks!(s.len(), |i, v| {
+        let (q, dq) = horner2(qc, load(s, i, v));
+        let (x, y) = (load(bs, i, v), load(ba, i, v));
+        store(bs, i, v, fma(load(f1, i, v), dq, fma(load(f3, i, v), q, x)));
+        store(ba, i, v, fma(load(f2, i, v), dq, fma(load(f4, i, v), q, y)));
+    });
 }
 
 /// A raw pointer that chunks write through at disjoint indices.
@@ -399,92 +515,103 @@ pub struct TwoLayerFlow {
     weights: Vec<f64>,
     eps: f64,
     tail_energy: f64,
-    /// Degrees `k` with `σ_k ≠ 0` (the columns of `U`).
-    active: Vec<usize>,
     jac: StructuredJacobian,
     fact: Option<Factorization>,
 }
 
-/// Particle-major storage: entry `(i, j)` of an `N × K'` array at `[i * K' + j]`.
+/// What the structured Jacobian needs: the state it was taken at (`U` and `V` are
+/// polynomials in `s_i` times `a_i`, `w_i`, never stored) and the entries of the blocks `B_i`
+/// (`∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`, `∂ȧ_i/∂s_i` with `r` frozen).
 #[derive(Debug, Clone, Default)]
 struct StructuredJacobian {
-    /// `∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`, `∂ȧ_i/∂s_i` with `r` frozen.
+    s: Vec<f64>,
+    a: Vec<f64>,
     ss: Vec<f64>,
     sa: Vec<f64>,
     as_: Vec<f64>,
-    us: Vec<f64>,
-    ua: Vec<f64>,
-    vs: Vec<f64>,
-    va: Vec<f64>,
 }
 
 #[derive(Debug, Clone)]
 struct Factorization {
-    /// Per particle, `D_i⁻¹ = [[p, q], [r, t]]`, at `[4i .. 4i+4]`.
-    dinv: Vec<f64>,
-    /// `Y = D⁻¹ U`, same layout as `U`.
-    ys: Vec<f64>,
-    ya: Vec<f64>,
-    /// LU of the capacitance matrix `I − Vᵀ D⁻¹ U`.
-    cap: Option<CapacitanceLu>,
-    /// The Jacobian changed since this factorization (buffers kept for reuse).
-    stale: bool,
+    /// Per particle, `D_i⁻¹ = [[d11, d12], [d21, d22]]` (one vector per entry).
+    dinv: [Vec<f64>; 4],
+    /// Per particle, `D_i⁻¹ U_i z = (f1 Q' + f3 Q, f2 Q' + f4 Q)`: `f = (d11 (1 − s²) a,
+    /// d21 (1 − s²) a, d12/ε, d22/ε)`.
+    f: [Vec<f64>; 4],
+    /// LU of the capacitance matrix `I − Vᵀ D⁻¹ U` (`(K+1) × (K+1)`).
+    cap: CapacitanceInverse,
+    /// The power sums it was built from (kept as a buffer).
+    sums: Vec<f64>,
 }
 
-/// nalgebra's LU of the `K' × K'` capacitance matrix with its factors unpacked, so that a
-/// solve needs no allocation and its loops unroll for a compile-time `K'`: it repeats
-/// `LU::solve_mut` operation by operation (row swaps, unit-lower then upper substitution
-/// by columns, `b_r += −coeff · L_ri`), hence gives the same bits.
-#[derive(Debug, Clone)]
-struct CapacitanceLu {
-    lu: LU<f64, Dyn, Dyn>,
-    /// `L` (unit diagonal) and `U`, column-major.
-    l: Vec<f64>,
-    u: Vec<f64>,
+/// The inverse of the small `L × L` capacitance matrix by Gauss–Jordan elimination with
+/// partial pivoting, kept in a reused buffer: no allocation per step (nalgebra's `LU`
+/// allocates on every call, which showed in the profile of an `N = 64` run), row operations
+/// over contiguous rows, and a solve that is a matrix–vector product whose rows are
+/// independent (not two substitutions whose divisions and updates form one latency chain).
+#[derive(Debug, Clone, Default)]
+struct CapacitanceInverse {
+    /// `[A | I]` reduced to `[I | A⁻¹]`, row-major, `L × 2L`.
+    aug: Vec<f64>,
 }
 
-impl CapacitanceLu {
-    fn new(lu: LU<f64, Dyn, Dyn>) -> Self {
-        let (l, u) = (lu.l().as_slice().to_vec(), lu.u().as_slice().to_vec());
-        Self { lu, l, u }
+impl CapacitanceInverse {
+    /// Inverts the row-major `n × n` matrix whose entry `(j, k)` is `entry(j, k)`. `None`
+    /// when a pivot is zero or not finite.
+    fn invert(&mut self, n: usize, entry: impl Fn(usize, usize) -> f64) -> Option<()> {
+        let w = 2 * n;
+        self.aug.clear();
+        self.aug.resize(n * w, 0.0);
+        for (j, row) in self.aug.chunks_exact_mut(w).enumerate() {
+            for (k, v) in row[..n].iter_mut().enumerate() {
+                *v = entry(j, k);
+            }
+            row[n + j] = 1.0;
+        }
+        let m = &mut self.aug;
+        for k in 0..n {
+            let p = (k..n)
+                .max_by(|&i, &j| m[i * w + k].abs().total_cmp(&m[j * w + k].abs()))
+                .unwrap_or(k);
+            let pivot = m[p * w + k];
+            if pivot == 0.0 || !pivot.is_finite() {
+                return None;
+            }
+            if p != k {
+                for c in 0..w {
+                    m.swap(p * w + c, k * w + c);
+                }
+            }
+            let scale = 1.0 / pivot;
+            for v in &mut m[k * w..(k + 1) * w] {
+                *v *= scale;
+            }
+            let (above, rest) = m.split_at_mut(k * w);
+            let (row_k, below) = rest.split_at_mut(w);
+            for row in above.chunks_exact_mut(w).chain(below.chunks_exact_mut(w)) {
+                let f = row[k];
+                if f != 0.0 {
+                    for (v, r) in row.iter_mut().zip(&*row_k) {
+                        *v -= f * r;
+                    }
+                }
+            }
+        }
+        Some(())
     }
 
-    /// `b ← A⁻¹ b` (`b` has `K'` entries).
+    /// `out = A⁻¹ b` (`L` entries each).
     #[inline(always)]
-    fn solve<L: Len>(&self, kp: L, b: &mut [f64]) {
-        let k = kp.get();
-        self.lu
-            .p()
-            .permute_rows(&mut nalgebra::DVectorViewMut::from_slice(&mut b[..k], k));
-        let (l, u, b) = (&self.l[..k * k], &self.u[..k * k], &mut b[..k]);
-        for i in 0..k.saturating_sub(1) {
-            let coeff = b[i];
-            for r in i + 1..k {
-                b[r] += -coeff * l[i * k + r];
-            }
-        }
-        for i in (0..k).rev() {
-            let coeff = b[i] / u[i * k + i];
-            b[i] = coeff;
-            for r in 0..i {
-                b[r] += -coeff * u[i * k + r];
-            }
+    fn apply<L: Len>(&self, len: L, b: &[f64], out: &mut [f64]) {
+        let n = len.get();
+        let b = &b[..n];
+        for (o, row) in out[..n].iter_mut().zip(self.aug.chunks_exact(2 * n)) {
+            *o = row[n..].iter().zip(b).map(|(a, b)| a * b).sum();
         }
     }
 }
 
-/// Value and first two derivatives of `P(s) = Σ_k c_k s^k` by Horner's rule.
-#[inline]
-fn poly3(c: &[f64], s: f64) -> (f64, f64, f64) {
-    let (mut p, mut dp, mut d2p) = (0.0, 0.0, 0.0);
-    for &ck in c.iter().rev() {
-        d2p = d2p * s + 2.0 * dp;
-        dp = dp * s + p;
-        p = p * s + ck;
-    }
-    (p, dp, d2p)
-}
-
+/// Value and first derivative of `P(s) = Σ_k c_k s^k` by Horner's rule.
 #[inline]
 fn poly2(c: &[f64], s: f64) -> (f64, f64) {
     let (mut p, mut dp) = (0.0, 0.0);
@@ -507,14 +634,12 @@ impl TwoLayerFlow {
         tail_energy: f64,
     ) -> Self {
         assert_eq!(sigma.len(), phi.len(), "σ and φ must have the same length");
-        let active = (0..sigma.len()).filter(|&k| sigma[k] != 0.0).collect();
         Self {
             sigma,
             phi,
             weights,
             eps,
             tail_energy,
-            active,
             jac: StructuredJacobian::default(),
             fact: None,
         }
@@ -636,74 +761,57 @@ impl OdeSystem for TwoLayerFlow {
 impl Linearization for TwoLayerFlow {
     fn update_jacobian(&mut self, u: &[f64]) {
         let n = self.particles();
-        let kp = self.active.len();
         let c = self.p_coeffs_scratch(u);
         let (s, a) = u.split_at(n);
         let inv_eps = 1.0 / self.eps;
         let j = &mut self.jac;
+        j.s.clear();
+        j.s.extend_from_slice(s);
+        j.a.clear();
+        j.a.extend_from_slice(a);
         for v in [&mut j.ss, &mut j.sa, &mut j.as_] {
             v.resize(n, 0.0);
         }
-        for v in [&mut j.us, &mut j.ua, &mut j.vs, &mut j.va] {
-            v.resize(n * kp, 0.0);
-        }
-        let (sigma, weights, active) = (&self.sigma, &self.weights, &self.active);
-        let ptr = [
-            &mut j.ss, &mut j.sa, &mut j.as_, &mut j.us, &mut j.ua, &mut j.vs, &mut j.va,
-        ]
-        .map(|v| Shared(v.as_mut_ptr()));
-        with_len!(kp, len => chunked_for(n, |range| {
-            let (lo, hi) = (range.start, range.end);
+        let ptr = [&mut j.ss, &mut j.sa, &mut j.as_].map(|v| Shared(v.as_mut_ptr()));
+        with_len!(c.len(), len => chunked_for(n, |range| {
             // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
-            let out = unsafe {
-                [
-                    ptr[0].slice(range.clone()),
-                    ptr[1].slice(range.clone()),
-                    ptr[2].slice(range.clone()),
-                    ptr[3].slice(lo * kp..hi * kp),
-                    ptr[4].slice(lo * kp..hi * kp),
-                    ptr[5].slice(lo * kp..hi * kp),
-                    ptr[6].slice(lo * kp..hi * kp),
-                ]
-            };
-            let (s, a, w) = (&s[range.clone()], &a[range.clone()], &weights[range]);
-            jacobian_kernel(len, &c, sigma, active, inv_eps, s, a, w, out);
+            let out = unsafe { ptr.map(|p| p.slice(range.clone())) };
+            jacobian_kernel(len, &c, inv_eps, &s[range.clone()], &a[range], out);
         }));
-        if let Some(f) = &mut self.fact {
-            f.stale = true;
-        }
     }
 
+    /// `D_i⁻¹`, the coefficients of `D⁻¹ U z`, and the capacitance matrix
+    /// `I − Vᵀ D⁻¹ U` from four power sums (module documentation), then its LU.
     fn factor(&mut self, c: f64) -> Result<(), String> {
         let n = self.particles();
-        let kp = self.active.len();
+        let len = self.sigma.len();
+        let inv_eps = 1.0 / self.eps;
         let j = &self.jac;
         // Reuse the previous factorization's buffers (no page faults per step for large N).
-        let (mut dinv, mut ys, mut ya) = match self.fact.take() {
-            Some(f) => (f.dinv, f.ys, f.ya),
-            None => (Vec::new(), Vec::new(), Vec::new()),
+        let (mut dinv, mut f, mut cap, mut sums) = match self.fact.take() {
+            Some(f) => (f.dinv, f.f, f.cap, f.sums),
+            None => Default::default(),
         };
-        dinv.resize(4 * n, 0.0);
-        ys.resize(n * kp, 0.0);
-        ya.resize(n * kp, 0.0);
-        let (pd, py, pa) = (
-            Shared(dinv.as_mut_ptr()),
-            Shared(ys.as_mut_ptr()),
-            Shared(ya.as_mut_ptr()),
-        );
-        // One pass: D_i⁻¹, Y_i = D_i⁻¹ U_i, and the partial sums of Vᵀ Y (kp² accumulators).
+        for v in dinv.iter_mut().chain(f.iter_mut()) {
+            v.resize(n, 0.0);
+        }
+        let pd = dinv.each_mut().map(|v| Shared(v.as_mut_ptr()));
+        let pf = f.each_mut().map(|v| Shared(v.as_mut_ptr()));
+        let powers = 2 * len - 1;
         let singular = std::sync::atomic::AtomicUsize::new(usize::MAX);
-        let mut vty = Scratch::zeros(kp * kp);
-        with_len!(kp, len => chunked_sum(n, &mut vty, |range, acc| {
+        sums.resize(4 * powers, 0.0);
+        let w = &self.weights;
+        with_len!(len, l => chunked_sum(n, &mut sums, |range, acc| {
             // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
-            let (dinv, ys, ya) = unsafe {
-                (
-                    pd.slice(4 * range.start..4 * range.end),
-                    py.slice(range.start * kp..range.end * kp),
-                    pa.slice(range.start * kp..range.end * kp),
-                )
+            let (dinv, f) = unsafe {
+                (pd.map(|p| p.slice(range.clone())), pf.map(|p| p.slice(range.clone())))
             };
-            if let Some(i) = factor_kernel(len, c, range.start, j, dinv, ys, ya, acc) {
+            let r = range.clone();
+            let state = (&w[r.clone()], &j.s[r.clone()], &j.a[r.clone()]);
+            let blocks = [&j.ss[r.clone()], &j.sa[r.clone()], &j.as_[r]];
+            if let Some(i) =
+                factor_kernel(l, c, inv_eps, range.start, state, blocks, dinv, f, acc)
+            {
                 singular.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
             }
         }));
@@ -711,39 +819,47 @@ impl Linearization for TwoLayerFlow {
         if bad != usize::MAX {
             return Err(format!("2×2 block of particle {bad} is singular"));
         }
-        let cap = if kp > 0 {
-            let m = DMatrix::<f64>::identity(kp, kp) - DMatrix::from_row_slice(kp, kp, &vty);
-            let lu = m.lu();
-            if !lu.is_invertible() {
-                return Err("capacitance matrix I − VᵀD⁻¹U is singular".into());
+        // (Vᵀ D⁻¹ U)_jk = −σ_j σ_k (jk A_{j+k−2} + j B_{j+k−1} + k C_{j+k−1} + E_{j+k}).
+        let (sa, rest) = sums.split_at(powers);
+        let (sb, rest) = rest.split_at(powers);
+        let (sc, se) = rest.split_at(powers);
+        let sigma = &self.sigma;
+        let entry = |j: usize, k: usize| {
+            let (jf, kf) = (j as f64, k as f64);
+            let mut v = se[j + k];
+            if j > 0 {
+                v += jf * sb[j + k - 1];
             }
-            Some(CapacitanceLu::new(lu))
-        } else {
-            None
+            if k > 0 {
+                v += kf * sc[j + k - 1];
+            }
+            if j > 0 && k > 0 {
+                v += jf * kf * sa[j + k - 2];
+            }
+            f64::from(u8::from(j == k)) + sigma[j] * sigma[k] * v
         };
-        self.fact = Some(Factorization {
-            dinv,
-            ys,
-            ya,
-            cap,
-            stale: false,
-        });
+        if cap.invert(len, entry).is_none() {
+            return Err("capacitance matrix I − VᵀD⁻¹U is singular".into());
+        }
+        self.fact = Some(Factorization { dinv, f, cap, sums });
         Ok(())
     }
 
+    /// `x = D⁻¹ b`, `g = Vᵀ x` (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g`,
+    /// `x += D⁻¹ U z`.
     fn solve(&self, b: &mut [f64]) {
         let n = self.particles();
-        let kp = self.active.len();
+        let len = self.sigma.len();
         let f = self
             .fact
             .as_ref()
             .expect("factor() is called before solve()");
         let j = &self.jac;
+        let w = &self.weights;
         let pb = Shared(b[..2 * n].as_mut_ptr());
-        // x = D⁻¹ b and g = Vᵀ x in one pass, z = (I − Vᵀ D⁻¹ U)⁻¹ g, x += Y z.
-        let mut g = Scratch::zeros(kp);
-        with_len!(kp, len => {
-            chunked_sum(n, &mut g, |range, acc| {
+        let mut sums = Scratch::zeros(2 * len);
+        with_len!(len, l => {
+            chunked_sum(n, &mut sums, |range, acc| {
                 // SAFETY: chunks own disjoint particle ranges of both halves of b (2n long).
                 let (bs, ba) = unsafe {
                     (
@@ -751,22 +867,33 @@ impl Linearization for TwoLayerFlow {
                         pb.slice(n + range.start..n + range.end),
                     )
                 };
-                solve_scale_kernel(len, range.start, &f.dinv, &j.vs, &j.va, bs, ba, acc);
+                let r = range;
+                let state = (&w[r.clone()], &j.s[r.clone()], &j.a[r.clone()]);
+                let dinv = f.dinv.each_ref().map(|v| &v[r.clone()]);
+                solve_scale_kernel(l, state, dinv, bs, ba, acc);
             });
-            if let Some(cap) = &f.cap {
-                cap.solve(len, &mut g);
-                let z = &*g;
-                chunked_for(n, |range| {
-                    // SAFETY: as above.
-                    let (bs, ba) = unsafe {
-                        (
-                            pb.slice(range.clone()),
-                            pb.slice(n + range.start..n + range.end),
-                        )
-                    };
-                    solve_update_kernel(len, range.start, &f.ys, &f.ya, z, bs, ba);
-                });
+            let mut g = Scratch::zeros(len);
+            for (k, gk) in g.iter_mut().enumerate() {
+                let s1 = if k > 0 { k as f64 * sums[k - 1] } else { 0.0 };
+                *gk = -self.sigma[k] * (s1 + sums[len + k]);
             }
+            let mut qc = Scratch::zeros(len);
+            f.cap.apply(l, &g, &mut qc);
+            for (q, sg) in qc.iter_mut().zip(&self.sigma) {
+                *q *= sg;
+            }
+            let qc = &*qc;
+            chunked_for(n, |range| {
+                // SAFETY: as above.
+                let (bs, ba) = unsafe {
+                    (
+                        pb.slice(range.clone()),
+                        pb.slice(n + range.start..n + range.end),
+                    )
+                };
+                let coeffs = f.f.each_ref().map(|v| &v[range.clone()]);
+                solve_update_kernel(l, qc, &j.s[range], coeffs, bs, ba);
+            });
         });
     }
 }
@@ -801,23 +928,41 @@ impl SlowFastSystem for TwoLayerFlow {
             out[i] = poly2(&c, x[i]).0;
         }
     }
-    /// Dense blocks assembled from the structured Jacobian (for small `N`).
+    /// Dense blocks assembled from the structured Jacobian (for small `N`):
+    /// `J = B + U Vᵀ` with the columns of module documentation.
     fn jacobian(&self, x: &[f64], y: &[f64], _eps: f64, blocks: &mut JacobianBlocks) -> bool {
         let n = self.particles();
         let mut me = self.clone();
         let u: Vec<f64> = x.iter().chain(y).copied().collect();
         me.update_jacobian(&u);
         let j = &me.jac;
+        let eps = self.eps;
+        let sigma = &self.sigma;
+        // U[s_i, k], U[a_i, k]·ε, V[s_i, k], V[a_i, k].
+        let column = |i: usize, k: usize| {
+            let (s, a, w) = (x[i], y[i], self.weights[i]);
+            let sk = s.powi(k as i32);
+            let dsk = if k == 0 {
+                0.0
+            } else {
+                k as f64 * s.powi(k as i32 - 1)
+            };
+            (
+                (1.0 - s * s) * a * sigma[k] * dsk,
+                sigma[k] * sk,
+                -sigma[k] * w * a * dsk,
+                -sigma[k] * w * sk,
+            )
+        };
         let mut b = JacobianBlocks::zeros(n, n);
         for i in 0..n {
             b.gx[(i, i)] += j.ss[i];
             b.gy[(i, i)] += j.sa[i];
-            b.fx[(i, i)] += j.as_[i] * self.eps;
-            let kp = self.active.len();
-            for col in 0..kp {
-                let (us, ua) = (j.us[i * kp + col], j.ua[i * kp + col] * self.eps);
+            b.fx[(i, i)] += j.as_[i] * eps;
+            for k in 0..sigma.len() {
+                let (us, ua, _, _) = column(i, k);
                 for l in 0..n {
-                    let (vs, va) = (j.vs[l * kp + col], j.va[l * kp + col]);
+                    let (_, _, vs, va) = column(l, k);
                     b.gx[(i, l)] += us * vs;
                     b.gy[(i, l)] += us * va;
                     b.fx[(i, l)] += ua * vs;
@@ -833,7 +978,7 @@ impl SlowFastSystem for TwoLayerFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nalgebra::DVector;
+    use nalgebra::{DMatrix, DVector};
     use timescales_ode::{DenseSlowFast, finite_difference_blocks};
 
     fn sample_flow(n: usize, eps: f64) -> (TwoLayerFlow, Vec<f64>) {
@@ -944,51 +1089,66 @@ mod tests {
         }
         assert_eq!(d1, d2);
         f.update_jacobian(&u);
-        let kp = f.active.len();
+        let len = f.sigma.len();
         let run = |fixed: bool| {
-            let (mut dinv, mut ys, mut ya) =
-                (vec![0.0; 4 * n], vec![0.0; n * kp], vec![0.0; n * kp]);
-            let mut acc = vec![0.0; kp * kp];
             let j = &f.jac;
+            let (mut dinv, mut coef) = (
+                std::array::from_fn::<_, 4, _>(|_| vec![0.0; n]),
+                std::array::from_fn::<_, 4, _>(|_| vec![0.0; n]),
+            );
+            let mut sums = vec![0.0; 4 * (2 * len - 1)];
+            let state = (&f.weights[..], &j.s[..], &j.a[..]);
+            let blocks = [&j.ss[..], &j.sa[..], &j.as_[..]];
+            let (d, c) = (
+                dinv.each_mut().map(|v| &mut v[..]),
+                coef.each_mut().map(|v| &mut v[..]),
+            );
             if fixed {
-                factor_kernel(
-                    Fixed::<5>, 30.0, 0, j, &mut dinv, &mut ys, &mut ya, &mut acc,
-                );
+                factor_kernel(Fixed::<6>, 30.0, 1e3, 0, state, blocks, d, c, &mut sums);
             } else {
-                factor_kernel(Var(5), 30.0, 0, j, &mut dinv, &mut ys, &mut ya, &mut acc);
+                factor_kernel(Var(6), 30.0, 1e3, 0, state, blocks, d, c, &mut sums);
             }
             let mut b: Vec<f64> = (0..2 * n).map(|i| (i as f64 * 0.37).sin()).collect();
             let (bs, ba) = b.split_at_mut(n);
-            let mut g = vec![0.0; kp];
+            let mut g = vec![0.0; 2 * len];
+            let (d, c) = (
+                dinv.each_ref().map(|v| &v[..]),
+                coef.each_ref().map(|v| &v[..]),
+            );
+            let qc: Vec<f64> = (0..len).map(|k| 0.3 * k as f64 - 0.5).collect();
             if fixed {
-                solve_scale_kernel(Fixed::<5>, 0, &dinv, &j.vs, &j.va, bs, ba, &mut g);
-                solve_update_kernel(Fixed::<5>, 0, &ys, &ya, &g, bs, ba);
+                solve_scale_kernel(Fixed::<6>, state, d, bs, ba, &mut g);
+                solve_update_kernel(Fixed::<6>, &qc, &j.s, c, bs, ba);
             } else {
-                solve_scale_kernel(Var(5), 0, &dinv, &j.vs, &j.va, bs, ba, &mut g);
-                solve_update_kernel(Var(5), 0, &ys, &ya, &g, bs, ba);
+                solve_scale_kernel(Var(6), state, d, bs, ba, &mut g);
+                solve_update_kernel(Var(6), &qc, &j.s, c, bs, ba);
             }
-            (dinv, ys, ya, acc, b)
+            (dinv, coef, sums, g, b)
         };
-        assert_eq!(kp, 5);
         assert_eq!(run(true), run(false));
     }
 
     #[test]
-    fn capacitance_solve_repeats_nalgebra() {
+    fn capacitance_inverse_matches_nalgebra() {
         let k = 6;
-        let m = DMatrix::from_fn(k, k, |i, j| {
+        let entry = |i: usize, j: usize| {
             (i as f64 * 1.3 + j as f64 * 0.7).sin() + if i == j { 0.5 } else { 0.0 }
-        });
+        };
+        let m = DMatrix::from_fn(k, k, entry);
         let b: Vec<f64> = (0..k).map(|i| (i as f64 * 0.9).cos()).collect();
-        let lu = m.lu();
         let mut expected = DVector::from_column_slice(&b);
-        lu.solve_mut(&mut expected);
-        let cap = CapacitanceLu::new(lu);
-        let (mut x1, mut x2) = (b.clone(), b);
-        cap.solve(Fixed::<6>, &mut x1);
-        cap.solve(Var(6), &mut x2);
-        assert_eq!(x1, expected.as_slice());
-        assert_eq!(x2, expected.as_slice());
+        assert!(m.lu().solve_mut(&mut expected));
+        let mut cap = CapacitanceInverse::default();
+        cap.invert(k, entry).unwrap();
+        let (mut x1, mut x2) = (vec![0.0; k], vec![0.0; k]);
+        cap.apply(Fixed::<6>, &b, &mut x1);
+        cap.apply(Var(6), &b, &mut x2);
+        assert_eq!(x1, x2);
+        for (x, e) in x1.iter().zip(expected.iter()) {
+            assert!((x - e).abs() < 1e-13 * expected.amax(), "{x} vs {e}");
+        }
+        // A singular matrix is refused.
+        assert!(cap.invert(2, |_, _| 1.0).is_none());
     }
 
     #[test]

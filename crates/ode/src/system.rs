@@ -8,13 +8,15 @@ pub trait OdeSystem {
     fn rhs(&self, u: &[f64], du: &mut [f64]);
 }
 
-/// What an implicit (Rosenbrock) method needs beyond [`OdeSystem`]: the Jacobian
+/// What an implicit method (RODAS4, BDF) needs beyond [`OdeSystem`]: the Jacobian
 /// `J = ∂F/∂u` and solves with the Newton matrix `W = c·I − J`.
 ///
-/// The split lets a system keep whatever structure its Jacobian has: the solver calls
+/// The split lets a system keep whatever structure its Jacobian has. RODAS4 calls
 /// [`update_jacobian`](Linearization::update_jacobian) once per step,
-/// [`factor`](Linearization::factor) once per step size tried, and
-/// [`solve`](Linearization::solve) once per stage.
+/// [`factor`](Linearization::factor) once per step size tried and
+/// [`solve`](Linearization::solve) once per stage; BDF keeps a Jacobian and a factorization
+/// over many steps (a new `J` only when its Newton iteration fails, a new factorization when
+/// the step size or order changes) and calls `solve` once per Newton iteration.
 pub trait Linearization: OdeSystem {
     /// Evaluates and stores `J(u)`.
     fn update_jacobian(&mut self, u: &[f64]);
