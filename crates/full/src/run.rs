@@ -28,9 +28,8 @@ pub enum OutputTimes {
 /// The default is [`Method::Rodas4`]: its error follows the requested tolerance (≈ rtol on
 /// the public problem) and it keeps `|s| ≤ 1` to that accuracy. [`Method::Bdf`] is the fast
 /// option: on the public problem (N = 64, ε = 1e-8, t_end = 3, benches/RESULTS.md) it reaches
-/// a maximum relative risk error between 3e-5 and 5e-9 1.4–3.8× faster than RODAS4 at equal
-/// accuracy, and at N = 10⁵ (rtol 1e-8) it takes 1711 steps and 15 s instead of 8863 steps
-/// and 146 s. **Its error is not RODAS4's at the same rtol**: like scipy's BDF, its global
+/// a maximum relative risk error between 3e-5 and 5e-9 2–5× faster than RODAS4 at equal
+/// accuracy, and at N = 10⁵ (rtol 1e-8) it takes ~1700 steps instead of ~8900. **Its error is not RODAS4's at the same rtol**: like scipy's BDF, its global
 /// error there is 60–300 × rtol for rtol 1e-5 … 1e-10, so ask it for a ~100× tighter rtol for
 /// the same accuracy; below ~1e-9 relative error RODAS4 is the faster (BDF at rtol 1e-12
 /// meets round-off in the fast variables). Near the saturation `|s| → 1` BDF can overshoot
