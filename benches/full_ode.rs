@@ -7,8 +7,8 @@
 //!   time divided by its accepted steps (`stats.wall_seconds / stats.steps`), so the
 //!   reported time is **time per step** and the throughput is particle-steps per second:
 //!   with a Woodbury-structured linear algebra it must grow linearly in N (constant
-//!   ns / particle / step). Particles are placed at random (seeded, O(N)), because
-//!   Gauss–Legendre placement costs O(N²) and is not part of the integrator.
+//!   ns / particle / step). Particles are placed at random (seeded), as in the measurements
+//!   recorded in benches/RESULTS.md (placement is not part of the integrator).
 //! - `public_full_run`: the whole N = 64, ε = 1e-8, t_end = 3, rtol 1e-8, atol 1e-10 run
 //!   (quadrature placement, t = 0 plus 200 log-spaced outputs), as `timescales run` does it,
 //!   with RODAS4 (`n64_eps1e-8_rtol1e-8`) and BDF (`bdf_n64_eps1e-8_rtol1e-8`).

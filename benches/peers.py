@@ -29,7 +29,7 @@ Usage (from the repository root, after ``cargo build --release --bin timescales`
                                                   # default (BDF); the reference is RODAS4
     python3 benches/peers.py --particles 256 --epsilon 1e-6
     python3 benches/peers.py --scaling 1000,10000,100000              # timescales alone
-    python3 benches/peers.py --scaling 1000000 --placement random     # (quadrature is O(N²))
+    python3 benches/peers.py --scaling 1000000 --placement random
 
 benches/RESULTS.md has the measured tables and what each column means.
 
@@ -629,7 +629,7 @@ def work_precision(args, flow, times, ref, binary, tmp, solvers, peers_at_rtol):
 def scaling(args):
     """timescales alone at increasing N; wall time, steps, time/step/particle, peak RSS.
 
-    Process CPU (user + sys, all threads) includes placement (Gauss–Legendre is O(N²)) and
+    Process CPU (user + sys, all threads) includes placement (Gauss–Legendre, O(N)) and
     output, so CPU / step / particle is an upper bound on the integrator's own cost."""
     eps, t_end = args.epsilon, args.t_end
     times = output_times(eps, t_end, args.samples)
