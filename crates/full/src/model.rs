@@ -845,6 +845,14 @@ impl Linearization for TwoLayerFlow {
         Ok(())
     }
 
+    /// The overlaps must stay in `[−1, 1]` (up to a few units of rounding: a saturated
+    /// `s_i = 1 − δ` plus an increment can round to just above 1).
+    fn outside_domain(&self, u: &[f64]) -> Option<usize> {
+        u[..self.particles()]
+            .iter()
+            .position(|s| s.abs() > 1.0 + 8.0 * f64::EPSILON || s.is_nan())
+    }
+
     /// `x = D⁻¹ b`, `g = Vᵀ x` (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g`,
     /// `x += D⁻¹ U z`.
     fn solve(&self, b: &mut [f64]) {

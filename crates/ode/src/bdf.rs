@@ -210,6 +210,8 @@ enum NewtonFailure {
     Slow,
     /// A right-hand side or an increment was not finite, at this component.
     NonFinite(usize),
+    /// The iteration converged to a state outside the system's domain.
+    OutsideDomain,
 }
 
 impl Bdf {
@@ -434,6 +436,11 @@ impl Bdf {
                         }
                     }
                 };
+                // A new state outside the system's domain is a failed step (smaller h).
+                let outcome = outcome.and_then(|iters| match sys.outside_domain(&y_new) {
+                    Some(_) => Err(NewtonFailure::OutsideDomain),
+                    None => Ok(iters),
+                });
                 let n_iter = match outcome {
                     Ok(iters) => iters,
                     Err(failure) => {

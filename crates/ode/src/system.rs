@@ -27,6 +27,13 @@ pub trait Linearization: OdeSystem {
     fn factor(&mut self, c: f64) -> Result<(), String>;
     /// Overwrites `b` with `W⁻¹ b`.
     fn solve(&self, b: &mut [f64]);
+    /// The first component of `u` outside the domain where the solution must stay (for
+    /// example an overlap `|s| > 1`), if any. BDF rejects a step whose new state leaves the
+    /// domain and retries it with half the step (SUNDIALS CVODE's inequality constraints do
+    /// the same); the default domain is everything.
+    fn outside_domain(&self, _u: &[f64]) -> Option<usize> {
+        None
+    }
 }
 
 /// A slow–fast system `x' = g(x, y, ε)`, `ε y' = f(x, y, ε)`.
