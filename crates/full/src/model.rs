@@ -848,9 +848,15 @@ impl Linearization for TwoLayerFlow {
     /// The overlaps must stay in `[−1, 1]` (up to a few units of rounding: a saturated
     /// `s_i = 1 − δ` plus an increment can round to just above 1).
     fn outside_domain(&self, u: &[f64]) -> Option<usize> {
-        u[..self.particles()]
-            .iter()
-            .position(|s| s.abs() > 1.0 + 8.0 * f64::EPSILON || s.is_nan())
+        const LIMIT: f64 = 1.0 + 8.0 * f64::EPSILON;
+        let s = &u[..self.particles()];
+        let outside = |s: &&f64| s.abs() > LIMIT || s.is_nan();
+        // A branch-free count first (vectorized; this runs after every Newton solve), the
+        // culprit only when there is one.
+        if s.iter().filter(outside).count() == 0 {
+            return None;
+        }
+        s.iter().position(|s| outside(&s))
     }
 
     /// `x = D⁻¹ b`, `g = Vᵀ x` (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g`,
