@@ -31,8 +31,9 @@
 //!
 //! A factorization costs `O(N K)` (four power sums of degree `2K`) plus an `L × L` inverse,
 //! a solve `O(N K)` (two power sums and one polynomial per particle), instead of `O(N³)`;
-//! memory is 15 numbers per particle whatever `K`. (A degree with `σ_k = 0` gives a zero
-//! row and column of `Vᵀ D⁻¹ U`, hence a unit one of the capacitance matrix.)
+//! memory is 14 numbers per particle whatever `K` (weight, the state at the Jacobian, `B_i`,
+//! `D_i⁻¹`, `f_i`). A degree with `σ_k = 0` gives a zero row and column of `Vᵀ D⁻¹ U`,
+//! hence a unit one of the capacitance matrix.
 //!
 //! The kernels work on blocks of four particles in SIMD registers ([`wide::f64x4`]), with
 //! fused multiply–adds that are fused on every machine (hardware or software, [`fma`]) and
