@@ -953,31 +953,35 @@ impl SlowFastSystem for TwoLayerFlow {
         let j = &me.jac;
         let eps = self.eps;
         let sigma = &self.sigma;
-        // U[s_i, k], U[a_i, k]·ε, V[s_i, k], V[a_i, k].
-        let column = |i: usize, k: usize| {
+        // U[s_i, k], U[a_i, k]·ε, V[s_i, k], V[a_i, k], particle-major.
+        let len = sigma.len();
+        let mut cols = Vec::with_capacity(n * len);
+        for i in 0..n {
             let (s, a, w) = (x[i], y[i], self.weights[i]);
-            let sk = s.powi(k as i32);
-            let dsk = if k == 0 {
-                0.0
-            } else {
-                k as f64 * s.powi(k as i32 - 1)
-            };
-            (
-                (1.0 - s * s) * a * sigma[k] * dsk,
-                sigma[k] * sk,
-                -sigma[k] * w * a * dsk,
-                -sigma[k] * w * sk,
-            )
-        };
+            for (k, sg) in sigma.iter().enumerate() {
+                let sk = s.powi(k as i32);
+                let dsk = if k == 0 {
+                    0.0
+                } else {
+                    k as f64 * s.powi(k as i32 - 1)
+                };
+                cols.push((
+                    (1.0 - s * s) * a * sg * dsk,
+                    sg * sk,
+                    -sg * w * a * dsk,
+                    -sg * w * sk,
+                ));
+            }
+        }
         let mut b = JacobianBlocks::zeros(n, n);
         for i in 0..n {
             b.gx[(i, i)] += j.ss[i];
             b.gy[(i, i)] += j.sa[i];
             b.fx[(i, i)] += j.as_[i] * eps;
-            for k in 0..sigma.len() {
-                let (us, ua, _, _) = column(i, k);
+            for k in 0..len {
+                let (us, ua, _, _) = cols[i * len + k];
                 for l in 0..n {
-                    let (_, _, vs, va) = column(l, k);
+                    let (_, _, vs, va) = cols[l * len + k];
                     b.gx[(i, l)] += us * vs;
                     b.gy[(i, l)] += us * va;
                     b.fx[(i, l)] += ua * vs;

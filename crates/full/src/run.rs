@@ -342,25 +342,20 @@ pub fn simulate_with(
         particles: n,
         source,
     };
+    let stiff = StiffOptions {
+        rtol: problem.rtol,
+        atol: problem.atol,
+        ..StiffOptions::default()
+    };
     let result = match problem.method {
         Method::Rodas4 => {
-            let mut solver = Rodas4::new(StiffOptions {
-                rtol: problem.rtol,
-                atol: problem.atol,
-                ..StiffOptions::default()
-            })
-            .map_err(wrap)?;
+            let mut solver = Rodas4::new(stiff).map_err(wrap)?;
             solver
                 .integrate(&mut flow, 0.0, &u0, &times, &mut watch)
                 .map(|u| (u, solver.stats()))
         }
         Method::Bdf => {
-            let mut solver = Bdf::new(StiffOptions {
-                rtol: problem.rtol,
-                atol: problem.atol,
-                ..StiffOptions::default()
-            })
-            .map_err(wrap)?;
+            let mut solver = Bdf::new(stiff).map_err(wrap)?;
             solver
                 .integrate(&mut flow, 0.0, &u0, &times, &mut watch)
                 .map(|u| (u, solver.stats()))

@@ -35,6 +35,8 @@ mod explicit;
 mod observer;
 mod rodas;
 mod system;
+#[cfg(test)]
+mod test_systems;
 
 pub use bdf::Bdf;
 pub use error::IntegrationError;

@@ -275,18 +275,10 @@ pub fn phase_two_start(
     if problem.sigma.len() < 3 {
         return Err(PhaseError::Invalid("no degree 2 in the truncation".into()));
     }
-    let parts = problem
-        .law
-        .particles(problem.particles, problem.placement)?;
-    let a_after: Vec<f64> = parts.a.iter().map(|a| a + early.shift0).collect();
-    let mean: f64 = if early.sigma0 != 0.0 {
-        a_after.iter().zip(&parts.weights).map(|(a, w)| a * w).sum()
-    } else {
-        0.0
-    };
+    let (weights, _, alpha) = early.growth_directions(problem)?;
     let kappa = ((early.phi1 / early.sigma1).abs() / early.growth_variance).sqrt();
     let sign = (early.sigma1 * early.phi1).signum();
-    let a: Vec<f64> = a_after.iter().map(|x| kappa * (x - mean)).collect();
+    let a: Vec<f64> = alpha.iter().map(|x| kappa * x).collect();
     let s: Vec<f64> = a.iter().map(|x| sign * x).collect();
     let held = (0..2).filter(|&k| problem.sigma[k] != 0.0).collect();
     Ok((
@@ -294,7 +286,7 @@ pub fn phase_two_start(
             degree: 2,
             drive: problem.sigma[2] * problem.phi[2],
             held,
-            weights: parts.weights,
+            weights,
         },
         a,
         s,

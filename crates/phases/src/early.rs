@@ -68,6 +68,29 @@ pub struct EarlyPhases {
 }
 
 impl EarlyPhases {
+    /// What the end-of-phase-1 states are built on: the particle weights `w_i`, the mean
+    /// `ā = Σ_i w_i (a_i(0) + δ)` after phase 0 (0 when `σ_0 = 0`), and the growth directions
+    /// `α_i = a_i(0) + δ − ā`.
+    ///
+    /// # Errors
+    /// [`PhaseError::Flow`] when the law cannot be discretized.
+    pub(crate) fn growth_directions(
+        &self,
+        problem: &FlowProblem,
+    ) -> Result<(Vec<f64>, f64, Vec<f64>), PhaseError> {
+        let parts = problem
+            .law
+            .particles(problem.particles, problem.placement)?;
+        let a_after: Vec<f64> = parts.a.iter().map(|a| a + self.shift0).collect();
+        let mean: f64 = if self.sigma0 != 0.0 {
+            a_after.iter().zip(&parts.weights).map(|(a, w)| a * w).sum()
+        } else {
+            0.0
+        };
+        let alpha = a_after.iter().map(|a| a - mean).collect();
+        Ok((parts.weights, mean, alpha))
+    }
+
     /// The predictions for `problem` (its law discretized as the run would be).
     ///
     /// # Errors

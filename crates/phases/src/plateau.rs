@@ -299,26 +299,17 @@ impl OdeSystem for PlateauFlow {
 /// [`PhaseError`] as [`EarlyPhases::new`].
 pub fn phase_one_exit(problem: &FlowProblem) -> Result<(Vec<f64>, Vec<f64>), PhaseError> {
     let early = EarlyPhases::new(problem)?;
-    let parts = problem
-        .law
-        .particles(problem.particles, problem.placement)?;
-    let a_after: Vec<f64> = parts.a.iter().map(|a| a + early.shift0).collect();
-    let mean: f64 = if early.sigma0 != 0.0 {
-        a_after.iter().zip(&parts.weights).map(|(a, w)| a * w).sum()
-    } else {
-        0.0
-    };
+    let (weights, mean, alpha) = early.growth_directions(problem)?;
     let gamma =
         ((early.phi1 / early.sigma1).abs() / (early.eps.sqrt() * early.growth_variance)).sqrt();
     let sign = (early.sigma1 * early.phi1).signum();
-    let n = a_after.len();
+    let n = alpha.len();
     let mut u = vec![0.0; 2 * n];
-    for (i, a) in a_after.iter().enumerate() {
-        let alpha = a - mean;
+    for (i, alpha) in alpha.iter().enumerate() {
         u[i] = sign * early.eps.sqrt() * gamma * alpha;
         u[n + i] = mean + gamma * alpha;
     }
-    Ok((parts.weights, u))
+    Ok((weights, u))
 }
 
 /// A degree added to the learnt set.
