@@ -52,6 +52,15 @@ pub enum IntegrationError {
         /// Time of the observation that stopped the run.
         t: f64,
     },
+    /// An explicit method detected stiffness (Hairer's test: `h·ρ(J)` stayed near the
+    /// stability boundary for many steps) and stopped; use a stiff method.
+    #[error("the problem became stiff at t = {t:e} after {steps} steps: use a stiff method (rodas4 or bdf)")]
+    Stiff {
+        /// Time reached.
+        t: f64,
+        /// Accepted steps so far.
+        steps: usize,
+    },
     /// Invalid arguments (output times not increasing, non-positive tolerance, ...).
     #[error("invalid integration request: {0}")]
     InvalidRequest(String),

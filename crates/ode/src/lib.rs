@@ -34,6 +34,7 @@ mod error;
 mod explicit;
 mod observer;
 mod rodas;
+mod solver;
 mod system;
 #[cfg(test)]
 mod test_systems;
@@ -42,7 +43,8 @@ pub use bdf::Bdf;
 pub use error::IntegrationError;
 pub use explicit::{ExplicitMethod, integrate_explicit};
 pub use observer::{Observer, Recorder, Trajectory};
-pub use rodas::{Rodas4, SolverStats, StiffOptions};
+pub use rodas::{Rodas4, StiffOptions};
+pub use solver::{OutputMode, Solver, SolverOptions, SolverStats};
 pub use system::{
     DenseSlowFast, JacobianBlocks, Linearization, OdeSystem, SlowFastSystem,
     finite_difference_blocks,

@@ -16,7 +16,6 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 
 use crate::{IntegrationError, Linearization, Observer};
 
@@ -90,72 +89,7 @@ const SAFETY: f64 = 0.9;
 const Q_MIN: f64 = 1.0 / 6.0;
 const Q_MAX: f64 = 5.0;
 
-/// Options of the stiff integrators [`Rodas4`] and [`Bdf`](crate::Bdf).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StiffOptions {
-    /// Relative tolerance.
-    pub rtol: f64,
-    /// Absolute tolerance.
-    pub atol: f64,
-    /// First step (chosen automatically when `None`; BDF uses scipy's `select_initial_step`).
-    pub h_init: Option<f64>,
-    /// Largest step (unbounded when `None`).
-    pub h_max: Option<f64>,
-    /// Most accepted steps.
-    pub max_steps: usize,
-    /// Most consecutive rejections (error too large, non-finite stage, or Newton failure)
-    /// before declaring a step-size collapse.
-    pub max_rejections: usize,
-}
-
-impl Default for StiffOptions {
-    fn default() -> Self {
-        Self {
-            rtol: 1e-6,
-            atol: 1e-9,
-            h_init: None,
-            h_max: None,
-            max_steps: 5_000_000,
-            max_rejections: 60,
-        }
-    }
-}
-
-impl StiffOptions {
-    /// Checks the tolerances.
-    ///
-    /// # Errors
-    /// [`IntegrationError::InvalidRequest`] for a non-positive or non-finite tolerance.
-    pub fn validate(&self) -> Result<(), IntegrationError> {
-        for (name, v) in [("rtol", self.rtol), ("atol", self.atol)] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(IntegrationError::InvalidRequest(format!(
-                    "{name} must be positive and finite, got {v}"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Work counters of an integration, with its wall time.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct SolverStats {
-    /// Accepted steps.
-    pub steps: usize,
-    /// Rejected steps (error too large or non-finite stage).
-    pub rejected_steps: usize,
-    /// Right-hand-side evaluations.
-    pub rhs_evals: usize,
-    /// Jacobian evaluations.
-    pub jacobian_evals: usize,
-    /// Factorizations of the Newton matrix.
-    pub factorizations: usize,
-    /// Linear solves with the Newton matrix.
-    pub linear_solves: usize,
-    /// Wall time of the integration, seconds.
-    pub wall_seconds: f64,
-}
+pub use crate::solver::{SolverOptions as StiffOptions, SolverStats};
 
 /// The RODAS integrator (see the module documentation for the scheme).
 #[derive(Debug, Clone)]
