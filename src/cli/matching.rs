@@ -11,7 +11,7 @@ use serde::Serialize;
 use timescales_matching::{
     APPROXIMATIONS, MatchingOptions, Study, integrate_full, parse_eps_list, study,
 };
-use timescales_ode::{SlowFastSystem, SolverStats, StiffOptions, Trajectory};
+use timescales_ode::{SlowFastSystem, SolverStats, SolverOptions, Trajectory};
 use timescales_report::{Axis, LinePlot, Series, trajectory_frame, write_csv, write_json_atomic};
 use timescales_systems::{SystemFile, builtin};
 
@@ -434,10 +434,10 @@ pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow:
         &file.x0,
         &file.y0,
         &times,
-        StiffOptions {
+        SolverOptions {
             rtol: run.rtol,
             atol: run.atol,
-            ..StiffOptions::default()
+            ..SolverOptions::default()
         },
     )
     .with_context(|| format!("integrating {}", path.display()))?;

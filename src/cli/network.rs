@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use timescales_full::{InitialLaw as FullLaw, simulate_with};
+use timescales_meanfield::{InitialLaw as FullLaw, simulate_with};
 use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, Sgd, SgdOptions, Snapshot,
     SummaryRecorder, compare::interp_log_time, fit_power_law, midpoint_crossing,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use timescales_full::{FlowRun, simulate_with};
+use timescales_meanfield::{FlowRun, simulate_with};
 use timescales_report::{
     Axis, LinePlot, Series, trajectory_frame, write_csv, write_json_atomic, write_parquet,
 };

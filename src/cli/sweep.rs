@@ -24,7 +24,7 @@ use timescales_analysis::{
     ConvergeOptions, Convergence, Detection, PlateauDetector, converge_n, fit_log_corrected,
     fit_power_law, local_slopes,
 };
-use timescales_full::simulate;
+use timescales_meanfield::simulate;
 use timescales_ode::{SolverStats, Trajectory};
 use timescales_report::text_table::{to_markdown, write_latex, write_markdown};
 use timescales_report::{Axis, LinePlot, Series, write_csv, write_json_atomic, write_parquet};
@@ -242,7 +242,7 @@ fn one_point(
         .with_epsilon(eps)
         .with_context(|| format!("ε = {eps:e}"))?;
     let detector = PlateauDetector::default();
-    let analyse = |sc: &Scenario| -> anyhow::Result<(timescales_full::FlowRun, Detection)> {
+    let analyse = |sc: &Scenario| -> anyhow::Result<(timescales_meanfield::FlowRun, Detection)> {
         let run = simulate(&sc.problem)
             .with_context(|| format!("integrating ε = {eps:e}, N = {}", sc.problem.particles))?;
         let risk = run

@@ -6,7 +6,7 @@ use nalgebra::{DMatrix, DVector, Dyn, LU};
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
     ExplicitMethod, IntegrationError, Linearization, Observer, OdeSystem, Rodas4, SlowFastSystem,
-    SolverStats, StiffOptions, integrate_explicit,
+    SolverStats, SolverOptions, integrate_explicit,
 };
 use timescales_outer::linear::{attractivity, blocks, eps_partials, factor_fast, manifold_slope};
 use timescales_outer::{NewtonOptions, solve_fast};
@@ -442,10 +442,10 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
     );
     if opts.method == LayerMethod::Rodas || explicit_failed {
         method = LayerMethod::Rodas;
-        let mut rodas = Rodas4::new(StiffOptions {
+        let mut rodas = Rodas4::new(SolverOptions {
             rtol: opts.rtol.max(1e-13),
             atol: opts.atol,
-            ..StiffOptions::default()
+            ..SolverOptions::default()
         })
         .map_err(|source| InnerError::Integration { t0, source })?;
         // The observer borrows the system immutably while Rodas needs it mutably: Rodas

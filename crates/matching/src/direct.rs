@@ -1,5 +1,5 @@
 use timescales_ode::{
-    DenseSlowFast, JacobianBlocks, Recorder, Rodas4, SlowFastSystem, SolverStats, StiffOptions,
+    DenseSlowFast, JacobianBlocks, Recorder, Rodas4, SlowFastSystem, SolverStats, SolverOptions,
     Trajectory,
 };
 
@@ -56,7 +56,7 @@ pub fn integrate_full<S: SlowFastSystem + ?Sized>(
     x0: &[f64],
     y0: &[f64],
     times: &[f64],
-    options: StiffOptions,
+    options: SolverOptions,
 ) -> Result<(Trajectory, SolverStats), MatchingError> {
     let mut names = sys.slow_names();
     names.extend(sys.fast_names());

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use timescales_inner::{LayerOptions, LayerSolution, LayerStart, solve_layer};
-use timescales_ode::{SlowFastSystem, SolverStats, StiffOptions};
+use timescales_ode::{SlowFastSystem, SolverStats, SolverOptions};
 use timescales_outer::{OuterSolution, OuterStart, ReducedOptions, solve_reduced};
 
 use crate::{MatchingError, OrderFit, fit_order, integrate_full};
@@ -40,7 +40,7 @@ pub struct MatchingOptions {
     /// Layer solver.
     pub layer: LayerOptions,
     /// Direct integration (tight: its error must stay well below `ε²` errors).
-    pub direct: StiffOptions,
+    pub direct: SolverOptions,
     /// Comparison grid.
     pub grid: GridOptions,
     /// Exponent of the intermediate variable `t = ε^α η`, `0 < α < 1`.
@@ -57,10 +57,10 @@ impl Default for MatchingOptions {
         Self {
             outer: ReducedOptions::default(),
             layer: LayerOptions::default(),
-            direct: StiffOptions {
+            direct: SolverOptions {
                 rtol: 1e-12,
                 atol: 1e-14,
-                ..StiffOptions::default()
+                ..SolverOptions::default()
             },
             grid: GridOptions::default(),
             alpha: 0.5,

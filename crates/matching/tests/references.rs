@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 
 use timescales_matching::{Borrowed, MatchingOptions, integrate_full, study};
-use timescales_ode::{DenseSlowFast, Observer, Rodas4, StiffOptions};
+use timescales_ode::{DenseSlowFast, Observer, Rodas4, SolverOptions};
 use timescales_systems::builtin::{self, AIRY_A1, fold, michaelis_menten, van_der_pol};
 
 #[test]
@@ -16,10 +16,10 @@ fn linear_direct_matches_the_exact_solution_in_units_of_tolerance() {
         .collect();
     for eps in [1e-2, 1e-4, 1e-6] {
         for rtol in [1e-6, 1e-9] {
-            let opts = StiffOptions {
+            let opts = SolverOptions {
                 rtol,
                 atol: rtol * 1e-2,
-                ..StiffOptions::default()
+                ..SolverOptions::default()
             };
             let times: Vec<f64> = times.iter().copied().filter(|&t| t <= 2.0).collect();
             let (traj, _) =
@@ -121,10 +121,10 @@ fn van_der_pol_period_follows_dorodnitsyn() {
             times: Vec::new(),
             wanted: 3,
         };
-        let mut rodas = Rodas4::new(StiffOptions {
+        let mut rodas = Rodas4::new(SolverOptions {
             rtol: 1e-9,
             atol: 1e-11,
-            ..StiffOptions::default()
+            ..SolverOptions::default()
         })
         .unwrap();
         let r = rodas.integrate(&mut sys, 0.0, &[2.0 / 3.0, 0.0], &[20.0], &mut obs);
@@ -170,10 +170,10 @@ fn fold_jump_time_is_the_airy_delay() {
         let mut sys = DenseSlowFast::new(Borrowed(&fold::Fold), eps);
         let level = 1e3 / eps.powf(1.0 / 3.0);
         let mut obs = BlowUp { level, hit: None };
-        let mut rodas = Rodas4::new(StiffOptions {
+        let mut rodas = Rodas4::new(SolverOptions {
             rtol: 1e-11,
             atol: 1e-13,
-            ..StiffOptions::default()
+            ..SolverOptions::default()
         })
         .unwrap();
         let _ = rodas.integrate(&mut sys, 0.0, &[1.0, 0.0], &[3.0], &mut obs);

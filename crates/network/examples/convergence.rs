@@ -6,14 +6,14 @@
 //!     --eps 1e-2,1e-3 --sizes 32,64,128,256,512 --t-end 3 --seeds 1 --out convergence.csv
 //! ```
 //!
-//! For each ε: the limit risk curve (timescales-full, RODAS, N = 64 Gauss–Legendre
+//! For each ε: the limit risk curve (timescales-meanfield, RODAS, N = 64 Gauss–Legendre
 //! particles, rtol 1e-9), then for each size and seed the network flow (rtol 1e-6); prints
 //! and writes `eps, d, m, seed, sup_distance, t_sup, t1_network, t1_limit, steps, wall_s`,
 //! and a power-law fit of the sup distance (mean over seeds) against d = m.
 use std::io::Write;
 use std::time::Instant;
 
-use timescales_full::{
+use timescales_meanfield::{
     FlowProblem, InitialLaw as FullLaw, Method, OutputTimes, Placement, simulate,
 };
 use timescales_network::{

@@ -8,7 +8,7 @@ use crate::NetworkError;
 /// Activation and target in the normalized Hermite basis, with the kernels of the risk.
 ///
 /// The network uses the *truncated* activation `σ_K(x) = Σ_{k≤K} σ_k h_k(x)` (`K + 1 =
-/// sigma.len()`), the same coefficients the limit flow of `timescales-full` uses, so that
+/// sigma.len()`), the same coefficients the limit flow of `timescales-meanfield` uses, so that
 ///
 /// ```text
 ///   V(s) = E[φ(G) σ_K(G_s)] = Σ_{k≤K} φ_k σ_k s^k,    U(ρ) = E[σ_K(G) σ_K(G_ρ)] = Σ_{k≤K} σ_k² ρ^k

@@ -3,7 +3,7 @@
 //! The crate's `convergence` example runs the full table (ε = 1e-2 and 1e-3, d = m up to
 //! 1024, two seeds) and writes it as CSV.
 
-use timescales_full::{
+use timescales_meanfield::{
     FlowProblem, InitialLaw as FullLaw, Method, OutputTimes, Placement, simulate,
 };
 use timescales_network::{

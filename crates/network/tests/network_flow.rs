@@ -7,7 +7,7 @@ use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkError, NetworkState, Population, PopulationFlow,
     Snapshot, SummaryRecorder, log_grid,
 };
-use timescales_ode::{DenseSlowFast, OdeSystem, Recorder, Rodas4, SlowFastSystem, StiffOptions};
+use timescales_ode::{DenseSlowFast, OdeSystem, Recorder, Rodas4, SlowFastSystem, SolverOptions};
 
 fn public_model() -> Model {
     let sigma: Vec<f64> = (0..6u32)
@@ -183,10 +183,10 @@ fn agrees_with_rodas_on_a_tiny_network() {
     let mut sys = DenseSlowFast::new(tiny, eps);
     let mut u0: Vec<f64> = s0.w.as_slice().to_vec();
     u0.extend(s0.a.iter());
-    let mut solver = Rodas4::new(StiffOptions {
+    let mut solver = Rodas4::new(SolverOptions {
         rtol: 1e-10,
         atol: 1e-12,
-        ..StiffOptions::default()
+        ..SolverOptions::default()
     })
     .unwrap();
     let mut rec = Recorder::new((0..sys.dim()).map(|i| format!("u{i}")).collect());

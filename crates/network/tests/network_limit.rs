@@ -1,6 +1,6 @@
-//! The finite network against the `d → ∞, m → ∞` limit flow of `timescales-full`.
+//! The finite network against the `d → ∞, m → ∞` limit flow of `timescales-meanfield`.
 
-use timescales_full::{
+use timescales_meanfield::{
     FlowProblem, InitialLaw as FullLaw, Method, OutputTimes, Placement, simulate,
 };
 use timescales_network::{

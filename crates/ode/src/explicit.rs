@@ -8,8 +8,26 @@ use std::ops::ControlFlow;
 
 use ode_solvers::{DVector, Dop853, Dopri5, OutputType, System};
 
-use crate::rodas::validate_request;
 use crate::{IntegrationError, Observer, OdeSystem, SolverStats};
+
+fn validate_request(
+    n: usize,
+    t0: f64,
+    u0: &[f64],
+    t_out: &[f64],
+) -> Result<(), IntegrationError> {
+    crate::solver::check_start(n, t0, u0)?;
+    let mut prev = t0;
+    for (i, &t) in t_out.iter().enumerate() {
+        if !t.is_finite() || t < prev {
+            return Err(IntegrationError::InvalidRequest(format!(
+                "output times must be finite, non-decreasing and ≥ t0 = {t0}; times[{i}] = {t}"
+            )));
+        }
+        prev = t;
+    }
+    Ok(())
+}
 
 /// Which explicit pair to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

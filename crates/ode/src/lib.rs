@@ -30,6 +30,8 @@
 #![warn(missing_docs)]
 
 mod bdf;
+mod driver;
+mod event;
 mod error;
 mod explicit;
 mod observer;
@@ -43,7 +45,9 @@ pub use bdf::Bdf;
 pub use error::IntegrationError;
 pub use explicit::{ExplicitMethod, integrate_explicit};
 pub use observer::{Observer, Recorder, Trajectory};
-pub use rodas::{Rodas4, StiffOptions};
+pub use driver::{Outcome, Stop, integrate};
+pub use event::{Direction, Event, EventHit};
+pub use rodas::Rodas4;
 pub use solver::{OutputMode, Solver, SolverOptions, SolverStats};
 pub use system::{
     DenseSlowFast, JacobianBlocks, Linearization, OdeSystem, SlowFastSystem,

@@ -13,11 +13,10 @@
 //! perturbed problem are damped in one step however large `h/ε` is. It needs the exact
 //! Jacobian (it is a Rosenbrock, not a W-method): systems provide it analytically.
 
-use std::ops::ControlFlow;
-use std::time::Instant;
-
-
-use crate::{IntegrationError, Linearization, Observer};
+use crate::solver::{
+    at_stop_time, check_in_step, check_start, check_stop_time, initial_step_guess,
+};
+use crate::{IntegrationError, Linearization, OutputMode, Solver, SolverOptions, SolverStats};
 
 const GAMMA: f64 = 0.25;
 const A: [[f64; 5]; 6] = [
@@ -89,218 +88,104 @@ const SAFETY: f64 = 0.9;
 const Q_MIN: f64 = 1.0 / 6.0;
 const Q_MAX: f64 = 5.0;
 
-pub use crate::solver::{SolverOptions as StiffOptions, SolverStats};
+/// Hairer's dense-output coefficients of RODAS (`D21…D35` in `rodas.f`): with
+/// `h₂ = Σ_{j≤5} d_{2j} k_j` and `h₃ = Σ_{j≤5} d_{3j} k_j`, the continuous extension of a step
+/// from `u₀` to `u₁` is `u(t₀ + θh) = (1 − θ) u₀ + θ (u₁ + (1 − θ)(h₂ + θ h₃))`, of order 3.
+const D: [[f64; 5]; 2] = [
+    [
+        10.126_235_083_445_86,
+        -7.487_995_877_610_167,
+        -34.800_918_615_557_47,
+        -7.992_771_707_568_823,
+        1.025_137_723_295_662,
+    ],
+    [
+        -0.676_280_339_280_125_3,
+        6.087_714_651_680_015,
+        16.430_843_208_924_78,
+        24.767_225_114_183_86,
+        -6.594_389_125_716_872,
+    ],
+];
 
-/// The RODAS integrator (see the module documentation for the scheme).
+/// The RODAS integrator (see the module documentation for the scheme), owning its system.
 #[derive(Debug, Clone)]
-pub struct Rodas4 {
-    opts: StiffOptions,
+pub struct Rodas4<S> {
+    system: S,
+    opts: SolverOptions,
     stats: SolverStats,
+    t: f64,
+    t_previous: f64,
+    u: Vec<f64>,
+    /// The state at the start of the last step (after it), the trial state during one.
+    u_other: Vec<f64>,
+    k: Vec<Vec<f64>>,
+    stage: Vec<f64>,
+    fval: Vec<f64>,
+    /// Next step size to try.
+    h: f64,
+    /// Predictive (Gustafsson) controller memory: last accepted step and its error.
+    previous: Option<(f64, f64)>,
+    stop: Option<f64>,
 }
 
-impl Rodas4 {
-    /// A new integrator.
+impl<S: Linearization> Rodas4<S> {
+    /// Starts at `(t0, u0)`: one evaluation of `F(u0)` for the first step size (Hairer's
+    /// guess, unless `opts.h_init` is given).
     ///
     /// # Errors
-    /// [`IntegrationError::InvalidRequest`] for a non-positive or non-finite tolerance.
-    pub fn new(opts: StiffOptions) -> Result<Self, IntegrationError> {
+    /// [`IntegrationError::InvalidRequest`] for bad options or a state of the wrong length,
+    /// [`IntegrationError::NonFinite`] for a non-finite initial state.
+    pub fn new(
+        system: S,
+        t0: f64,
+        u0: &[f64],
+        opts: &SolverOptions,
+    ) -> Result<Self, IntegrationError> {
         opts.validate()?;
+        let n = system.dim();
+        check_start(n, t0, u0)?;
+        let mut fval = vec![0.0; n];
+        system.rhs(u0, &mut fval);
+        let h = match opts.h_init {
+            Some(h) => h,
+            None => initial_step_guess(u0, &fval, opts.rtol, opts.atol),
+        };
         Ok(Self {
-            opts,
-            stats: SolverStats::default(),
+            system,
+            opts: *opts,
+            stats: SolverStats {
+                rhs_evals: 1,
+                ..SolverStats::default()
+            },
+            t: t0,
+            t_previous: t0,
+            u: u0.to_vec(),
+            u_other: vec![0.0; n],
+            k: vec![vec![0.0; n]; 6],
+            stage: vec![0.0; n],
+            fval,
+            h,
+            previous: None,
+            stop: None,
         })
     }
 
-    /// Counters of the last (or current) integration.
-    pub fn stats(&self) -> SolverStats {
-        self.stats
+    /// The system.
+    pub fn system(&self) -> &S {
+        &self.system
     }
 
-    /// Integrates `u' = F(u)` from `(t0, u0)` through the increasing output times `t_out`
-    /// (all `≥ t0`), handing the state at each to `observer`. Steps are shortened to land
-    /// on output times exactly. Returns the state at the last output time.
-    ///
-    /// # Errors
-    /// See [`IntegrationError`]; the counters stay readable through [`stats`](Self::stats).
-    pub fn integrate<S, O>(
-        &mut self,
-        sys: &mut S,
-        t0: f64,
-        u0: &[f64],
-        t_out: &[f64],
-        observer: &mut O,
-    ) -> Result<Vec<f64>, IntegrationError>
-    where
-        S: Linearization + ?Sized,
-        O: Observer + ?Sized,
-    {
-        let started = Instant::now();
-        self.stats = SolverStats::default();
-        let result = self.run(sys, t0, u0, t_out, observer);
-        self.stats.wall_seconds = started.elapsed().as_secs_f64();
-        result
-    }
-
-    fn run<S, O>(
-        &mut self,
-        sys: &mut S,
-        t0: f64,
-        u0: &[f64],
-        t_out: &[f64],
-        observer: &mut O,
-    ) -> Result<Vec<f64>, IntegrationError>
-    where
-        S: Linearization + ?Sized,
-        O: Observer + ?Sized,
-    {
-        let n = sys.dim();
-        validate_request(n, t0, u0, t_out)?;
-        let (rtol, atol) = (self.opts.rtol, self.opts.atol);
-        let mut u = u0.to_vec();
-        let mut t = t0;
-        let mut next = 0;
-        while next < t_out.len() && t_out[next] <= t0 {
-            stop_if(observer.observe(t0, &u), t0)?;
-            next += 1;
-        }
-        let Some(&t_end) = t_out.last() else {
-            return Ok(u);
-        };
-        if next == t_out.len() {
-            return Ok(u);
-        }
-
-        let mut k: Vec<Vec<f64>> = vec![vec![0.0; n]; 6];
-        let mut stage = vec![0.0; n];
-        let mut fval = vec![0.0; n];
-        let mut u_new = vec![0.0; n];
-
-        sys.rhs(&u, &mut fval);
-        self.stats.rhs_evals += 1;
-        let mut h = match self.opts.h_init {
-            Some(h) => h,
-            None => initial_step(&u, &fval, rtol, atol),
-        }
-        .min(t_end - t);
-        let h_max = self.opts.h_max.unwrap_or(f64::INFINITY);
-        // Predictive (Gustafsson) controller memory: last accepted step and its error.
-        let mut previous: Option<(f64, f64)> = None;
-
-        while next < t_out.len() {
-            if self.stats.steps >= self.opts.max_steps {
-                return Err(IntegrationError::MaxSteps {
-                    t,
-                    max_steps: self.opts.max_steps,
-                });
-            }
-            let target = t_out[next];
-            sys.update_jacobian(&u);
-            self.stats.jacobian_evals += 1;
-            let mut rejections = 0usize;
-            let mut rejected_here = false;
-            loop {
-                h = h.min(h_max);
-                let hits_output = t + h >= target || (target - t - h) < 1e-12 * h;
-                let h_step = if hits_output { target - t } else { h };
-                let h_min = 16.0 * f64::EPSILON * t.abs().max(h_step.abs() * 1e-3);
-                if rejections > self.opts.max_rejections || h_step <= h_min {
-                    return Err(IntegrationError::StepSizeCollapse {
-                        t,
-                        h: h_step,
-                        h_min,
-                        rejections,
-                    });
-                }
-                let shift = 1.0 / (GAMMA * h_step);
-                sys.factor(shift)
-                    .map_err(|reason| IntegrationError::SingularMatrix { t, shift, reason })?;
-                self.stats.factorizations += 1;
-
-                let bad = self.stages(sys, h_step, &u, &mut k, &mut stage, &mut fval);
-                if let Some(component) = bad {
-                    // A stage left the domain where F is finite: shrink and retry.
-                    self.stats.rejected_steps += 1;
-                    rejections += 1;
-                    rejected_here = true;
-                    h = h_step * 0.25;
-                    if rejections > self.opts.max_rejections {
-                        return Err(IntegrationError::NonFinite {
-                            t,
-                            component,
-                            h: h_step,
-                        });
-                    }
-                    continue;
-                }
-                // u_new = (stage 6 argument) + k6; error = k6.
-                for i in 0..n {
-                    u_new[i] = stage[i] + k[5][i];
-                }
-                let mut acc = 0.0;
-                for i in 0..n {
-                    let sc = atol + rtol * u[i].abs().max(u_new[i].abs());
-                    let e = k[5][i] / sc;
-                    acc += e * e;
-                }
-                let err = (acc / n as f64).sqrt();
-                if !err.is_finite() {
-                    self.stats.rejected_steps += 1;
-                    rejections += 1;
-                    rejected_here = true;
-                    h = h_step * 0.25;
-                    continue;
-                }
-                let mut q = (err.max(1e-10).powf(0.25) / SAFETY).clamp(Q_MIN, Q_MAX);
-                if err <= 1.0 {
-                    if let Some((h_prev, err_prev)) = previous {
-                        let qg = (h_prev / h_step) * (err.max(1e-10).powi(2) / err_prev).powf(0.25)
-                            / SAFETY;
-                        q = q.max(qg.clamp(Q_MIN, Q_MAX));
-                    }
-                    previous = Some((h_step, err.max(1e-2)));
-                    if rejected_here {
-                        q = q.max(1.0);
-                    }
-                    t = if hits_output { target } else { t + h_step };
-                    std::mem::swap(&mut u, &mut u_new);
-                    self.stats.steps += 1;
-                    let proposal = h_step / q;
-                    // A step shortened to hit an output time says nothing against the longer one.
-                    h = if hits_output {
-                        proposal.max(h)
-                    } else {
-                        proposal
-                    };
-                    stop_if(observer.accepted_step(t, &u), t)?;
-                    if hits_output {
-                        while next < t_out.len() && t_out[next] <= t {
-                            stop_if(observer.observe(t, &u), t)?;
-                            next += 1;
-                        }
-                    }
-                    break;
-                }
-                self.stats.rejected_steps += 1;
-                rejections += 1;
-                rejected_here = true;
-                h = h_step / q.max(1.0);
-            }
-        }
-        Ok(u)
+    /// The system, taken back.
+    pub fn into_system(self) -> S {
+        self.system
     }
 
     /// Computes the six stages; returns the index of a non-finite component if any.
     /// On return `stage` holds the argument of stage 6 (`u + Σ a_6j k_j`).
-    fn stages<S: Linearization + ?Sized>(
-        &mut self,
-        sys: &S,
-        h: f64,
-        u: &[f64],
-        k: &mut [Vec<f64>],
-        stage: &mut [f64],
-        fval: &mut [f64],
-    ) -> Option<usize> {
-        let n = u.len();
+    fn stages(&mut self, h: f64) -> Option<usize> {
+        let n = self.u.len();
+        let (u, k, stage, fval) = (&self.u, &mut self.k, &mut self.stage, &mut self.fval);
         for s in 0..6 {
             // One fused pass: stage = u + Σ_j a_sj k_j.
             let a = &A[s][..s];
@@ -314,7 +199,7 @@ impl Rodas4 {
             if let Some(i) = stage.iter().position(|v| !v.is_finite()) {
                 return Some(i);
             }
-            sys.rhs(stage, fval);
+            self.system.rhs(stage, fval);
             self.stats.rhs_evals += 1;
             let (done, rest) = k.split_at_mut(s);
             let ks = &mut rest[0];
@@ -327,7 +212,7 @@ impl Rodas4 {
                 }
                 ks[i] = v;
             }
-            sys.solve(ks);
+            self.system.solve(ks);
             self.stats.linear_solves += 1;
             if let Some(i) = ks.iter().position(|v| !v.is_finite()) {
                 return Some(i);
@@ -337,63 +222,151 @@ impl Rodas4 {
     }
 }
 
-fn stop_if(flow: ControlFlow<()>, t: f64) -> Result<(), IntegrationError> {
-    match flow {
-        ControlFlow::Continue(()) => Ok(()),
-        ControlFlow::Break(()) => Err(IntegrationError::StoppedByObserver { t }),
+impl<S: Linearization> Solver for Rodas4<S> {
+    fn dim(&self) -> usize {
+        self.u.len()
     }
-}
+    fn t(&self) -> f64 {
+        self.t
+    }
+    fn state(&self) -> &[f64] {
+        &self.u
+    }
+    fn t_previous(&self) -> f64 {
+        self.t_previous
+    }
+    fn stats(&self) -> SolverStats {
+        self.stats
+    }
+    fn stop_time(&self) -> Option<f64> {
+        self.stop
+    }
+    fn set_stop_time(&mut self, t_stop: f64) -> Result<(), IntegrationError> {
+        check_stop_time(self.t, t_stop)?;
+        self.stop = Some(t_stop);
+        Ok(())
+    }
+    fn output_mode(&self) -> OutputMode {
+        OutputMode::LandOnOutputs
+    }
 
-pub(crate) fn validate_request(
-    n: usize,
-    t0: f64,
-    u0: &[f64],
-    t_out: &[f64],
-) -> Result<(), IntegrationError> {
-    if u0.len() != n {
-        return Err(IntegrationError::InvalidRequest(format!(
-            "initial state has {} components, the system has {n}",
-            u0.len()
-        )));
-    }
-    if let Some(i) = u0.iter().position(|v| !v.is_finite()) {
-        return Err(IntegrationError::NonFinite {
-            t: t0,
-            component: i,
-            h: 0.0,
-        });
-    }
-    if !t0.is_finite() {
-        return Err(IntegrationError::InvalidRequest(format!(
-            "t0 must be finite, got {t0}"
-        )));
-    }
-    let mut prev = t0;
-    for (i, &t) in t_out.iter().enumerate() {
-        if !t.is_finite() || t < prev {
-            return Err(IntegrationError::InvalidRequest(format!(
-                "output times must be finite, non-decreasing and ≥ t0 = {t0}; times[{i}] = {t}"
-            )));
+    fn step(&mut self) -> Result<f64, IntegrationError> {
+        let target = self.stop.unwrap_or(f64::INFINITY);
+        let t = self.t;
+        if t >= target {
+            return Err(at_stop_time(t));
         }
-        prev = t;
-    }
-    Ok(())
-}
+        if self.stats.steps >= self.opts.max_steps {
+            return Err(IntegrationError::MaxSteps {
+                t,
+                max_steps: self.opts.max_steps,
+            });
+        }
+        let (rtol, atol) = (self.opts.rtol, self.opts.atol);
+        let h_max = self.opts.h_max.unwrap_or(f64::INFINITY);
+        let n = self.u.len();
+        self.system.update_jacobian(&self.u);
+        self.stats.jacobian_evals += 1;
+        let mut rejections = 0usize;
+        let mut rejected_here = false;
+        loop {
+            let h = self.h.min(h_max);
+            self.h = h;
+            let hits_stop = t + h >= target || (target - t - h) < 1e-12 * h;
+            let h_step = if hits_stop { target - t } else { h };
+            let h_min = 16.0 * f64::EPSILON * t.abs().max(h_step.abs() * 1e-3);
+            if rejections > self.opts.max_rejections || h_step <= h_min {
+                return Err(IntegrationError::StepSizeCollapse {
+                    t,
+                    h: h_step,
+                    h_min,
+                    rejections,
+                });
+            }
+            let shift = 1.0 / (GAMMA * h_step);
+            self.system
+                .factor(shift)
+                .map_err(|reason| IntegrationError::SingularMatrix { t, shift, reason })?;
+            self.stats.factorizations += 1;
 
-/// Hairer's first guess `h = 0.01 ‖u‖ / ‖F(u)‖` in the weighted RMS norm.
-pub(crate) fn initial_step(u: &[f64], f: &[f64], rtol: f64, atol: f64) -> f64 {
-    let n = u.len().max(1) as f64;
-    let (mut d0, mut d1) = (0.0, 0.0);
-    for (&ui, &fi) in u.iter().zip(f) {
-        let sc = atol + rtol * ui.abs();
-        d0 += (ui / sc).powi(2);
-        d1 += (fi / sc).powi(2);
+            if let Some(component) = self.stages(h_step) {
+                // A stage left the domain where F is finite: shrink and retry.
+                self.stats.rejected_steps += 1;
+                rejections += 1;
+                rejected_here = true;
+                self.h = h_step * 0.25;
+                if rejections > self.opts.max_rejections {
+                    return Err(IntegrationError::NonFinite {
+                        t,
+                        component,
+                        h: h_step,
+                    });
+                }
+                continue;
+            }
+            // u_new = (stage 6 argument) + k6; error = k6.
+            let (u, u_new, k6) = (&self.u, &mut self.u_other, &self.k[5]);
+            for i in 0..n {
+                u_new[i] = self.stage[i] + k6[i];
+            }
+            let mut acc = 0.0;
+            for i in 0..n {
+                let sc = atol + rtol * u[i].abs().max(u_new[i].abs());
+                let e = k6[i] / sc;
+                acc += e * e;
+            }
+            let err = (acc / n as f64).sqrt();
+            if !err.is_finite() {
+                self.stats.rejected_steps += 1;
+                rejections += 1;
+                rejected_here = true;
+                self.h = h_step * 0.25;
+                continue;
+            }
+            let mut q = (err.max(1e-10).powf(0.25) / SAFETY).clamp(Q_MIN, Q_MAX);
+            if err <= 1.0 {
+                if let Some((h_prev, err_prev)) = self.previous {
+                    let qg =
+                        (h_prev / h_step) * (err.max(1e-10).powi(2) / err_prev).powf(0.25) / SAFETY;
+                    q = q.max(qg.clamp(Q_MIN, Q_MAX));
+                }
+                self.previous = Some((h_step, err.max(1e-2)));
+                if rejected_here {
+                    q = q.max(1.0);
+                }
+                self.t_previous = t;
+                self.t = if hits_stop { target } else { t + h_step };
+                std::mem::swap(&mut self.u, &mut self.u_other);
+                self.stats.steps += 1;
+                let proposal = h_step / q;
+                // A step shortened to hit the stop time says nothing against the longer one.
+                self.h = if hits_stop { proposal.max(h) } else { proposal };
+                return Ok(self.t);
+            }
+            self.stats.rejected_steps += 1;
+            rejections += 1;
+            rejected_here = true;
+            self.h = h_step / q.max(1.0);
+        }
     }
-    let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
-    if d0 < 1e-5 || d1 < 1e-5 {
-        1e-6
-    } else {
-        0.01 * d0 / d1
+
+    /// Hairer's continuous extension of the last step (the constants [`D`]).
+    fn interpolate(&self, t: f64, out: &mut [f64]) -> Result<(), IntegrationError> {
+        check_in_step(self.t_previous, self.t, t)?;
+        if self.stats.steps == 0 || t == self.t {
+            out.copy_from_slice(&self.u);
+            return Ok(());
+        }
+        let h = self.t - self.t_previous;
+        let theta = (t - self.t_previous) / h;
+        let k = &self.k;
+        for (i, o) in out.iter_mut().enumerate() {
+            let h2: f64 = (0..5).map(|j| D[0][j] * k[j][i]).sum();
+            let h3: f64 = (0..5).map(|j| D[1][j] * k[j][i]).sum();
+            *o = (1.0 - theta) * self.u_other[i]
+                + theta * (self.u[i] + (1.0 - theta) * (h2 + theta * h3));
+        }
+        Ok(())
     }
 }
 
@@ -401,20 +374,22 @@ pub(crate) fn initial_step(u: &[f64], f: &[f64], rtol: f64, atol: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::test_systems::{BlowUp, Linear, assert_fails_at_blow_up, exact_y};
-    use crate::{DenseSlowFast, Recorder, SlowFastSystem};
+    use crate::{DenseSlowFast, Recorder, SlowFastSystem, integrate};
+
+    fn opts(rtol: f64, atol: f64) -> SolverOptions {
+        SolverOptions {
+            rtol,
+            atol,
+            ..SolverOptions::default()
+        }
+    }
 
     fn solve(eps: f64, rtol: f64, times: &[f64]) -> (Vec<Vec<f64>>, SolverStats) {
-        let mut sys = DenseSlowFast::new(Linear, eps);
+        let sys = DenseSlowFast::new(Linear, eps);
         let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
-        let mut solver = Rodas4::new(StiffOptions {
-            rtol,
-            atol: rtol * 1e-2,
-            ..StiffOptions::default()
-        })
-        .unwrap();
-        solver
-            .integrate(&mut sys, 0.0, &[1.0, 0.0], times, &mut rec)
-            .unwrap();
+        let mut solver = Rodas4::new(sys, 0.0, &[1.0, 0.0], &opts(rtol, rtol * 1e-2)).unwrap();
+        let out = integrate(&mut solver, times, &mut [], &mut rec).unwrap();
+        assert!(out.completed());
         (rec.trajectory.columns, solver.stats())
     }
 
@@ -452,38 +427,41 @@ mod tests {
         assert!(e2 < e1 / 10.0, "{e1} -> {e2}");
     }
 
+    /// Non-stiff scalar `u' = −u²`, exact `u = 1/(1 + t)`.
+    struct Riccati;
+    impl SlowFastSystem for Riccati {
+        fn slow_dim(&self) -> usize {
+            1
+        }
+        fn fast_dim(&self) -> usize {
+            0
+        }
+        fn slow_field(&self, x: &[f64], _y: &[f64], _e: f64, out: &mut [f64]) {
+            out[0] = -x[0] * x[0];
+        }
+        fn fast_field(&self, _x: &[f64], _y: &[f64], _e: f64, _out: &mut [f64]) {}
+    }
+
+    /// RODAS4 on [`Riccati`] with fixed steps `h` (loose tolerance, so no rejection).
+    fn fixed_steps(h: f64) -> Rodas4<DenseSlowFast<Riccati>> {
+        let fixed = SolverOptions {
+            h_init: Some(h),
+            h_max: Some(h),
+            ..opts(1.0, 1.0)
+        };
+        Rodas4::new(DenseSlowFast::new(Riccati, 1.0), 0.0, &[1.0], &fixed).unwrap()
+    }
+
     #[test]
     fn fixed_step_order_is_four() {
-        // Non-stiff scalar u' = −u² on a fixed grid (h_max = h_init, loose tolerance so no
-        // rejection): halving h divides the error by ≈ 2⁴. Exact: u = 1/(1+t).
-        struct Riccati;
-        impl SlowFastSystem for Riccati {
-            fn slow_dim(&self) -> usize {
-                1
-            }
-            fn fast_dim(&self) -> usize {
-                0
-            }
-            fn slow_field(&self, x: &[f64], _y: &[f64], _e: f64, out: &mut [f64]) {
-                out[0] = -x[0] * x[0];
-            }
-            fn fast_field(&self, _x: &[f64], _y: &[f64], _e: f64, _out: &mut [f64]) {}
-        }
+        // Halving h divides the error at t = 2 by ≈ 2⁴.
         let run = |h: f64| {
-            let mut sys = DenseSlowFast::new(Riccati, 1.0);
-            let mut rec = Recorder::new(vec!["u".into()]);
-            let mut s = Rodas4::new(StiffOptions {
-                rtol: 1.0,
-                atol: 1.0,
-                h_init: Some(h),
-                h_max: Some(h),
-                ..StiffOptions::default()
-            })
-            .unwrap();
-            let u = s
-                .integrate(&mut sys, 0.0, &[1.0], &[2.0], &mut rec)
-                .unwrap();
-            (u[0] - 1.0 / 3.0).abs()
+            let mut s = fixed_steps(h);
+            s.set_stop_time(2.0).unwrap();
+            while s.t() < 2.0 {
+                s.step().unwrap();
+            }
+            (s.state()[0] - 1.0 / 3.0).abs()
         };
         let (e1, e2) = (run(0.1), run(0.05));
         let order = (e1 / e2).log2();
@@ -494,38 +472,73 @@ mod tests {
     }
 
     #[test]
+    fn dense_output_is_third_order_and_exact_at_the_ends() {
+        // One step of size h from t = 0.5: the continuous extension's error at mid-step falls
+        // like h⁴ (local error of an order-3 extension); at the ends it is the step's values.
+        let mid_error = |h: f64| {
+            let mut s = fixed_steps(h);
+            // First reach t = 0.5 with steps of h, then take one more.
+            s.set_stop_time(0.5 + h).unwrap();
+            while s.t() < 0.5 + h - 1e-12 {
+                s.step().unwrap();
+            }
+            let (t0, t1) = (s.t_previous(), s.t());
+            let mut out = [0.0];
+            s.interpolate(t1, &mut out).unwrap();
+            assert_eq!(out[0], s.state()[0]);
+            s.interpolate(0.5 * (t0 + t1), &mut out).unwrap();
+            let exact = 1.0 / (1.0 + 0.5 * (t0 + t1));
+            assert!(s.interpolate(t1 + h, &mut out).is_err());
+            (out[0] - exact).abs()
+        };
+        let (e1, e2) = (mid_error(0.1), mid_error(0.05));
+        let order = (e1 / e2).log2();
+        assert!(order > 3.5, "dense-output error {e1:e} -> {e2:e}, order {order}");
+    }
+
+    #[test]
+    fn stop_time_is_landed_on_and_not_passed() {
+        let mut s = Rodas4::new(DenseSlowFast::new(Linear, 1e-3), 0.0, &[1.0, 0.0], &opts(1e-6, 1e-9))
+            .unwrap();
+        s.set_stop_time(0.3).unwrap();
+        while s.t() < 0.3 {
+            s.step().unwrap();
+        }
+        assert_eq!(s.t(), 0.3);
+        assert!(matches!(s.step(), Err(IntegrationError::InvalidRequest(_))));
+        assert!(s.set_stop_time(0.2).is_err());
+        s.set_stop_time(0.6).unwrap();
+        s.step().unwrap();
+        assert!(s.t() > 0.3 && s.t() <= 0.6);
+    }
+
+    #[test]
     fn bad_requests_are_errors() {
-        let mut sys = DenseSlowFast::new(Linear, 0.1);
-        let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
-        let mut s = Rodas4::new(StiffOptions::default()).unwrap();
+        let sys = || DenseSlowFast::new(Linear, 0.1);
+        let o = opts(1e-6, 1e-9);
         assert!(matches!(
-            s.integrate(&mut sys, 0.0, &[1.0], &[1.0], &mut rec),
+            Rodas4::new(sys(), 0.0, &[1.0], &o),
             Err(IntegrationError::InvalidRequest(_))
         ));
         assert!(matches!(
-            s.integrate(&mut sys, 0.0, &[1.0, 0.0], &[1.0, 0.5], &mut rec),
-            Err(IntegrationError::InvalidRequest(_))
-        ));
-        assert!(matches!(
-            s.integrate(&mut sys, 0.0, &[f64::NAN, 0.0], &[1.0], &mut rec),
+            Rodas4::new(sys(), 0.0, &[f64::NAN, 0.0], &o),
             Err(IntegrationError::NonFinite { component: 0, .. })
         ));
-        assert!(
-            Rodas4::new(StiffOptions {
-                rtol: 0.0,
-                ..StiffOptions::default()
-            })
-            .is_err()
-        );
+        assert!(Rodas4::new(sys(), 0.0, &[1.0, 0.0], &opts(0.0, 1e-9)).is_err());
+        let mut s = Rodas4::new(sys(), 0.0, &[1.0, 0.0], &o).unwrap();
+        let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
+        assert!(matches!(
+            integrate(&mut s, &[1.0, 0.5], &mut [], &mut rec),
+            Err(IntegrationError::InvalidRequest(_))
+        ));
     }
 
     #[test]
     fn blow_up_is_reported_not_returned() {
         // u' = u², u(0) = 1 blows up at t = 1: the solver must fail there.
-        let mut sys = DenseSlowFast::new(BlowUp, 1.0);
+        let mut s = Rodas4::new(DenseSlowFast::new(BlowUp, 1.0), 0.0, &[1.0], &opts(1e-6, 1e-9))
+            .unwrap();
         let mut rec = Recorder::new(vec!["u".into()]);
-        let mut s = Rodas4::new(StiffOptions::default()).unwrap();
-        let r = s.integrate(&mut sys, 0.0, &[1.0], &[2.0], &mut rec);
-        assert_fails_at_blow_up(r);
+        assert_fails_at_blow_up(integrate(&mut s, &[2.0], &mut [], &mut rec));
     }
 }

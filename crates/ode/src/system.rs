@@ -8,6 +8,24 @@ pub trait OdeSystem {
     fn rhs(&self, u: &[f64], du: &mut [f64]);
 }
 
+impl<S: OdeSystem + ?Sized> OdeSystem for &S {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn rhs(&self, u: &[f64], du: &mut [f64]) {
+        (**self).rhs(u, du);
+    }
+}
+
+impl<S: OdeSystem + ?Sized> OdeSystem for &mut S {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn rhs(&self, u: &[f64], du: &mut [f64]) {
+        (**self).rhs(u, du);
+    }
+}
+
 /// What an implicit method (RODAS4, BDF) needs beyond [`OdeSystem`]: the Jacobian
 /// `J = ∂F/∂u` and solves with the Newton matrix `W = c·I − J`.
 ///
@@ -33,6 +51,21 @@ pub trait Linearization: OdeSystem {
     /// the same); the default domain is everything.
     fn outside_domain(&self, _u: &[f64]) -> Option<usize> {
         None
+    }
+}
+
+impl<S: Linearization + ?Sized> Linearization for &mut S {
+    fn update_jacobian(&mut self, u: &[f64]) {
+        (**self).update_jacobian(u);
+    }
+    fn factor(&mut self, c: f64) -> Result<(), String> {
+        (**self).factor(c)
+    }
+    fn solve(&self, b: &mut [f64]) {
+        (**self).solve(b);
+    }
+    fn outside_domain(&self, u: &[f64]) -> Option<usize> {
+        (**self).outside_domain(u)
     }
 }
 

@@ -9,7 +9,7 @@ use nalgebra::{DMatrix, DVector, Dyn, LU};
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
     IntegrationError, Linearization, Observer, OdeSystem, Rodas4, SlowFastSystem, SolverStats,
-    StiffOptions,
+    SolverOptions,
 };
 
 use crate::linear::{attractivity, blocks, eps_partials, factor_fast};
@@ -679,12 +679,12 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
     if let Some(x1) = &start.x1_0 {
         u0.extend_from_slice(x1);
     }
-    let mut rodas = Rodas4::new(StiffOptions {
+    let mut rodas = Rodas4::new(SolverOptions {
         rtol: opts.rtol,
         atol: opts.atol,
         h_max: opts.h_max,
         max_steps: opts.max_steps,
-        ..StiffOptions::default()
+        ..SolverOptions::default()
     })?;
     let result = rodas.integrate(&mut ode, start.t0, &u0, t_out, &mut watch);
     if let Some(e) = watch.output_failure.take() {

@@ -37,7 +37,7 @@
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
-use timescales_full::FlowProblem;
+use timescales_meanfield::FlowProblem;
 use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
 
 use crate::held::HeldFlow;

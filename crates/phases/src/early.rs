@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use timescales_full::{FlowError, FlowProblem};
+use timescales_meanfield::{FlowError, FlowProblem};
 
 /// Errors of the phase asymptotics.
 #[derive(Debug, Error)]
@@ -214,7 +214,7 @@ impl EarlyPhases {
 mod tests {
     use super::*;
     use timescales_analysis::crossing_time;
-    use timescales_full::{InitialLaw, Method, OutputTimes, Placement, simulate};
+    use timescales_meanfield::{InitialLaw, Method, OutputTimes, Placement, simulate};
 
     fn public(eps: f64, law: InitialLaw, phi0: f64) -> FlowProblem {
         FlowProblem {

@@ -15,7 +15,7 @@
 
 use std::ops::ControlFlow;
 
-use timescales_full::FlowProblem;
+use timescales_meanfield::FlowProblem;
 use timescales_ode::{ExplicitMethod, Observer, OdeSystem, integrate_explicit};
 
 use crate::{EarlyPhases, PhaseError};
@@ -159,7 +159,7 @@ pub fn solve_inner_phase_one(problem: &FlowProblem) -> Result<InnerPhaseOne, Pha
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timescales_full::{InitialLaw, Method, OutputTimes, Placement};
+    use timescales_meanfield::{InitialLaw, Method, OutputTimes, Placement};
 
     #[test]
     fn inner_problem_reproduces_the_logistic_onset() {

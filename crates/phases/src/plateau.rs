@@ -33,7 +33,7 @@ use std::ops::ControlFlow;
 
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
-use timescales_full::FlowProblem;
+use timescales_meanfield::FlowProblem;
 use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
 
 use crate::held::HeldFlow;
@@ -468,7 +468,7 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timescales_full::{InitialLaw, Method, OutputTimes, Placement};
+    use timescales_meanfield::{InitialLaw, Method, OutputTimes, Placement};
 
     fn problem(eps: f64) -> FlowProblem {
         FlowProblem {

@@ -2,7 +2,7 @@
 //! composite risk curve of phases 0–1 against the integrated one.
 
 use serde::{Deserialize, Serialize};
-use timescales_full::{FlowProblem, OutputTimes, simulate};
+use timescales_meanfield::{FlowProblem, OutputTimes, simulate};
 use timescales_ode::Trajectory;
 
 use timescales_analysis::crossing_time;
@@ -486,7 +486,7 @@ fn dwells_near(t: &[f64], y: &[f64], level: f64, tol: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timescales_full::{InitialLaw, Method, Placement};
+    use timescales_meanfield::{InitialLaw, Method, Placement};
 
     fn few_atoms(eps: f64) -> FlowProblem {
         FlowProblem {

@@ -1,5 +1,5 @@
 //! Scenario files: the TOML description of a run of the full ODE, parsed, validated and
-//! resolved into a [`FlowProblem`](timescales_full::FlowProblem).
+//! resolved into a [`FlowProblem`](timescales_meanfield::FlowProblem).
 //!
 //! ```toml
 //! [activation]          # `hermite = [σ_0, …, σ_K]`, or `polynomial = [c_0, c_1, …]`,
@@ -31,7 +31,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use timescales_full::{FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement};
+use timescales_meanfield::{FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement};
 use timescales_hermite::{Activation, Expansion, ExpansionMethod, FunctionSpec, HermiteError};
 
 /// Degree used when only named functions without `degree` are given.
@@ -163,7 +163,7 @@ pub struct RunTable {
     /// Number of log-spaced output times (default 200).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<usize>,
-    /// `bdf`, `rodas4`, `dopri5` or `dop853` (absent: `timescales_full::Method::default()`).
+    /// `bdf`, `rodas4`, `dopri5` or `dop853` (absent: `timescales_meanfield::Method::default()`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
 }

@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    Bdf, ExplicitMethod, Observer, Rodas4, SolverStats, StiffOptions, Trajectory,
+    Bdf, ExplicitMethod, Observer, Rodas4, SolverStats, SolverOptions, Trajectory,
     integrate_explicit,
 };
 
@@ -342,10 +342,10 @@ pub fn simulate_with(
         particles: n,
         source,
     };
-    let stiff = StiffOptions {
+    let stiff = SolverOptions {
         rtol: problem.rtol,
         atol: problem.atol,
-        ..StiffOptions::default()
+        ..SolverOptions::default()
     };
     let result = match problem.method {
         Method::Rodas4 => {

@@ -1,7 +1,7 @@
-//! Quick look at one run of the public problem: `cargo run --release -p timescales-full
+//! Quick look at one run of the public problem: `cargo run --release -p timescales-meanfield
 //! --example explore -- EPS N LO HI [RTOL]` prints the risk on a coarse log grid and the
 //! solver statistics.
-use timescales_full::*;
+use timescales_meanfield::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -4,7 +4,7 @@
 //! for both ε. BDF at the same rtol is held to the (looser) accuracy it actually achieves,
 //! see [`bdf_risk_matches_scipy_reference`].
 
-use timescales_full::{FlowProblem, Method, OutputTimes, simulate};
+use timescales_meanfield::{FlowProblem, Method, OutputTimes, simulate};
 
 struct Row {
     eps: f64,

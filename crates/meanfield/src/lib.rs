@@ -1,6 +1,7 @@
-//! The full ODE: the `d → ∞, m → ∞` limit of a two-layer network trained by gradient flow
-//! with a second layer `1/ε` times faster, over weighted particles `(a_i, s_i)`
-//! (model.md §4), integrated directly.
+//! The mean-field two-layer flow — the "full ODE" of singular-perturbation language: the
+//! `d → ∞, m → ∞` limit of a two-layer network trained by gradient flow with a second layer
+//! `1/ε` times faster, over weighted particles `(a_i, s_i)` (model.md §4), integrated
+//! directly.
 //!
 //! ```text
 //!   ε da_i/dt = Σ_k σ_k r_k s_i^k,   ds_i/dt = (1 − s_i²) a_i Σ_k k σ_k r_k s_i^{k−1},

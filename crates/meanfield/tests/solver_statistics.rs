@@ -4,7 +4,7 @@
 //! written (release and debug builds give the same counts); a deliberate algorithmic change
 //! updates them, with the reason in the commit.
 
-use timescales_full::{FlowProblem, Method, simulate};
+use timescales_meanfield::{FlowProblem, Method, simulate};
 
 fn public_n64(method: Method) -> FlowProblem {
     FlowProblem {

@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use timescales_full::{
+use timescales_meanfield::{
     FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate, simulate_with,
 };
 
@@ -307,7 +307,7 @@ fn bdf_agrees_with_rodas4_and_converges_with_tolerance() {
     };
     let reference = run_at(1e-12, Method::Rodas4);
     let rr = reference.trajectory.column("risk").unwrap();
-    let err = |run: &timescales_full::FlowRun| {
+    let err = |run: &timescales_meanfield::FlowRun| {
         let r = run.trajectory.column("risk").unwrap();
         assert_eq!(run.trajectory.t, reference.trajectory.t);
         r.iter()

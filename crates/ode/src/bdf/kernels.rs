@@ -1,0 +1,190 @@
+//! The numerical kernels of the BDF step: its coefficients, the change of step size on the
+//! differences array, the weighted norms and the interpolating polynomial.
+
+pub(super) const MAX_ORDER: usize = 5;
+pub(super) const NEWTON_MAXITER: usize = 4;
+pub(super) const MIN_FACTOR: f64 = 0.2;
+pub(super) const MAX_FACTOR: f64 = 10.0;
+/// The NDF coefficients `κ_k` of Shampine & Reichelt (Table 1); `κ_5 = 0` (plain BDF5).
+pub(super) const KAPPA: [f64; MAX_ORDER + 1] = [0.0, -0.1850, -1.0 / 9.0, -0.0823, -0.0415, 0.0];
+/// Rows of the differences array: `D_0 … D_{k+2}` for `k ≤ 5`.
+pub(super) const ROWS: usize = MAX_ORDER + 3;
+
+/// `γ_k = Σ_{i=1..k} 1/i`, `α_k = (1 − κ_k) γ_k`, `C_k = κ_k γ_k + 1/(k + 1)`.
+#[derive(Debug, Clone)]
+pub(super) struct Coefficients {
+    pub(super) gamma: [f64; MAX_ORDER + 1],
+    pub(super) alpha: [f64; MAX_ORDER + 1],
+    pub(super) error_const: [f64; MAX_ORDER + 1],
+}
+
+impl Coefficients {
+    pub(super) fn new() -> Self {
+        let mut gamma = [0.0; MAX_ORDER + 1];
+        for k in 1..=MAX_ORDER {
+            gamma[k] = gamma[k - 1] + 1.0 / k as f64;
+        }
+        let mut alpha = [0.0; MAX_ORDER + 1];
+        let mut error_const = [0.0; MAX_ORDER + 1];
+        for k in 0..=MAX_ORDER {
+            alpha[k] = (1.0 - KAPPA[k]) * gamma[k];
+            error_const[k] = KAPPA[k] * gamma[k] + 1.0 / (k + 1) as f64;
+        }
+        Self {
+            gamma,
+            alpha,
+            error_const,
+        }
+    }
+}
+
+/// `R(r)`: `R_ij = Π_{l=1..i} (l − 1 − r j)/l` (row 0 all ones), size `(k+1)²`, row-major.
+pub(super) fn compute_r(order: usize, factor: f64) -> [[f64; MAX_ORDER + 1]; MAX_ORDER + 1] {
+    let mut r = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
+    r[0][..=order].fill(1.0);
+    for i in 1..=order {
+        let (above, row) = r.split_at_mut(i);
+        let above = &above[i - 1];
+        for (j, (rij, a)) in row[0][..=order].iter_mut().zip(above).enumerate() {
+            let m = if j == 0 {
+                0.0
+            } else {
+                (i as f64 - 1.0 - factor * j as f64) / i as f64
+            };
+            *rij = a * m;
+        }
+    }
+    r
+}
+
+/// Re-expresses the differences `D_0..D_k` for a step `factor` times the current one:
+/// `D ← (R(factor) R(1))ᵀ D` (scipy's `change_D`). `scratch` holds at least `(k+1)·n`.
+pub(super) fn change_d(d: &mut [f64], scratch: &mut [f64], n: usize, order: usize, factor: f64) {
+    let r = compute_r(order, factor);
+    let u = compute_r(order, 1.0);
+    let mut ru = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
+    for i in 0..=order {
+        for j in 0..=order {
+            ru[i][j] = (0..=order).map(|l| r[i][l] * u[l][j]).sum();
+        }
+    }
+    // new_j = Σ_k RU_kj D_k, row by row (contiguous, vectorizable passes).
+    let rows = (order + 1) * n;
+    let (old, new) = (&d[..rows], &mut scratch[..rows]);
+    for (j, new_j) in new.chunks_exact_mut(n.max(1)).enumerate().take(order + 1) {
+        new_j.fill(0.0);
+        for (k, old_k) in old.chunks_exact(n.max(1)).enumerate() {
+            let c = ru[k][j];
+            for (a, b) in new_j.iter_mut().zip(old_k) {
+                *a += c * b;
+            }
+        }
+    }
+    d[..rows].copy_from_slice(&scratch[..rows]);
+}
+
+/// Partial sums of [`weighted_sum_sq`]: entry `i` goes to lane `i mod LANES`.
+const LANES: usize = 8;
+
+/// `Σ_i (x_i w_i)²`, accumulated in [`LANES`] interleaved partial sums added up in a fixed
+/// order: deterministic, vectorizable, and free of the add-latency chain of a single
+/// accumulator (which made the norms of this integrator a large part of a step at small `n`).
+pub(super) fn weighted_sum_sq(x: &[f64], weight: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let (xc, wc) = (x.chunks_exact(LANES), weight.chunks_exact(LANES));
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    for (x, w) in xc.zip(wc) {
+        for l in 0..LANES {
+            let e = x[l] * w[l];
+            acc[l] += e * e;
+        }
+    }
+    for (l, (x, w)) in xr.iter().zip(wr).enumerate() {
+        let e = x * w;
+        acc[l] += e * e;
+    }
+    add_lanes(acc)
+}
+
+/// The lanes of a partial sum added up in a fixed order.
+pub(super) fn add_lanes(acc: [f64; LANES]) -> f64 {
+    let half: [f64; 4] = std::array::from_fn(|l| acc[l] + acc[l + 4]);
+    (half[0] + half[1]) + (half[2] + half[3])
+}
+
+/// `y += Δ`, `d += Δ` and `Σ_i (Δ_i w_i)²` in one pass (lanes as [`weighted_sum_sq`]).
+pub(super) fn add_and_sum_sq(dy: &[f64], weight: &[f64], y: &mut [f64], d: &mut [f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let (xc, wc) = (dy.chunks_exact(LANES), weight.chunks_exact(LANES));
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    let (mut yc, mut dc) = (y.chunks_exact_mut(LANES), d.chunks_exact_mut(LANES));
+    for (((x, w), y), d) in xc.zip(wc).zip(&mut yc).zip(&mut dc) {
+        for l in 0..LANES {
+            let e = x[l] * w[l];
+            acc[l] += e * e;
+            y[l] += x[l];
+            d[l] += x[l];
+        }
+    }
+    let (yr, dr) = (yc.into_remainder(), dc.into_remainder());
+    for (l, (((x, w), y), d)) in xr.iter().zip(wr).zip(yr).zip(dr).enumerate() {
+        let e = x * w;
+        acc[l] += e * e;
+        *y += x;
+        *d += x;
+    }
+    add_lanes(acc)
+}
+
+/// Weighted RMS norm `(Σ (x_i w_i)² / n)^{1/2}`, `w_i = 1/(atol + rtol |y_i|)`.
+pub(super) fn rms(x: &[f64], weight: &[f64]) -> f64 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    (weighted_sum_sq(x, weight) / x.len() as f64).sqrt()
+}
+
+/// What a failed Newton iteration saw.
+pub(super) enum NewtonFailure {
+    /// No convergence (rate ≥ 1 or too slow).
+    Slow,
+    /// A right-hand side or an increment was not finite, at this component.
+    NonFinite(usize),
+    /// The iteration converged to a state outside the system's domain.
+    OutsideDomain,
+}
+
+/// The interpolating polynomial of the current step at `tq`:
+/// `D_0 + Σ_{j=1..k} D_j Π_{m<j} (tq − (t − m h))/((m + 1) h)` (scipy's `BdfDenseOutput`).
+pub(super) fn dense_output(d: &[f64], n: usize, order: usize, t: f64, h: f64, tq: f64, out: &mut [f64]) {
+    let mut p = [0.0; MAX_ORDER + 1];
+    let mut acc = 1.0;
+    for (m, pm) in p[..order].iter_mut().enumerate() {
+        acc *= (tq - (t - h * m as f64)) / (h * (m + 1) as f64);
+        *pm = acc;
+    }
+    out.copy_from_slice(&d[..n]);
+    for j in 1..=order {
+        let pj = p[j - 1];
+        for (o, dj) in out.iter_mut().zip(&d[j * n..(j + 1) * n]) {
+            *o += pj * dj;
+        }
+    }
+}
+
+/// The next representable `f64` above `t` (`np.nextafter(t, inf)` for finite `t`).
+pub(super) fn next_up(t: f64) -> f64 {
+    if t.is_nan() || t == f64::INFINITY {
+        return t;
+    }
+    if t == 0.0 {
+        return f64::from_bits(1);
+    }
+    let bits = t.to_bits();
+    if t > 0.0 {
+        f64::from_bits(bits + 1)
+    } else {
+        f64::from_bits(bits - 1)
+    }
+}
+
