@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod bdf;
+mod dopri;
 mod error;
 mod explicit;
 mod observer;
@@ -40,6 +41,7 @@ mod system;
 mod test_systems;
 
 pub use bdf::Bdf;
+pub use dopri::{Dop853, Dopri5};
 pub use error::IntegrationError;
 pub use explicit::{ExplicitMethod, integrate_explicit};
 pub use observer::{Observer, Recorder, Trajectory};
