@@ -30,8 +30,10 @@
 #![warn(missing_docs)]
 
 mod bdf;
+mod dopri;
 mod driver;
 mod event;
+mod method;
 mod error;
 mod explicit;
 mod observer;
@@ -42,11 +44,13 @@ mod system;
 mod test_systems;
 
 pub use bdf::Bdf;
+pub use dopri::{Dop853, Dopri5};
 pub use error::IntegrationError;
 pub use explicit::{ExplicitMethod, integrate_explicit};
 pub use observer::{Observer, Recorder, Trajectory};
 pub use driver::{Outcome, Stop, integrate};
 pub use event::{Direction, Event, EventHit};
+pub use method::Method;
 pub use rodas::Rodas4;
 pub use solver::{OutputMode, Solver, SolverOptions, SolverStats};
 pub use system::{
