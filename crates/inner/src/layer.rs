@@ -5,25 +5,13 @@ use std::ops::ControlFlow;
 use nalgebra::{DMatrix, DVector, Dyn, LU};
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    ExplicitMethod, IntegrationError, Linearization, Observer, OdeSystem, Rodas4, SlowFastSystem,
-    SolverStats, SolverOptions, integrate_explicit,
+    Linearization, Method, Observer, OdeSystem, SlowFastSystem, SolverOptions, SolverStats,
+    integrate,
 };
 use timescales_outer::linear::{attractivity, blocks, eps_partials, factor_fast, manifold_slope};
 use timescales_outer::{NewtonOptions, solve_fast};
 
 use crate::InnerError;
-
-/// Integrator of the layer problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LayerMethod {
-    /// Dormand–Prince 8(5,3) (default; the layer is not stiff when the fast spectrum is
-    /// not itself spread over several scales).
-    Dop853,
-    /// Dormand–Prince 5(4).
-    Dopri5,
-    /// RODAS4 with a finite-difference Jacobian (stiff layers).
-    Rodas,
-}
 
 /// Options of [`solve_layer`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -32,8 +20,8 @@ pub struct LayerOptions {
     pub rtol: f64,
     /// Absolute tolerance of the integrator.
     pub atol: f64,
-    /// Integrator; an explicit one that fails (stiffness) is retried with Rodas.
-    pub method: LayerMethod,
+    /// Integrator; an explicit one that fails (stiffness) is retried with RODAS4.
+    pub method: Method,
     /// Converged when the Newton distance `‖f_y⁻¹ f(x₀, η₀)‖∞` to the manifold (and, with
     /// the first-order terms, `‖dη₁/dτ − H g‖∞`) is below `tol · (1 + ‖·‖∞)` at two
     /// successive checks.
@@ -52,7 +40,7 @@ impl Default for LayerOptions {
         Self {
             rtol: 1e-12,
             atol: 1e-14,
-            method: LayerMethod::Dop853,
+            method: Method::Dop853,
             tol: 1e-12,
             check_every: 0.5,
             tau_max: 1e5,
@@ -120,8 +108,8 @@ pub struct LayerSolution {
     pub eta1_rate: Option<Vec<f64>>,
     /// Integrator counters.
     pub stats: SolverStats,
-    /// The integrator that produced the layer (after a fallback, Rodas).
-    pub method: LayerMethod,
+    /// The integrator that produced the layer (after a fallback, RODAS4).
+    pub method: Method,
 }
 
 impl LayerSolution {
@@ -383,7 +371,12 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
     grid.sort_by(f64::total_cmp);
     dedup_close(&mut grid);
 
-    let mut ode = LayerOde {
+    let mut u0 = start.y0.clone();
+    if start.first_order {
+        u0.extend(std::iter::repeat_n(0.0, n + m));
+    }
+    let t0 = start.t0;
+    let layer_ode = || LayerOde {
         sys,
         x0: start.x0.clone(),
         n,
@@ -392,73 +385,9 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
         jac: DMatrix::zeros(0, 0),
         lu: None,
     };
-    let mut u0 = start.y0.clone();
-    if start.first_order {
-        u0.extend(std::iter::repeat_n(0.0, n + m));
-    }
-    let t0 = start.t0;
-    let run = |ode: &mut LayerOde<'_, S>, method: LayerMethod| {
-        let frozen: &LayerOde<'_, S> = ode;
-        let mut watch = LayerWatch {
-            ode: frozen,
-            requested: requested.clone(),
-            checks: checks.clone(),
-            tol: opts.tol,
-            tau: Vec::new(),
-            rows: Vec::new(),
-            passed: 0,
-            converged_at: None,
-            last: None,
-        };
-        let result = match method {
-            LayerMethod::Dop853 | LayerMethod::Dopri5 => {
-                let em = if method == LayerMethod::Dop853 {
-                    ExplicitMethod::Dop853
-                } else {
-                    ExplicitMethod::Dopri5
-                };
-                integrate_explicit(
-                    em, frozen, 0.0, &u0, &grid, opts.rtol, opts.atol, &mut watch,
-                )
-                .map(|(_, st)| st)
-            }
-            LayerMethod::Rodas => Err(IntegrationError::InvalidRequest(String::new())),
-        };
-        let LayerWatch {
-            tau,
-            rows,
-            converged_at,
-            last,
-            ..
-        } = watch;
-        (result, tau, rows, converged_at, last)
-    };
-    let (mut result, mut tau, mut rows, mut converged, mut last) = run(&mut ode, opts.method);
-    let mut method = opts.method;
-    let mut stats = result.clone().unwrap_or_default();
-    let explicit_failed = matches!(
-        result,
-        Err(ref e) if !matches!(e, IntegrationError::StoppedByObserver { .. })
-    );
-    if opts.method == LayerMethod::Rodas || explicit_failed {
-        method = LayerMethod::Rodas;
-        let mut rodas = Rodas4::new(SolverOptions {
-            rtol: opts.rtol.max(1e-13),
-            atol: opts.atol,
-            ..SolverOptions::default()
-        })
-        .map_err(|source| InnerError::Integration { t0, source })?;
-        // The observer borrows the system immutably while Rodas needs it mutably: Rodas
-        // gets its own copy of the (cheap) layer equations.
-        let mut stiff = LayerOde {
-            sys,
-            x0: start.x0.clone(),
-            n,
-            m,
-            first_order: start.first_order,
-            jac: DMatrix::zeros(0, 0),
-            lu: None,
-        };
+    // The watch reads the layer equations while the solver owns its own (cheap) copy.
+    let ode = layer_ode();
+    let run = |method: Method| {
         let mut watch = LayerWatch {
             ode: &ode,
             requested: requested.clone(),
@@ -470,21 +399,40 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
             converged_at: None,
             last: None,
         };
-        result = rodas
-            .integrate(&mut stiff, 0.0, &u0, &grid, &mut watch)
-            .map(|_| SolverStats::default());
-        stats = rodas.stats();
-        tau = watch.tau;
-        rows = watch.rows;
-        converged = watch.converged_at;
-        last = watch.last;
+        let rtol = if method.is_stiff() {
+            opts.rtol.max(1e-13)
+        } else {
+            opts.rtol
+        };
+        let solver_opts = SolverOptions {
+            rtol,
+            atol: opts.atol,
+            ..SolverOptions::default()
+        };
+        let result = method
+            .solver(layer_ode(), 0.0, &u0, &solver_opts)
+            .and_then(|mut solver| integrate(&mut *solver, &grid, &mut [], &mut watch));
+        (result, watch)
+    };
+    let (mut result, mut watch) = run(opts.method);
+    let mut method = opts.method;
+    if !method.is_stiff() && result.is_err() {
+        // An explicit method that failed (stiffness, most likely): RODAS4 instead.
+        method = Method::Rodas4;
+        (result, watch) = run(method);
     }
+    let stats = result.as_ref().map(|o| o.stats).unwrap_or_default();
+    let LayerWatch {
+        tau,
+        rows,
+        converged_at: converged,
+        last,
+        ..
+    } = watch;
     let Some((tau_c, u_c)) = converged else {
         return Err(match result {
-            Err(source) if !matches!(source, IntegrationError::StoppedByObserver { .. }) => {
-                InnerError::Integration { t0, source }
-            }
-            _ => {
+            Err(source) => InnerError::Integration { t0, source },
+            Ok(_) => {
                 let (tau, d) = last.unwrap_or((0.0, f64::INFINITY));
                 InnerError::NotConverged {
                     t0,
@@ -605,7 +553,7 @@ mod tests {
                     v.y[0]
                 );
             }
-            assert_eq!(sol.method, LayerMethod::Dop853);
+            assert_eq!(sol.method, Method::Dop853);
             assert!(sol.max_real_limit < 0.0);
         }
     }
@@ -724,12 +672,12 @@ mod tests {
             &start(1.0, 0.0, true),
             &taus,
             &LayerOptions {
-                method: LayerMethod::Rodas,
+                method: Method::Rodas4,
                 ..opts
             },
         )
         .unwrap();
-        assert_eq!(b.method, LayerMethod::Rodas);
+        assert_eq!(b.method, Method::Rodas4);
         for &t in &taus {
             let (va, vb) = (a.at(t).unwrap(), b.at(t).unwrap());
             assert!((va.y[0] - vb.y[0]).abs() < 1e-10);

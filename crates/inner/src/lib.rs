@@ -26,4 +26,4 @@ mod error;
 mod layer;
 
 pub use error::InnerError;
-pub use layer::{LayerMethod, LayerOptions, LayerSolution, LayerStart, LayerValue, solve_layer};
+pub use layer::{LayerOptions, LayerSolution, LayerStart, LayerValue, solve_layer};

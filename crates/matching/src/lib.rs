@@ -32,7 +32,7 @@ mod fit;
 mod relaxation;
 mod study;
 
-pub use direct::{Borrowed, integrate_full};
+pub use direct::integrate_full;
 pub use eps::parse_eps_list;
 pub use error::MatchingError;
 pub use fit::{OrderFit, fit_order};

@@ -1,10 +1,10 @@
 //! The direct integrator (RODAS4 on the full system) against each built-in problem's
 //! closed form or published reference, and the outer/inner solvers against theirs.
 
-use std::ops::ControlFlow;
-
-use timescales_matching::{Borrowed, MatchingOptions, integrate_full, study};
-use timescales_ode::{DenseSlowFast, Observer, Rodas4, SolverOptions};
+use timescales_matching::{MatchingOptions, integrate_full, study};
+use timescales_ode::{
+    DenseSlowFast, Direction, Event, Recorder, Rodas4, Solver, SolverOptions, Stop, integrate,
+};
 use timescales_systems::builtin::{self, AIRY_A1, fold, michaelis_menten, van_der_pol};
 
 #[test]
@@ -80,56 +80,28 @@ fn michaelis_menten_direct_is_lambert_w_plus_first_order_outer() {
     assert!(ratio > 70.0 && ratio < 130.0, "{remainders:?}");
 }
 
-/// Times at which `y` crosses 0 downwards (the fast jump from the right branch), located by
-/// linear interpolation between accepted steps.
-struct DownCrossings {
-    last: Option<(f64, f64)>,
-    times: Vec<f64>,
-    wanted: usize,
-}
-
-impl Observer for DownCrossings {
-    fn observe(&mut self, _t: f64, _u: &[f64]) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-    fn accepted_step(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
-        let y = u[1];
-        if let Some((tp, yp)) = self.last
-            && yp > 0.0
-            && y <= 0.0
-        {
-            self.times.push(tp + (t - tp) * yp / (yp - y));
-        }
-        self.last = Some((t, y));
-        if self.times.len() >= self.wanted {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    }
-}
-
 #[test]
 fn van_der_pol_period_follows_dorodnitsyn() {
     // T(ε) = 3 − 2 ln 2 + 3|a₁| ε^{2/3} + O(ε ln ε) (Dorodnitsyn 1947): after removing the
     // two known terms the remainder must be within ε ln(1/ε) (the ε^{2/3} term itself is
     // 0.070 at ε = 1e-3 and 0.015 at ε = 1e-4, 10 and 16 times larger than that bound).
     for eps in [1e-3, 1e-4] {
-        let mut sys = DenseSlowFast::new(Borrowed(&van_der_pol::VanDerPol), eps);
-        let mut obs = DownCrossings {
-            last: None,
-            times: Vec::new(),
-            wanted: 3,
-        };
-        let mut rodas = Rodas4::new(SolverOptions {
+        // The fast jumps from the right branch: y falls through 0, located on the dense
+        // output (non-terminal events).
+        let sys = DenseSlowFast::new(&van_der_pol::VanDerPol, eps);
+        let opts = SolverOptions {
             rtol: 1e-9,
             atol: 1e-11,
             ..SolverOptions::default()
-        })
-        .unwrap();
-        let r = rodas.integrate(&mut sys, 0.0, &[2.0 / 3.0, 0.0], &[20.0], &mut obs);
-        assert!(r.is_err(), "stopped by the observer after three crossings");
-        let period = obs.times[2] - obs.times[1];
+        };
+        let mut rodas = Rodas4::new(sys, 0.0, &[2.0 / 3.0, 0.0], &opts).unwrap();
+        let mut jumps = [Event::new(|_t, u: &[f64]| u[1])
+            .direction(Direction::Falling)
+            .non_terminal()];
+        let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
+        let out = integrate(&mut rodas, &[5.0], &mut jumps, &mut rec).unwrap();
+        assert!(out.events.len() >= 3, "{:?}", out.events);
+        let period = out.events[2].t - out.events[1].t;
         let remainder = period - van_der_pol::period(eps);
         let bound = eps * (1.0 / eps).ln();
         assert!(
@@ -141,43 +113,27 @@ fn van_der_pol_period_follows_dorodnitsyn() {
     }
 }
 
-/// Stops when `u` exceeds `level`, recording `(t, u)` there.
-struct BlowUp {
-    level: f64,
-    hit: Option<(f64, f64)>,
-}
-
-impl Observer for BlowUp {
-    fn observe(&mut self, _t: f64, _u: &[f64]) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-    fn accepted_step(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
-        if u[1] > self.level {
-            self.hit = Some((t, u[1]));
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    }
-}
-
 #[test]
 fn fold_jump_time_is_the_airy_delay() {
     // The full solution is u = ε^{1/3} Ai'(ξ)/Ai(ξ) (+ exponentially small), ξ = (1−t)/ε^{2/3},
     // which blows up at t* = 1 + |a₁| ε^{2/3}; near it 1/u = (t* − t)/ε to relative
     // O((t* − t)² ε^{−4/3}), so t* ≈ t + ε/u once u is large.
     for eps in [1e-2, 1e-3, 1e-4] {
-        let mut sys = DenseSlowFast::new(Borrowed(&fold::Fold), eps);
+        let sys = DenseSlowFast::new(&fold::Fold, eps);
         let level = 1e3 / eps.powf(1.0 / 3.0);
-        let mut obs = BlowUp { level, hit: None };
-        let mut rodas = Rodas4::new(SolverOptions {
+        let opts = SolverOptions {
             rtol: 1e-11,
             atol: 1e-13,
             ..SolverOptions::default()
-        })
-        .unwrap();
-        let _ = rodas.integrate(&mut sys, 0.0, &[1.0, 0.0], &[3.0], &mut obs);
-        let (t, u) = obs.hit.expect("u blows up after the fold");
+        };
+        let mut rodas = Rodas4::new(sys, 0.0, &[1.0, 0.0], &opts).unwrap();
+        let mut blow_up = [Event::new(|_t, u: &[f64]| u[1] - level).direction(Direction::Rising)];
+        let mut rec = Recorder::new(vec!["s".into(), "u".into()]);
+        let out = integrate(&mut rodas, &[3.0], &mut blow_up, &mut rec).unwrap();
+        let Stop::Event(hit) = out.stop else {
+            panic!("u blows up after the fold: {:?}", out.stop)
+        };
+        let (t, u) = (hit.t, hit.state[1]);
         let t_star = t + eps / u;
         let reference = fold::jump_time(1.0, eps);
         let delay = reference - 1.0;

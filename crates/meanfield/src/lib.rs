@@ -24,4 +24,5 @@ mod run;
 pub use error::{FlowError, Invariant};
 pub use law::{InitialLaw, Particles, Placement};
 pub use model::TwoLayerFlow;
-pub use run::{FlowProblem, FlowRun, Method, OutputTimes, column_names, simulate, simulate_with};
+pub use run::{FlowProblem, FlowRun, OutputTimes, column_names, simulate, simulate_with};
+pub use timescales_ode::Method;

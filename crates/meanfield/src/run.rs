@@ -3,10 +3,7 @@
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
-use timescales_ode::{
-    Bdf, ExplicitMethod, Observer, Rodas4, SolverStats, SolverOptions, Trajectory,
-    integrate_explicit,
-};
+use timescales_ode::{Method, Observer, SolverOptions, SolverStats, Stop, Trajectory, integrate};
 
 use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
 
@@ -21,38 +18,6 @@ pub enum OutputTimes {
     },
     /// An explicit increasing list of times in `[0, t_end]`.
     Explicit(Vec<f64>),
-}
-
-/// Which integrator.
-///
-/// The default is [`Method::Rodas4`]: its error follows the requested tolerance (≈ rtol on
-/// the public problem) and it keeps `|s| ≤ 1` to that accuracy. [`Method::Bdf`] is the fast
-/// option: on the public problem (N = 64, ε = 1e-8, t_end = 3, benches/RESULTS.md) it reaches
-/// a maximum relative risk error between 3e-5 and 5e-9 2–5× faster than RODAS4 at equal
-/// accuracy, and at N = 10⁵ (rtol 1e-8) it takes ~1700 steps instead of ~8900. **Its error is not RODAS4's at the same rtol**: like scipy's BDF, its global
-/// error there is 60–300 × rtol for rtol 1e-5 … 1e-10, so ask it for a ~100× tighter rtol for
-/// the same accuracy; below ~1e-9 relative error RODAS4 is the faster (BDF at rtol 1e-12
-/// meets round-off in the fast variables). Near the saturation `|s| → 1` BDF's predictor
-/// used to carry overlaps past 1 (1 + 3.2e-6 at rtol 1e-9 on
-/// `data/scenarios/relu_normal.toml` with N = 32, ε = 1e-7, growing when let be, since outside
-/// `[−1, 1]` the flow can repel); it now rejects any step that leaves `|s| ≤ 1` and retries
-/// with half the step, like CVODE's inequality constraints (`TwoLayerFlow::outside_domain`;
-/// test `tests/bdf_saturation.rs`). RODAS4 stays the default for its error ≈ rtol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Variable-order (1–5) NDF/BDF, scipy's `BDF` on the structured solves, with Jacobian
-    /// and factorization reuse (stiff, fast; error ~100 × rtol). Output times inside a step
-    /// are interpolated.
-    Bdf,
-    /// RODAS (stiff, order 4; error close to rtol, but ~4× more steps than BDF at ε = 1e-8,
-    /// each with a Jacobian, a factorization and six solves). The default.
-    #[default]
-    Rodas4,
-    /// Dormand–Prince 5(4), for non-stiff runs (ε not small).
-    Dopri5,
-    /// Dormand–Prince 8(5,3), for non-stiff runs.
-    Dop853,
 }
 
 /// Everything a run needs.
@@ -100,8 +65,8 @@ pub struct FlowRun {
     /// Largest risk increase seen over one step (≤ 0 up to round-off for a monotone run).
     pub max_risk_increase: f64,
     /// `Some(t)` when the caller stopped the run at the accepted step ending at `t` (the
-    /// trajectory is then partial, the final state is that step's, the solver statistics are
-    /// not collected).
+    /// trajectory is then partial, the final state and the solver statistics are that
+    /// step's).
     pub interrupted_at: Option<f64>,
 }
 
@@ -342,71 +307,38 @@ pub fn simulate_with(
         particles: n,
         source,
     };
-    let stiff = SolverOptions {
+    let opts = SolverOptions {
         rtol: problem.rtol,
         atol: problem.atol,
         ..SolverOptions::default()
     };
-    let result = match problem.method {
-        Method::Rodas4 => {
-            let mut solver = Rodas4::new(stiff).map_err(wrap)?;
-            solver
-                .integrate(&mut flow, 0.0, &u0, &times, &mut watch)
-                .map(|u| (u, solver.stats()))
-        }
-        Method::Bdf => {
-            let mut solver = Bdf::new(stiff).map_err(wrap)?;
-            solver
-                .integrate(&mut flow, 0.0, &u0, &times, &mut watch)
-                .map(|u| (u, solver.stats()))
-        }
-        Method::Dopri5 | Method::Dop853 => {
-            let m = if problem.method == Method::Dopri5 {
-                ExplicitMethod::Dopri5
-            } else {
-                ExplicitMethod::Dop853
-            };
-            integrate_explicit(
-                m,
-                &flow,
-                0.0,
-                &u0,
-                &times,
-                problem.rtol,
-                problem.atol,
-                &mut watch,
-            )
-        }
-    };
+    let mut solver = problem
+        .method
+        .solver(&mut flow, 0.0, &u0, &opts)
+        .map_err(wrap)?;
+    let outcome = integrate(&mut *solver, &times, &mut [], &mut watch).map_err(wrap)?;
     if let Some((t, invariant)) = watch.violation.take() {
         return Err(FlowError::InvariantViolated { t, invariant });
     }
-    if let Some((t, u)) = watch.interrupted.take() {
-        let (s, a) = u.split_at(n);
-        let mut notes = problem.notes();
-        notes.push(format!(
-            "interrupted at t = {t:e}: the trajectory stops at the last output time before it"
-        ));
-        return Ok(FlowRun {
-            trajectory: watch.trajectory,
-            stats: SolverStats::default(),
-            final_a: a.to_vec(),
-            final_s: s.to_vec(),
-            notes,
-            max_risk_increase: watch.max_increase,
-            interrupted_at: Some(t),
-        });
-    }
-    let (u, stats) = result.map_err(wrap)?;
-    let (s, a) = u.split_at(n);
+    let mut notes = problem.notes();
+    let interrupted_at = match outcome.stop {
+        Stop::Observer { t } => {
+            notes.push(format!(
+                "interrupted at t = {t:e}: the trajectory stops at the last output time before it"
+            ));
+            Some(t)
+        }
+        Stop::Completed | Stop::Event(_) => None,
+    };
+    let (s, a) = solver.state().split_at(n);
     Ok(FlowRun {
         trajectory: watch.trajectory,
-        stats,
+        stats: outcome.stats,
         final_a: a.to_vec(),
         final_s: s.to_vec(),
-        notes: problem.notes(),
+        notes,
         max_risk_increase: watch.max_increase,
-        interrupted_at: None,
+        interrupted_at,
     })
 }
 
@@ -432,8 +364,6 @@ struct Watch<'a> {
     max_increase: f64,
     violation: Option<(f64, Invariant)>,
     progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
-    /// Time and state of the accepted step at which `progress` asked to stop.
-    interrupted: Option<(f64, Vec<f64>)>,
 }
 
 impl<'a> Watch<'a> {
@@ -454,7 +384,6 @@ impl<'a> Watch<'a> {
             max_increase: f64::NEG_INFINITY,
             violation: None,
             progress,
-            interrupted: None,
         };
         w.risk0 = w.row(u0)[0];
         w.last_risk = w.risk0;
@@ -519,7 +448,6 @@ impl Observer for Watch<'_> {
     }
     fn accepted_step(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
         if (self.progress)(t).is_break() {
-            self.interrupted = Some((t, u.to_vec()));
             return ControlFlow::Break(());
         }
         self.check(t, u)

@@ -46,12 +46,6 @@ pub enum IntegrationError {
         /// What the linear solver said.
         reason: String,
     },
-    /// An observer asked to stop (an invariant check failed, for instance).
-    #[error("stopped by an observer at t = {t:e}")]
-    StoppedByObserver {
-        /// Time of the observation that stopped the run.
-        t: f64,
-    },
     /// An explicit method detected stiffness (Hairer's test: `h·ρ(J)` stayed near the
     /// stability boundary for many steps) and stopped; use a stiff method.
     #[error("the problem became stiff at t = {t:e} after {steps} steps: use a stiff method (rodas4 or bdf)")]
@@ -64,14 +58,4 @@ pub enum IntegrationError {
     /// Invalid arguments (output times not increasing, non-positive tolerance, ...).
     #[error("invalid integration request: {0}")]
     InvalidRequest(String),
-    /// The explicit integrator (ode_solvers) failed.
-    #[error("explicit integrator failed between t = {t0:e} and t = {t1:e}: {reason}")]
-    Explicit {
-        /// Start of the failing interval.
-        t0: f64,
-        /// End of the failing interval.
-        t1: f64,
-        /// What ode_solvers said.
-        reason: String,
-    },
 }

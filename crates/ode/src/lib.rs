@@ -12,21 +12,25 @@
 //! integration the pair is seen as one ODE `u' = F(u)` with `u = (x, y)` ([`OdeSystem`]);
 //! implicit methods also need the linear solves `(c·I − ∂F/∂u) z = b` ([`Linearization`]),
 //! which a system may implement with its own structure (the two-layer model does it in
-//! `O(N K²)` with a Woodbury identity) or take from the dense adapter [`DenseSlowFast`].
+//! `O(N K)` with a Woodbury identity) or take from the dense adapter [`DenseSlowFast`].
 //!
-//! The integrators:
+//! **One integrator interface.** Every integrator is a [`Solver`]: a value that owns its
+//! system, exposes its time, state and work counters at any moment, advances one accepted
+//! step per [`Solver::step`], never passes its stop time, and gives the dense output of its
+//! last step ([`Solver::interpolate`]):
 //! - [`Rodas4`]: the stiffly accurate, L-stable Rosenbrock method RODAS of Hairer & Wanner
-//!   (order 4, embedded order 3), with error control and output at requested times;
+//!   (order 4, embedded order 3, continuous extension of order 3);
 //! - [`Bdf`]: the variable-order (1–5), variable-step NDF/BDF of Shampine & Reichelt (a
-//!   port of scipy's `BDF`), with Jacobian and factorization reuse and interpolated output:
-//!   about 3 right-hand sides and solves per step, a Jacobian every few steps, and far fewer
-//!   steps than RODAS on strongly stiff slow–fast problems, where RODAS loses order (but a
-//!   global error further above rtol);
-//! - [`integrate_explicit`]: ode_solvers' Dopri5 / Dop853 for non-stiff runs.
+//!   port of scipy's `BDF`), with Jacobian and factorization reuse and interpolated output;
+//! - [`Dopri5`], [`Dop853`]: the explicit Dormand–Prince pairs of Hairer's `dopri5.f` and
+//!   `dop853.f`, with their dense outputs and stiffness detection.
 //!
-//! All report failures (step-size collapse, non-finite state, step limit, singular
-//! linear solve, a stop requested by an observer) as [`IntegrationError`] with the time
-//! where it happened.
+//! [`Method`] names them (for scenario files and command lines). The driver
+//! [`integrate`] owns the loop: output times, [`Event`]s (roots of functions of the state,
+//! located on the dense output, with a direction, terminal or not), and an [`Observer`] that
+//! records and may stop the run; a stop or an event is an [`Outcome`], a failure an
+//! [`IntegrationError`] with the time where it happened (step-size collapse, non-finite
+//! state, step limit, singular Newton matrix, stiffness under an explicit method).
 #![warn(missing_docs)]
 
 mod bdf;
@@ -35,7 +39,6 @@ mod driver;
 mod event;
 mod method;
 mod error;
-mod explicit;
 mod observer;
 mod rodas;
 mod solver;
@@ -46,7 +49,6 @@ mod test_systems;
 pub use bdf::Bdf;
 pub use dopri::{Dop853, Dopri5};
 pub use error::IntegrationError;
-pub use explicit::{ExplicitMethod, integrate_explicit};
 pub use observer::{Observer, Recorder, Trajectory};
 pub use driver::{Outcome, Stop, integrate};
 pub use event::{Direction, Event, EventHit};

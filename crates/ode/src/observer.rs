@@ -2,10 +2,10 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
-/// Watches an integration: every requested output time, and (optionally) every accepted
-/// step. Returning `ControlFlow::Break(())` stops the run with
-/// [`IntegrationError::StoppedByObserver`](crate::IntegrationError::StoppedByObserver);
-/// the observer keeps its own record of why.
+/// Watches an integration driven by [`integrate`](crate::integrate): every requested output
+/// time, and (optionally) every accepted step. Returning `ControlFlow::Break(())` stops the
+/// run with [`Stop::Observer`](crate::Stop::Observer); the observer keeps its own record of
+/// why.
 pub trait Observer {
     /// The state `u(t)` at a requested output time.
     fn observe(&mut self, t: f64, u: &[f64]) -> ControlFlow<()>;

@@ -110,6 +110,40 @@ pub trait SlowFastSystem {
     }
 }
 
+impl<S: SlowFastSystem + ?Sized> SlowFastSystem for &S {
+    fn slow_dim(&self) -> usize {
+        (**self).slow_dim()
+    }
+    fn fast_dim(&self) -> usize {
+        (**self).fast_dim()
+    }
+    fn slow_names(&self) -> Vec<String> {
+        (**self).slow_names()
+    }
+    fn fast_names(&self) -> Vec<String> {
+        (**self).fast_names()
+    }
+    fn slow_field(&self, x: &[f64], y: &[f64], eps: f64, out: &mut [f64]) {
+        (**self).slow_field(x, y, eps, out)
+    }
+    fn fast_field(&self, x: &[f64], y: &[f64], eps: f64, out: &mut [f64]) {
+        (**self).fast_field(x, y, eps, out)
+    }
+    fn jacobian(&self, x: &[f64], y: &[f64], eps: f64, blocks: &mut JacobianBlocks) -> bool {
+        (**self).jacobian(x, y, eps, blocks)
+    }
+    fn eps_derivative(
+        &self,
+        x: &[f64],
+        y: &[f64],
+        eps: f64,
+        g_eps: &mut [f64],
+        f_eps: &mut [f64],
+    ) -> bool {
+        (**self).eps_derivative(x, y, eps, g_eps, f_eps)
+    }
+}
+
 /// The four Jacobian blocks of a slow–fast system: `∂g/∂x`, `∂g/∂y`, `∂f/∂x`, `∂f/∂y`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JacobianBlocks {

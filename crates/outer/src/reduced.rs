@@ -8,8 +8,8 @@ use std::ops::ControlFlow;
 use nalgebra::{DMatrix, DVector, Dyn, LU};
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    IntegrationError, Linearization, Observer, OdeSystem, Rodas4, SlowFastSystem, SolverStats,
-    SolverOptions,
+    IntegrationError, Linearization, Observer, OdeSystem, Rodas4, SlowFastSystem, Solver,
+    SolverOptions, SolverStats, integrate,
 };
 
 use crate::linear::{attractivity, blocks, eps_partials, factor_fast};
@@ -679,23 +679,31 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
     if let Some(x1) = &start.x1_0 {
         u0.extend_from_slice(x1);
     }
-    let mut rodas = Rodas4::new(SolverOptions {
+    let solver_opts = SolverOptions {
         rtol: opts.rtol,
         atol: opts.atol,
         h_max: opts.h_max,
         max_steps: opts.max_steps,
         ..SolverOptions::default()
-    })?;
-    let result = rodas.integrate(&mut ode, start.t0, &u0, t_out, &mut watch);
+    };
+    let mut rodas = Rodas4::new(&mut ode, start.t0, &u0, &solver_opts)?;
+    let result = integrate(&mut rodas, t_out, &mut [], &mut watch);
+    let stats = rodas.stats();
     if let Some(e) = watch.output_failure.take() {
         return Err(e);
     }
-    let termination = match result {
-        Ok(_) => Termination::Completed,
-        Err(err) => {
-            let stopped = matches!(err, IntegrationError::StoppedByObserver { .. });
-            // Failing where attractivity was fading (to 5% of its initial strength, or
-            // with the extrapolated loss within ten steps) is the loss itself.
+    // The observer stops the flow where attractivity falls below the margin or the branch
+    // is lost; an integrator failure where attractivity was fading is the loss itself.
+    let failure = match result {
+        Ok(outcome) if outcome.completed() => None,
+        Ok(_) => Some(None),
+        Err(err) => Some(Some(err)),
+    };
+    let termination = match failure {
+        None => Termination::Completed,
+        Some(err) => {
+            // Fading: attractivity down to 5% of its initial strength, or the extrapolated
+            // loss within ten steps.
             let fading = watch.regular.len() == 2 && {
                 let (a, b) = (&watch.regular[0], &watch.regular[1]);
                 let (ma, mb) = (a.max_real, b.max_real);
@@ -706,13 +714,20 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
                 };
                 mb > ma && (ahead <= 10.0 || mb > 0.05 * mu0)
             };
-            let near_loss = stopped || fading;
-            if !near_loss && !watch.lost {
-                return Err(OuterError::Integration(err));
-            }
-            match locate(&watch.regular, watch.stop.as_ref()) {
-                Some(ev) => Termination::Fold(ev),
-                None => return Err(OuterError::Integration(err)),
+            let near_loss = err.is_none() || fading;
+            match (near_loss || watch.lost, err) {
+                (false, Some(err)) => return Err(OuterError::Integration(err)),
+                (_, err) => match locate(&watch.regular, watch.stop.as_ref()) {
+                    Some(ev) => Termination::Fold(ev),
+                    None => {
+                        return Err(OuterError::Integration(err.unwrap_or_else(|| {
+                            IntegrationError::InvalidRequest(
+                                "attractivity lost with no regular point to locate it from"
+                                    .into(),
+                            )
+                        })));
+                    }
+                },
             }
         }
     };
@@ -728,7 +743,7 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
         max_real: watch.out_mu,
         first_order,
         termination,
-        stats: rodas.stats(),
+        stats,
     })
 }
 

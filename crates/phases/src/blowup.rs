@@ -38,7 +38,9 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 use timescales_meanfield::FlowProblem;
-use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
+use timescales_ode::{
+    Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, Stop, integrate,
+};
 
 use crate::held::HeldFlow;
 use crate::{EarlyPhases, PhaseError};
@@ -147,25 +149,26 @@ impl InnerBlowup {
     }
 }
 
-struct BlowupWatch<'a> {
+/// Samples `(T, ⟨A S^l⟩_w)` at the output times.
+struct MomentWatch<'a> {
     problem: &'a InnerProblem,
-    m: usize,
-    hit: Option<Vec<f64>>,
     moment: Vec<(f64, f64)>,
 }
 
-impl Observer for BlowupWatch<'_> {
-    fn observe(&mut self, _t: f64, u: &[f64]) -> ControlFlow<()> {
-        let n = self.m / 2;
+impl MomentWatch<'_> {
+    fn moment(&self, u: &[f64]) -> f64 {
+        let n = self.problem.n();
         let l = self.problem.degree as i32;
-        let ml: f64 = (0..n)
+        (0..n)
             .map(|i| self.problem.weights[i] * u[i] * u[n + i].powi(l))
-            .sum();
-        self.moment.push((u[self.m], ml));
-        if u[..self.m].iter().any(|x| x.abs() > BLOWUP) {
-            self.hit = Some(u.to_vec());
-            return ControlFlow::Break(());
-        }
+            .sum()
+    }
+}
+
+impl Observer for MomentWatch<'_> {
+    fn observe(&mut self, _t: f64, u: &[f64]) -> ControlFlow<()> {
+        let m = 2 * self.problem.n();
+        self.moment.push((u[m], self.moment(u)));
         ControlFlow::Continue(())
     }
 }
@@ -197,38 +200,30 @@ pub fn solve_inner(
     u0.extend_from_slice(s);
     u0.push(0.0);
     let taus: Vec<f64> = (0..=4000).map(|i| i as f64 * 0.1).collect();
-    let mut watch = BlowupWatch {
+    let mut watch = MomentWatch {
         problem,
-        m: 2 * n,
-        hit: None,
         moment: vec![],
     };
-    let sys = Reparametrized(problem);
-    match integrate_explicit(
-        ExplicitMethod::Dop853,
-        &sys,
-        0.0,
-        &u0,
-        &taus,
-        1e-11,
-        1e-13,
-        &mut watch,
-    ) {
-        Err(IntegrationError::StoppedByObserver { .. }) => {}
-        Ok(_) => {
-            return Err(PhaseError::Invalid(format!(
-                "the inner problem of phase {l} did not blow up (max |A|, |S| stayed below {BLOWUP:e})"
-            )));
-        }
-        Err(e) => {
-            return Err(PhaseError::Inner {
-                phase: l,
-                source: e,
-            });
-        }
-    }
-    let u = watch.hit.expect("stopped at the blow-up");
     let m = 2 * n;
+    // The blow-up: max |A_i|, |S_i| rises through BLOWUP (a terminal event).
+    let mut blowup = [Event::new(|_t, u: &[f64]| {
+        u[..m].iter().fold(0.0f64, |x, v| x.max(v.abs())) - BLOWUP
+    })
+    .direction(Direction::Rising)];
+    let opts = SolverOptions {
+        rtol: 1e-11,
+        atol: 1e-13,
+        ..SolverOptions::default()
+    };
+    let inner = |source| PhaseError::Inner { phase: l, source };
+    let mut solver = Dop853::new(Reparametrized(problem), 0.0, &u0, &opts).map_err(inner)?;
+    let outcome = integrate(&mut solver, &taus, &mut blowup, &mut watch).map_err(inner)?;
+    let Stop::Event(hit) = outcome.stop else {
+        return Err(PhaseError::Invalid(format!(
+            "the inner problem of phase {l} did not blow up (max |A|, |S| stayed below {BLOWUP:e})"
+        )));
+    };
+    let u = hit.state;
     let mut du = vec![0.0; m];
     problem
         .field(&u[..m], &mut du)

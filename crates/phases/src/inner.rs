@@ -16,7 +16,9 @@
 use std::ops::ControlFlow;
 
 use timescales_meanfield::FlowProblem;
-use timescales_ode::{ExplicitMethod, Observer, OdeSystem, integrate_explicit};
+use timescales_ode::{
+    Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, integrate,
+};
 
 use crate::{EarlyPhases, PhaseError};
 
@@ -118,27 +120,25 @@ pub fn solve_inner_phase_one(problem: &FlowProblem) -> Result<InnerPhaseOne, Pha
         sys: &sys,
         samples: Vec::new(),
     };
-    integrate_explicit(
-        ExplicitMethod::Dop853,
-        &sys,
-        0.0,
-        &u0,
-        &grid,
-        1e-12,
-        1e-14,
-        &mut obs,
-    )
-    .map_err(|e| PhaseError::NoPhaseOne {
-        reason: format!("inner problem integration failed: {e}"),
-    })?;
+    // The onset criterion r_1/φ_1 = 1/√2, crossed downwards, located on the dense output.
     let target = 1.0 / 2f64.sqrt();
-    let t_cross = obs
-        .samples
-        .windows(2)
-        .find_map(|w| {
-            let ((t0, y0), (t1, y1)) = (w[0], w[1]);
-            (y0 > target && y1 <= target).then(|| t0 + (y0 - target) / (y0 - y1) * (t1 - t0))
-        })
+    let mut onset = [Event::new(|_t, u: &[f64]| sys.r1(u) / sys.phi1 - target)
+        .direction(Direction::Falling)
+        .non_terminal()];
+    let opts = SolverOptions {
+        rtol: 1e-12,
+        atol: 1e-14,
+        ..SolverOptions::default()
+    };
+    let failed = |e| PhaseError::NoPhaseOne {
+        reason: format!("inner problem integration failed: {e}"),
+    };
+    let mut solver = Dop853::new(&sys, 0.0, &u0, &opts).map_err(failed)?;
+    let outcome = integrate(&mut solver, &grid, &mut onset, &mut obs).map_err(failed)?;
+    let t_cross = outcome
+        .events
+        .first()
+        .map(|hit| hit.t)
         .ok_or_else(|| PhaseError::NoPhaseOne {
             reason: format!(
                 "inner problem never reached r_1/φ_1 = 1/√2 (last value {:?})",

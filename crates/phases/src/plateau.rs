@@ -34,7 +34,9 @@ use std::ops::ControlFlow;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use timescales_meanfield::FlowProblem;
-use timescales_ode::{ExplicitMethod, IntegrationError, Observer, OdeSystem, integrate_explicit};
+use timescales_ode::{
+    Direction, Dop853, Event, Observer, OdeSystem, Solver, SolverOptions, Stop, integrate,
+};
 
 use crate::held::HeldFlow;
 use crate::{EarlyPhases, PhaseError};
@@ -317,7 +319,7 @@ pub fn phase_one_exit(problem: &FlowProblem) -> Result<(Vec<f64>, Vec<f64>), Pha
 pub struct Learnt {
     /// The degree.
     pub degree: usize,
-    /// When `|r_l|` fell to `LEARNT·|φ_l|` (an output time).
+    /// When `|r_l|` fell to `LEARNT·|φ_l|` (an event located on the dense output).
     pub t: f64,
 }
 
@@ -337,18 +339,17 @@ pub struct PlateauRun {
     /// Why the chain stopped before the last requested time, if it did (the rows before
     /// that are kept).
     pub failure: Option<String>,
-    /// The state `u = (s, a)` at the last output time.
+    /// The state `u = (s, a)` where the chain ended (the last output time, or the last
+    /// switch when no output time followed it).
     pub final_state: Vec<f64>,
 }
 
-/// Records risk rows, and stops when a new degree is learnt.
+/// Records risk rows and the largest constraint defect at the output times.
 struct ChainWatch<'a> {
     flow: &'a PlateauFlow,
     tail: f64,
     t: Vec<f64>,
     risk: Vec<f64>,
-    last: Option<(f64, Vec<f64>)>,
-    newly_learnt: Option<usize>,
     max_defect: f64,
 }
 
@@ -359,19 +360,7 @@ impl Observer for ChainWatch<'_> {
         self.risk
             .push(0.5 * r.iter().map(|x| x * x).sum::<f64>() + self.tail);
         self.max_defect = self.max_defect.max(self.flow.constraint_defect(u));
-        self.last = Some((t, u.to_vec()));
-        let next = (0..r.len()).find(|&k| {
-            !self.flow.learnt.contains(&k)
-                && self.flow.sigma[k] * self.flow.phi[k] != 0.0
-                && r[k].abs() <= LEARNT * self.flow.phi[k].abs()
-        });
-        match next {
-            Some(k) => {
-                self.newly_learnt = Some(k);
-                ControlFlow::Break(())
-            }
-            None => ControlFlow::Continue(()),
-        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -410,46 +399,60 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
     };
     let mut t = t_start;
     let mut pending: Vec<f64> = times.iter().copied().filter(|&x| x >= t_start).collect();
+    let opts = SolverOptions {
+        rtol: problem.rtol,
+        atol: problem.atol,
+        ..SolverOptions::default()
+    };
     while !pending.is_empty() {
+        // A degree is learnt when |r_k| falls to LEARNT·|φ_k|: one terminal event per free
+        // degree that the flow can learn.
+        let candidates: Vec<usize> = (0..problem.sigma.len())
+            .filter(|&k| !flow.learnt.contains(&k) && problem.sigma[k] * problem.phi[k] != 0.0)
+            .collect();
+        let mut events: Vec<Event<'_>> = candidates
+            .iter()
+            .map(|&k| {
+                let f = &flow;
+                Event::new(move |_t, u: &[f64]| {
+                    f.residuals(u)[k].abs() - LEARNT * f.phi[k].abs()
+                })
+                .direction(Direction::Falling)
+            })
+            .collect();
         let mut watch = ChainWatch {
             flow: &flow,
             tail: problem.tail_energy,
             t: vec![],
             risk: vec![],
-            last: None,
-            newly_learnt: None,
             max_defect: 0.0,
         };
-        let result = integrate_explicit(
-            ExplicitMethod::Dop853,
-            &flow,
-            t,
-            &u,
-            &pending,
-            problem.rtol,
-            problem.atol,
-            &mut watch,
-        );
-        if let Some((_, ul)) = &watch.last {
-            out.final_state.clone_from(ul);
-        }
+        let result = Dop853::new(&flow, t, &u, &opts)
+            .and_then(|mut solver| {
+                let outcome = integrate(&mut solver, &pending, &mut events, &mut watch)?;
+                Ok((outcome, solver.state().to_vec()))
+            });
+        drop(events);
         out.t.extend_from_slice(&watch.t);
         out.risk.extend_from_slice(&watch.risk);
         out.max_defect = out.max_defect.max(watch.max_defect);
         match result {
-            Ok(_) => break,
-            Err(IntegrationError::StoppedByObserver { .. }) => {
-                let k = watch
-                    .newly_learnt
-                    .expect("the observer says why it stopped");
-                let (tl, ul) = watch.last.expect("an observed state");
-                flow = flow.with_learnt(k)?;
-                u = ul;
-                flow.project(&mut u)?;
-                out.learnt.push(Learnt { degree: k, t: tl });
-                t = tl;
-                pending.retain(|&x| x > tl);
-            }
+            Ok((outcome, state)) => match outcome.stop {
+                Stop::Event(hit) => {
+                    let k = candidates[hit.index];
+                    flow = flow.with_learnt(k)?;
+                    u = hit.state;
+                    flow.project(&mut u)?;
+                    out.learnt.push(Learnt { degree: k, t: hit.t });
+                    out.final_state.clone_from(&u);
+                    t = hit.t;
+                    pending.retain(|&x| x > hit.t);
+                }
+                Stop::Completed | Stop::Observer { .. } => {
+                    out.final_state = state;
+                    break;
+                }
+            },
             Err(e) => {
                 out.failure = Some(
                     PhaseError::Plateau {
