@@ -9,8 +9,8 @@
 //! - [`report`]: atomic CSV/Parquet/JSON output and SVG plots.
 #![warn(missing_docs)]
 
-pub use timescales_meanfield as full;
 pub use timescales_hermite as hermite;
+pub use timescales_meanfield as full;
 pub use timescales_ode as ode;
 pub use timescales_report as report;
 pub use timescales_scenario as scenario;

@@ -84,7 +84,10 @@ pub fn run(args: &AsymptoticsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn one_point(p: &timescales_meanfield::FlowProblem, args: &AsymptoticsArgs) -> anyhow::Result<Point> {
+fn one_point(
+    p: &timescales_meanfield::FlowProblem,
+    args: &AsymptoticsArgs,
+) -> anyhow::Result<Point> {
     let study = study(p, args.samples)?;
     let levels = study.early.plateau_levels.clone();
     let opts = ConvergeOptions {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use timescales_matching::{
     APPROXIMATIONS, MatchingOptions, Study, integrate_full, parse_eps_list, study,
 };
-use timescales_ode::{SlowFastSystem, SolverStats, SolverOptions, Trajectory};
+use timescales_ode::{SlowFastSystem, SolverOptions, SolverStats, Trajectory};
 use timescales_report::{Axis, LinePlot, Series, trajectory_frame, write_csv, write_json_atomic};
 use timescales_systems::{SystemFile, builtin};
 

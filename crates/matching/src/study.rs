@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use timescales_inner::{LayerOptions, LayerSolution, LayerStart, solve_layer};
-use timescales_ode::{SlowFastSystem, SolverStats, SolverOptions};
+use timescales_ode::{SlowFastSystem, SolverOptions, SolverStats};
 use timescales_outer::{OuterSolution, OuterStart, ReducedOptions, solve_reduced};
 
 use crate::{MatchingError, OrderFit, fit_order, integrate_full};

@@ -7,7 +7,9 @@ use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkError, NetworkState, Population, PopulationFlow,
     Snapshot, SummaryRecorder, log_grid,
 };
-use timescales_ode::{DenseSlowFast, OdeSystem, Recorder, Rodas4, SlowFastSystem, SolverOptions};
+use timescales_ode::{
+    DenseSlowFast, OdeSystem, Recorder, Rodas4, SlowFastSystem, SolverOptions, integrate,
+};
 
 fn public_model() -> Model {
     let sigma: Vec<f64> = (0..6u32)
@@ -180,19 +182,17 @@ fn agrees_with_rodas_on_a_tiny_network() {
         d,
         m,
     };
-    let mut sys = DenseSlowFast::new(tiny, eps);
+    let sys = DenseSlowFast::new(tiny, eps);
     let mut u0: Vec<f64> = s0.w.as_slice().to_vec();
     u0.extend(s0.a.iter());
-    let mut solver = Rodas4::new(SolverOptions {
+    let mut rec = Recorder::new((0..sys.dim()).map(|i| format!("u{i}")).collect());
+    let opts = SolverOptions {
         rtol: 1e-10,
         atol: 1e-12,
         ..SolverOptions::default()
-    })
-    .unwrap();
-    let mut rec = Recorder::new((0..sys.dim()).map(|i| format!("u{i}")).collect());
-    solver
-        .integrate(&mut sys, 0.0, &u0, &t_out, &mut rec)
-        .unwrap();
+    };
+    let mut solver = Rodas4::new(sys, 0.0, &u0, &opts).unwrap();
+    integrate(&mut solver, &t_out, &mut [], &mut rec).unwrap();
     let mut pop = Population::new(public_model(), d, m).unwrap();
     let mut o = FlowOptions::new(eps);
     o.rtol = 1e-10;

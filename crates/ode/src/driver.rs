@@ -223,8 +223,8 @@ mod tests {
         for mut solver in solvers() {
             let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
             let mut ev = [Event::new(|_t, u: &[f64]| u[0]).direction(Direction::Falling)];
-            let out = integrate(&mut *solver, &[0.0, 1.0, 1.5, 2.0, 4.0], &mut ev, &mut rec)
-                .unwrap();
+            let out =
+                integrate(&mut *solver, &[0.0, 1.0, 1.5, 2.0, 4.0], &mut ev, &mut rec).unwrap();
             let Stop::Event(hit) = &out.stop else {
                 panic!("no event: {out:?}")
             };
@@ -278,8 +278,13 @@ mod tests {
     #[test]
     fn event_at_the_start_does_not_fire() {
         // g = x − 1 is zero at t = 0 and negative after: no crossing.
-        let mut s = Bdf::new(DenseSlowFast::new(Oscillator, 1.0), 0.0, &[1.0, 0.0], &opts())
-            .unwrap();
+        let mut s = Bdf::new(
+            DenseSlowFast::new(Oscillator, 1.0),
+            0.0,
+            &[1.0, 0.0],
+            &opts(),
+        )
+        .unwrap();
         let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
         let mut ev = [Event::new(|_t, u: &[f64]| u[0] - 1.0)];
         let out = integrate(&mut s, &[1.0], &mut ev, &mut rec).unwrap();
@@ -288,8 +293,8 @@ mod tests {
 
     #[test]
     fn outputs_at_the_start_and_empty_requests() {
-        let mut s = Rodas4::new(DenseSlowFast::new(Linear, 0.1), 0.0, &[1.0, 0.0], &opts())
-            .unwrap();
+        let mut s =
+            Rodas4::new(DenseSlowFast::new(Linear, 0.1), 0.0, &[1.0, 0.0], &opts()).unwrap();
         let mut rec = Recorder::new(vec!["x".into(), "y".into()]);
         let out = integrate(&mut s, &[], &mut [], &mut rec).unwrap();
         assert!(out.completed() && rec.trajectory.is_empty());

@@ -48,7 +48,9 @@ pub enum IntegrationError {
     },
     /// An explicit method detected stiffness (Hairer's test: `h·ρ(J)` stayed near the
     /// stability boundary for many steps) and stopped; use a stiff method.
-    #[error("the problem became stiff at t = {t:e} after {steps} steps: use a stiff method (rodas4 or bdf)")]
+    #[error(
+        "the problem became stiff at t = {t:e} after {steps} steps: use a stiff method (rodas4 or bdf)"
+    )]
     Stiff {
         /// Time reached.
         t: f64,

@@ -36,9 +36,9 @@
 mod bdf;
 mod dopri;
 mod driver;
+mod error;
 mod event;
 mod method;
-mod error;
 mod observer;
 mod rodas;
 mod solver;
@@ -48,11 +48,11 @@ mod test_systems;
 
 pub use bdf::Bdf;
 pub use dopri::{Dop853, Dopri5};
-pub use error::IntegrationError;
-pub use observer::{Observer, Recorder, Trajectory};
 pub use driver::{Outcome, Stop, integrate};
+pub use error::IntegrationError;
 pub use event::{Direction, Event, EventHit};
 pub use method::Method;
+pub use observer::{Observer, Recorder, Trajectory};
 pub use rodas::Rodas4;
 pub use solver::{OutputMode, Solver, SolverOptions, SolverStats};
 pub use system::{

@@ -493,13 +493,21 @@ mod tests {
         };
         let (e1, e2) = (mid_error(0.1), mid_error(0.05));
         let order = (e1 / e2).log2();
-        assert!(order > 3.5, "dense-output error {e1:e} -> {e2:e}, order {order}");
+        assert!(
+            order > 3.5,
+            "dense-output error {e1:e} -> {e2:e}, order {order}"
+        );
     }
 
     #[test]
     fn stop_time_is_landed_on_and_not_passed() {
-        let mut s = Rodas4::new(DenseSlowFast::new(Linear, 1e-3), 0.0, &[1.0, 0.0], &opts(1e-6, 1e-9))
-            .unwrap();
+        let mut s = Rodas4::new(
+            DenseSlowFast::new(Linear, 1e-3),
+            0.0,
+            &[1.0, 0.0],
+            &opts(1e-6, 1e-9),
+        )
+        .unwrap();
         s.set_stop_time(0.3).unwrap();
         while s.t() < 0.3 {
             s.step().unwrap();
@@ -536,8 +544,13 @@ mod tests {
     #[test]
     fn blow_up_is_reported_not_returned() {
         // u' = u², u(0) = 1 blows up at t = 1: the solver must fail there.
-        let mut s = Rodas4::new(DenseSlowFast::new(BlowUp, 1.0), 0.0, &[1.0], &opts(1e-6, 1e-9))
-            .unwrap();
+        let mut s = Rodas4::new(
+            DenseSlowFast::new(BlowUp, 1.0),
+            0.0,
+            &[1.0],
+            &opts(1e-6, 1e-9),
+        )
+        .unwrap();
         let mut rec = Recorder::new(vec!["u".into()]);
         assert_fails_at_blow_up(integrate(&mut s, &[2.0], &mut [], &mut rec));
     }

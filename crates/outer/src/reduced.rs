@@ -722,8 +722,7 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
                     None => {
                         return Err(OuterError::Integration(err.unwrap_or_else(|| {
                             IntegrationError::InvalidRequest(
-                                "attractivity lost with no regular point to locate it from"
-                                    .into(),
+                                "attractivity lost with no regular point to locate it from".into(),
                             )
                         })));
                     }

@@ -206,10 +206,11 @@ pub fn solve_inner(
     };
     let m = 2 * n;
     // The blow-up: max |A_i|, |S_i| rises through BLOWUP (a terminal event).
-    let mut blowup = [Event::new(|_t, u: &[f64]| {
-        u[..m].iter().fold(0.0f64, |x, v| x.max(v.abs())) - BLOWUP
-    })
-    .direction(Direction::Rising)];
+    let mut blowup =
+        [
+            Event::new(|_t, u: &[f64]| u[..m].iter().fold(0.0f64, |x, v| x.max(v.abs())) - BLOWUP)
+                .direction(Direction::Rising),
+        ];
     let opts = SolverOptions {
         rtol: 1e-11,
         atol: 1e-13,

@@ -16,9 +16,7 @@
 use std::ops::ControlFlow;
 
 use timescales_meanfield::FlowProblem;
-use timescales_ode::{
-    Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, integrate,
-};
+use timescales_ode::{Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, integrate};
 
 use crate::{EarlyPhases, PhaseError};
 
@@ -135,16 +133,17 @@ pub fn solve_inner_phase_one(problem: &FlowProblem) -> Result<InnerPhaseOne, Pha
     };
     let mut solver = Dop853::new(&sys, 0.0, &u0, &opts).map_err(failed)?;
     let outcome = integrate(&mut solver, &grid, &mut onset, &mut obs).map_err(failed)?;
-    let t_cross = outcome
-        .events
-        .first()
-        .map(|hit| hit.t)
-        .ok_or_else(|| PhaseError::NoPhaseOne {
-            reason: format!(
-                "inner problem never reached r_1/φ_1 = 1/√2 (last value {:?})",
-                obs.samples.last().map(|s| s.1)
-            ),
-        })?;
+    let t_cross =
+        outcome
+            .events
+            .first()
+            .map(|hit| hit.t)
+            .ok_or_else(|| PhaseError::NoPhaseOne {
+                reason: format!(
+                    "inner problem never reached r_1/φ_1 = 1/√2 (last value {:?})",
+                    obs.samples.last().map(|s| s.1)
+                ),
+            })?;
     let eps = problem.epsilon;
     let t_onset =
         eps.sqrt() / c * (0.25 * (1.0 / eps).ln() + (2.0 * delta).ln()) + eps.sqrt() * t_cross;

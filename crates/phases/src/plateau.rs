@@ -41,7 +41,8 @@ use timescales_ode::{
 use crate::held::HeldFlow;
 use crate::{EarlyPhases, PhaseError};
 
-/// A degree counts as learnt, and becomes a constraint, once `|r_l| ≤ LEARNT · |φ_l|`.
+/// A degree counts as learnt, and becomes a constraint, once its residual is small and
+/// settled: `|r_l| ≤ LEARNT·|φ_l|` and `|dr_l/d ln t| ≤ LEARNT·|φ_l|` ([`PlateauFlow::unlearnt`]).
 pub const LEARNT: f64 = 1e-2;
 
 /// The plateau flow with the learnt degrees `C` held by Lagrange multipliers (module docs).
@@ -143,6 +144,34 @@ impl PlateauFlow {
             .enumerate()
             .map(|(k, m)| self.phi[k] - self.sigma[k] * m)
             .collect()
+    }
+
+    /// How far degree `k` is from counting as learnt at `(t, u)`:
+    /// `max(|r_k|, t |dr_k/dt|)/|φ_k| − LEARNT`, negative once its residual is small and
+    /// settled on the log-time scale of the plateaus. The second condition keeps a residual
+    /// that merely passes through zero during a merged drop (it overshoots, then returns)
+    /// from being frozen there: `dr_k/dt = −σ_k Σ_i w_i (ȧ_i s_i^k + k a_i s_i^{k−1} ṡ_i)`
+    /// along this flow.
+    pub fn unlearnt(&self, k: usize, t: f64, u: &[f64]) -> f64 {
+        let n = self.n();
+        let r = self.residuals(u)[k];
+        let mut du = vec![0.0; 2 * n];
+        self.rhs(u, &mut du);
+        let (s, a) = u.split_at(n);
+        let (ds, da) = du.split_at(n);
+        let kk = k as i32;
+        let dm: f64 = (0..n)
+            .map(|i| {
+                let grow = if k > 0 {
+                    k as f64 * a[i] * s[i].powi(kk - 1) * ds[i]
+                } else {
+                    0.0
+                };
+                self.weights[i] * (da[i] * s[i].powi(kk) + grow)
+            })
+            .sum();
+        let dr = -self.sigma[k] * dm;
+        r.abs().max(t * dr.abs()) / self.phi[k].abs() - LEARNT
     }
 
     /// `max_{k∈C} |σ_k M_k − φ_k|`: how far the state is off the constraint manifold.
@@ -319,7 +348,8 @@ pub fn phase_one_exit(problem: &FlowProblem) -> Result<(Vec<f64>, Vec<f64>), Pha
 pub struct Learnt {
     /// The degree.
     pub degree: usize,
-    /// When `|r_l|` fell to `LEARNT·|φ_l|` (an event located on the dense output).
+    /// When degree `l` became learnt (the root of [`PlateauFlow::unlearnt`], an event
+    /// located on the dense output).
     pub t: f64,
 }
 
@@ -405,8 +435,8 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
         ..SolverOptions::default()
     };
     while !pending.is_empty() {
-        // A degree is learnt when |r_k| falls to LEARNT·|φ_k|: one terminal event per free
-        // degree that the flow can learn.
+        // A degree is learnt when its residual is small and settled (PlateauFlow::unlearnt
+        // falls through 0): one terminal event per free degree that the flow can learn.
         let candidates: Vec<usize> = (0..problem.sigma.len())
             .filter(|&k| !flow.learnt.contains(&k) && problem.sigma[k] * problem.phi[k] != 0.0)
             .collect();
@@ -414,10 +444,7 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
             .iter()
             .map(|&k| {
                 let f = &flow;
-                Event::new(move |_t, u: &[f64]| {
-                    f.residuals(u)[k].abs() - LEARNT * f.phi[k].abs()
-                })
-                .direction(Direction::Falling)
+                Event::new(move |t, u: &[f64]| f.unlearnt(k, t, u)).direction(Direction::Falling)
             })
             .collect();
         let mut watch = ChainWatch {
@@ -427,11 +454,10 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
             risk: vec![],
             max_defect: 0.0,
         };
-        let result = Dop853::new(&flow, t, &u, &opts)
-            .and_then(|mut solver| {
-                let outcome = integrate(&mut solver, &pending, &mut events, &mut watch)?;
-                Ok((outcome, solver.state().to_vec()))
-            });
+        let result = Dop853::new(&flow, t, &u, &opts).and_then(|mut solver| {
+            let outcome = integrate(&mut solver, &pending, &mut events, &mut watch)?;
+            Ok((outcome, solver.state().to_vec()))
+        });
         drop(events);
         out.t.extend_from_slice(&watch.t);
         out.risk.extend_from_slice(&watch.risk);
@@ -443,7 +469,10 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
                     flow = flow.with_learnt(k)?;
                     u = hit.state;
                     flow.project(&mut u)?;
-                    out.learnt.push(Learnt { degree: k, t: hit.t });
+                    out.learnt.push(Learnt {
+                        degree: k,
+                        t: hit.t,
+                    });
                     out.final_state.clone_from(&u);
                     t = hit.t;
                     pending.retain(|&x| x > hit.t);

@@ -31,8 +31,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use timescales_meanfield::{FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement};
 use timescales_hermite::{Activation, Expansion, ExpansionMethod, FunctionSpec, HermiteError};
+use timescales_meanfield::{FlowError, FlowProblem, InitialLaw, Method, OutputTimes, Placement};
 
 /// Degree used when only named functions without `degree` are given.
 pub const DEFAULT_DEGREE: usize = 5;

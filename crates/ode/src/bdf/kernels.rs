@@ -156,7 +156,15 @@ pub(super) enum NewtonFailure {
 
 /// The interpolating polynomial of the current step at `tq`:
 /// `D_0 + Σ_{j=1..k} D_j Π_{m<j} (tq − (t − m h))/((m + 1) h)` (scipy's `BdfDenseOutput`).
-pub(super) fn dense_output(d: &[f64], n: usize, order: usize, t: f64, h: f64, tq: f64, out: &mut [f64]) {
+pub(super) fn dense_output(
+    d: &[f64],
+    n: usize,
+    order: usize,
+    t: f64,
+    h: f64,
+    tq: f64,
+    out: &mut [f64],
+) {
     let mut p = [0.0; MAX_ORDER + 1];
     let mut acc = 1.0;
     for (m, pm) in p[..order].iter_mut().enumerate() {
@@ -187,4 +195,3 @@ pub(super) fn next_up(t: f64) -> f64 {
         f64::from_bits(bits - 1)
     }
 }
-

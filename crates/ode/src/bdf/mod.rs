@@ -53,7 +53,6 @@
 //! initial step size, `J(u0)`) is prepared lazily, so that it sees the stop time as scipy's
 //! `select_initial_step` sees `t_bound`.
 
-
 mod kernels;
 #[cfg(test)]
 mod tests;
@@ -292,7 +291,10 @@ impl<S: Linearization> Bdf<S> {
         let select = self.n_equal_steps > order;
         {
             let (d_k1, rest) = self.d[(order + 1) * n..].split_at_mut(n);
-            for ((top, last), di) in rest[..n].iter_mut().zip(d_k1.iter_mut()).zip(&self.work.dsum)
+            for ((top, last), di) in rest[..n]
+                .iter_mut()
+                .zip(d_k1.iter_mut())
+                .zip(&self.work.dsum)
             {
                 *top = di - *last;
                 *last = *di;

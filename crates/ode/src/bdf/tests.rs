@@ -8,7 +8,7 @@ use super::kernels::{ROWS, change_d, dense_output};
 use super::*;
 use crate::test_systems::{BlowUp, Linear, assert_fails_at_blow_up, exact_y};
 use crate::{
-DenseSlowFast, JacobianBlocks, Observer, Recorder, Rodas4, SlowFastSystem, Stop, integrate,
+    DenseSlowFast, JacobianBlocks, Observer, Recorder, Rodas4, SlowFastSystem, Stop, integrate,
 };
 
 /// Robertson's chemical kinetics (H. H. Robertson 1966), as the Test Set for IVP Solvers
@@ -209,8 +209,13 @@ fn van_der_pol_relaxation_agrees_with_tight_rodas() {
     let u0 = [2.0, -0.666_665_432_112_117_2];
     let times: Vec<f64> = (1..=20).map(|i| 0.1 * i as f64).collect();
     let mut reference = Recorder::new(vec!["x".into(), "y".into()]);
-    let mut rodas =
-        Rodas4::new(DenseSlowFast::new(VanDerPol, eps), 0.0, &u0, &opts(1e-12, 1e-12)).unwrap();
+    let mut rodas = Rodas4::new(
+        DenseSlowFast::new(VanDerPol, eps),
+        0.0,
+        &u0,
+        &opts(1e-12, 1e-12),
+    )
+    .unwrap();
     integrate(&mut rodas, &times, &mut [], &mut reference).unwrap();
     let mut errors = Vec::new();
     for rtol in [1e-5, 1e-7, 1e-9] {
