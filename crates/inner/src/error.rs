@@ -2,7 +2,7 @@ use thiserror::Error;
 use timescales_ode::IntegrationError;
 use timescales_outer::OuterError;
 
-/// Why a boundary layer could not be computed.
+/// Why an inner problem (a boundary layer, or a problem that blows up) could not be solved.
 #[derive(Debug, Error, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum InnerError {
@@ -50,7 +50,26 @@ pub enum InnerError {
         #[source]
         source: IntegrationError,
     },
+    /// An inner problem expected to blow up stayed bounded.
+    #[error(
+        "the inner problem did not blow up by tau = {tau_max} (largest component {largest:e} < {threshold:e})"
+    )]
+    NoBlowup {
+        /// Blow-up time `τ` reached.
+        tau_max: f64,
+        /// Largest `|U_i|` there.
+        largest: f64,
+        /// The threshold that counts as the blow-up.
+        threshold: f64,
+    },
+    /// The integration of an inner problem that should blow up failed before it did.
+    #[error("inner problem: integration failed")]
+    Blowup {
+        /// What the integrator said.
+        #[source]
+        source: IntegrationError,
+    },
     /// Invalid arguments (dimensions, tolerances).
-    #[error("invalid layer request: {0}")]
+    #[error("invalid inner-problem request: {0}")]
     InvalidRequest(String),
 }

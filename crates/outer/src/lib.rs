@@ -1,5 +1,13 @@
-//! The outer (reduced) problem of a slow–fast system `x' = g(x, y, ε)`, `ε y' = f(x, y, ε)`:
-//! at `ε = 0` the fast variables sit on the slow manifold,
+//! Outer (reduced) problems: the limit `ε → 0` of a slow–fast system, where the fast
+//! variables have relaxed. Two shapes:
+//!
+//! - **a graph**, `y = h(x)` ([`solve_reduced`]), below;
+//! - **a constraint manifold**, `c(u) = 0` held by Lagrange multipliers
+//!   ([`ConstrainedSystem`], [`ManifoldFlow`]): the reduced flow when the fast variables are
+//!   the amplitudes of a few forces (the two-layer model's learnt residuals).
+//!
+//! For `x' = g(x, y, ε)`, `ε y' = f(x, y, ε)` at `ε = 0` the fast variables sit on the slow
+//! manifold,
 //!
 //! ```text
 //!   0 = f(x, y, 0),      x' = g(x, y, 0),
@@ -27,11 +35,13 @@
 
 mod error;
 pub mod linear;
+mod manifold;
 mod newton;
 mod reduced;
 
 pub use error::OuterError;
 pub use linear::{Attractivity, attractivity};
+pub use manifold::{ConstrainedSystem, ManifoldFlow};
 pub use newton::{NewtonOptions, NewtonReport, solve_fast};
 pub use reduced::{
     FirstOrderOuter, FoldEvent, FoldKind, OuterSolution, OuterStart, ReducedOptions, Termination,

@@ -30,25 +30,30 @@
 //! `T_c` independent of `ε`. For `l ≥ 3` the start is the state after phase `l − 1`, which this
 //! crate takes from the plateau flow (`plateau_chain`) rather than from a closed form.
 //!
-//! Numerically the blow-up is followed in the time `τ` with `dT/dτ = 1/g`,
-//! `g = 1 + ‖(A, S)‖₂^{l−1}`, which turns it into exponential growth in `τ`; the run stops when
-//! `max |A_i|, |S_i|` passes `1e8` and `T_c = T + u/((l−1) du/dT)` for the largest component.
-
-use std::ops::ControlFlow;
+//! In the terms of the generic layer it is a reduced flow on a constraint manifold (the held
+//! moments, [`timescales_outer::ManifoldFlow`]) that blows up in finite stretched time
+//! ([`timescales_inner::solve_blowup`], rate `p = l − 1`), in the [`Scaling`] of phase `l`.
 
 use serde::{Deserialize, Serialize};
+use timescales_inner::{BlowupOptions, Scaling, solve_blowup};
 use timescales_meanfield::FlowProblem;
-use timescales_ode::{
-    Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, Stop, integrate,
-};
+use timescales_ode::OdeSystem;
+use timescales_outer::ManifoldFlow;
 
-use crate::held::HeldFlow;
+use crate::held::HeldMoments;
 use crate::{EarlyPhases, PhaseError};
 
-/// Blow-up threshold on `max |A_i|, |S_i|`.
-const BLOWUP: f64 = 1e8;
+/// The scaling of phase `l` (module docs) for `particles` particles `(s, a)`:
+/// `t = t_0 + ε^β T`, `s = ε^β S`, `a = ε^{β−½} A`, `β = 1/(2l)`.
+pub fn phase_scaling(l: usize, t0: f64, particles: usize) -> Scaling {
+    let beta = 1.0 / (2.0 * l as f64);
+    let mut exponents = vec![beta; particles];
+    exponents.extend(std::iter::repeat_n(beta - 0.5, particles));
+    Scaling::new(t0, beta, exponents)
+}
 
-/// The ε-free inner problem of phase `l` (module docs) over weighted particles.
+/// The ε-free inner problem of phase `l` (module docs) over weighted particles, state
+/// `(S_1..S_N, A_1..A_N)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InnerProblem {
     /// Phase (degree) `l ≥ 2`.
@@ -66,52 +71,38 @@ impl InnerProblem {
         self.weights.len()
     }
 
-    /// `(dA/dT, dS/dT)` at `(A, S)` (state `(A_1..A_N, S_1..S_N)`), or `None` when the
-    /// multipliers do not exist.
-    pub fn field(&self, u: &[f64], du: &mut [f64]) -> Option<()> {
-        let n = self.n();
-        let kmax = self
-            .held
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(0)
-            .max(self.degree);
-        let mut coef = vec![0.0; kmax + 1];
-        coef[self.degree] = self.drive;
-        let flow = HeldFlow {
+    /// The constrained system with the held moments at `targets` (needed by projections
+    /// only: the field keeps whatever values the moments have).
+    fn system<'a>(
+        &'a self,
+        targets: &'a [f64],
+    ) -> HeldMoments<'a, impl Fn(&[f64]) -> Vec<f64> + 'a> {
+        HeldMoments {
             weights: &self.weights,
             held: &self.held,
+            targets,
             fast: 1.0,
             saturating: false,
-        };
-        let (a, s) = u.split_at(n);
-        flow.hold(s, a, &mut coef)?;
-        let (da, ds) = du.split_at_mut(n);
-        flow.field(s, a, &coef, ds, da);
-        Some(())
+            free: move |_u: &[f64]| {
+                let mut coef = vec![0.0; self.degree + 1];
+                coef[self.degree] = self.drive;
+                coef
+            },
+        }
+    }
+
+    /// `(dS/dT, dA/dT)` at `(S, A)`, or `None` when the multipliers do not exist.
+    pub fn field(&self, u: &[f64], du: &mut [f64]) -> Option<()> {
+        ManifoldFlow::new(self.system(&[])).field(u, du)
     }
 }
 
-/// The problem in the blow-up time `τ`: state `(A, S, T)`.
-struct Reparametrized<'a>(&'a InnerProblem);
-
-impl OdeSystem for Reparametrized<'_> {
+impl OdeSystem for InnerProblem {
     fn dim(&self) -> usize {
-        2 * self.0.n() + 1
+        2 * self.n()
     }
     fn rhs(&self, u: &[f64], du: &mut [f64]) {
-        let m = 2 * self.0.n();
-        if self.0.field(&u[..m], &mut du[..m]).is_none() {
-            du.fill(f64::NAN);
-            return;
-        }
-        let norm = u[..m].iter().map(|x| x * x).sum::<f64>().sqrt();
-        let g = 1.0 + norm.powi(self.0.degree as i32 - 1);
-        for d in &mut du[..m] {
-            *d /= g;
-        }
-        du[m] = 1.0 / g;
+        ManifoldFlow::new(self.system(&[])).rhs(u, du);
     }
 }
 
@@ -149,35 +140,19 @@ impl InnerBlowup {
     }
 }
 
-/// Samples `(T, ⟨A S^l⟩_w)` at the output times.
-struct MomentWatch<'a> {
-    problem: &'a InnerProblem,
-    moment: Vec<(f64, f64)>,
-}
-
-impl MomentWatch<'_> {
-    fn moment(&self, u: &[f64]) -> f64 {
-        let n = self.problem.n();
-        let l = self.problem.degree as i32;
-        (0..n)
-            .map(|i| self.problem.weights[i] * u[i] * u[n + i].powi(l))
-            .sum()
-    }
-}
-
-impl Observer for MomentWatch<'_> {
-    fn observe(&mut self, _t: f64, u: &[f64]) -> ControlFlow<()> {
-        let m = 2 * self.problem.n();
-        self.moment.push((u[m], self.moment(u)));
-        ControlFlow::Continue(())
-    }
+/// `⟨A S^l⟩_w` at `u = (S, A)`.
+fn moment(weights: &[f64], l: usize, u: &[f64]) -> f64 {
+    let n = weights.len();
+    (0..n)
+        .map(|i| weights[i] * u[n + i] * u[i].powi(l as i32))
+        .sum()
 }
 
 /// Integrates the inner problem from `(A, S)` at `T = 0` until it blows up.
 ///
 /// # Errors
 /// [`PhaseError::Invalid`] for `l < 2`, inconsistent sizes, or no blow-up (`c_l = 0`, or none
-/// before `τ = 400`); [`PhaseError::Inner`] when the integration fails.
+/// before `τ = 400`); [`PhaseError::Blowup`] when the integration fails.
 pub fn solve_inner(
     problem: &InnerProblem,
     a: &[f64],
@@ -196,45 +171,20 @@ pub fn solve_inner(
             "phase {l} is absent: σ_{l} φ_{l} = 0"
         )));
     }
-    let mut u0 = a.to_vec();
-    u0.extend_from_slice(s);
-    u0.push(0.0);
-    let taus: Vec<f64> = (0..=4000).map(|i| i as f64 * 0.1).collect();
-    let mut watch = MomentWatch {
-        problem,
-        moment: vec![],
+    let mut u0 = s.to_vec();
+    u0.extend_from_slice(a);
+    let opts = BlowupOptions {
+        exponent: l as f64 - 1.0,
+        ..BlowupOptions::default()
     };
-    let m = 2 * n;
-    // The blow-up: max |A_i|, |S_i| rises through BLOWUP (a terminal event).
-    let mut blowup =
-        [
-            Event::new(|_t, u: &[f64]| u[..m].iter().fold(0.0f64, |x, v| x.max(v.abs())) - BLOWUP)
-                .direction(Direction::Rising),
-        ];
-    let opts = SolverOptions {
-        rtol: 1e-11,
-        atol: 1e-13,
-        ..SolverOptions::default()
-    };
-    let inner = |source| PhaseError::Inner { phase: l, source };
-    let mut solver = Dop853::new(Reparametrized(problem), 0.0, &u0, &opts).map_err(inner)?;
-    let outcome = integrate(&mut solver, &taus, &mut blowup, &mut watch).map_err(inner)?;
-    let Stop::Event(hit) = outcome.stop else {
-        return Err(PhaseError::Invalid(format!(
-            "the inner problem of phase {l} did not blow up (max |A|, |S| stayed below {BLOWUP:e})"
-        )));
-    };
-    let u = hit.state;
-    let mut du = vec![0.0; m];
-    problem
-        .field(&u[..m], &mut du)
-        .ok_or_else(|| PhaseError::Invalid("degenerate multipliers at the blow-up".into()))?;
-    let j = (0..m)
-        .max_by(|&x, &y| u[x].abs().total_cmp(&u[y].abs()))
-        .expect("non-empty");
-    let t_blowup = u[m] + u[j] / ((l as f64 - 1.0) * du[j]);
+    let mut samples = Vec::new();
+    let b = solve_blowup(problem, &u0, &opts, |t, u| {
+        samples.push((t, moment(&problem.weights, l, u)));
+    })
+    .map_err(|source| PhaseError::Blowup { phase: l, source })?;
+    let u = &b.state;
     let mass: Vec<f64> = (0..n)
-        .map(|i| problem.weights[i] * (u[i] * u[n + i].powi(l as i32)).abs())
+        .map(|i| problem.weights[i] * (u[n + i] * u[i].powi(l as i32)).abs())
         .collect();
     let total: f64 = mass.iter().sum();
     let mut order: Vec<usize> = (0..n).collect();
@@ -251,10 +201,10 @@ pub fn solve_inner(
     let growing_weight = growing.iter().map(|&i| problem.weights[i]).sum();
     Ok(InnerBlowup {
         degree: l,
-        t_blowup,
+        t_blowup: b.t_blowup,
         growing,
         growing_weight,
-        moment: watch.moment,
+        moment: samples,
     })
 }
 
@@ -291,7 +241,8 @@ pub fn phase_two_start(
 
 /// The inner problem of phase `l ≥ 3` started from a state `u = (s, a)` of the full variables
 /// at `ε` (for example the plateau flow's state when degree `l − 1` became learnt), rescaled
-/// by `S = s ε^{−1/(2l)}`, `A = a ε^{½−1/(2l)}`. Returns the problem and `(A, S)`.
+/// by [`phase_scaling`]: `S = s ε^{−1/(2l)}`, `A = a ε^{½−1/(2l)}`. Returns the problem and
+/// `(A, S)`.
 pub fn rescaled_start(
     problem: &FlowProblem,
     weights: &[f64],
@@ -299,10 +250,8 @@ pub fn rescaled_start(
     u: &[f64],
 ) -> (InnerProblem, Vec<f64>, Vec<f64>) {
     let n = weights.len();
-    let beta = 1.0 / (2.0 * l as f64);
-    let eps = problem.epsilon;
-    let s: Vec<f64> = u[..n].iter().map(|x| x * eps.powf(-beta)).collect();
-    let a: Vec<f64> = u[n..].iter().map(|x| x * eps.powf(0.5 - beta)).collect();
+    let inner = phase_scaling(l, 0.0, n).to_inner(problem.epsilon, u);
+    let (s, a) = inner.split_at(n);
     let held = (0..l).filter(|&k| problem.sigma[k] != 0.0).collect();
     (
         InnerProblem {
@@ -311,8 +260,8 @@ pub fn rescaled_start(
             held,
             weights: weights.to_vec(),
         },
-        a,
-        s,
+        a.to_vec(),
+        s.to_vec(),
     )
 }
 
@@ -375,13 +324,14 @@ mod tests {
             held: vec![0, 1],
             weights: vec![0.2, 0.3, 0.5],
         };
-        let u = [0.4, -0.1, -0.1, 0.3, 0.2, -0.5];
+        // (S, A)
+        let u = [0.3, 0.2, -0.5, 0.4, -0.1, -0.1];
         let mut du = [0.0; 6];
         p.field(&u, &mut du).unwrap();
         // d⟨A⟩ = Σ w dA, d⟨AS⟩ = Σ w (S dA + A dS).
-        let d0: f64 = (0..3).map(|i| p.weights[i] * du[i]).sum();
+        let d0: f64 = (0..3).map(|i| p.weights[i] * du[3 + i]).sum();
         let d1: f64 = (0..3)
-            .map(|i| p.weights[i] * (u[3 + i] * du[i] + u[i] * du[3 + i]))
+            .map(|i| p.weights[i] * (u[i] * du[3 + i] + u[3 + i] * du[i]))
             .sum();
         assert!(d0.abs() < 1e-14 && d1.abs() < 1e-14, "{d0:e} {d1:e}");
     }

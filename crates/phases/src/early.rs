@@ -26,13 +26,13 @@ pub enum PhaseError {
         /// What the integrator said.
         source: timescales_ode::IntegrationError,
     },
-    /// An inner problem could not be integrated.
+    /// The inner problem of a phase could not be followed to its blow-up.
     #[error("inner problem of phase {phase}: {source}")]
-    Inner {
+    Blowup {
         /// The phase.
         phase: usize,
-        /// What the integrator said.
-        source: timescales_ode::IntegrationError,
+        /// What the inner solver said.
+        source: timescales_inner::InnerError,
     },
 }
 

@@ -1,26 +1,23 @@
-//! Lagrange multipliers that hold moments of a particle gradient flow fixed — shared by the
-//! plateau flow (original variables, finite ε) and the inner problems of phases `l ≥ 2`
-//! (rescaled, ε-free).
+//! Particle gradient flows with some moments held fixed — the constrained system behind both
+//! the plateau flow (original variables, finite ε) and the inner problems of phases `l ≥ 2`
+//! (rescaled, ε-free), handed to the generic reduced flow on a constraint manifold
+//! ([`timescales_outer::ManifoldFlow`]).
 //!
 //! Both are the gradient flow of the potential `−Σ_k c_k a s^k` per particle,
 //!
 //! ```text
-//!   ȧ_i = m P(s_i),   ṡ_i = q(s_i) a_i P'(s_i),   P(s) = Σ_k c_k s^k,
+//!   ṡ_i = q(s_i) a_i P'(s_i),   ȧ_i = m P(s_i),   P(s) = Σ_k c_k s^k,
 //! ```
 //!
-//! with `m = 1/ε` and `q = 1 − s²` in the plateau flow, `m = q = 1` in an inner problem. For the
-//! held degrees `k ∈ C` the coefficients are multipliers `μ_k` fixed by `d⟨a s^k⟩_w/dt = 0`:
-//!
-//! ```text
-//!   Σ_j G_kj μ_j = −b_k,   G_kj = Σ_i w_i [m s_i^{k+j} + k j q a_i² s_i^{k+j−2}],
-//!                           b_k = Σ_i w_i [m s_i^k F(s_i) + k q a_i² s_i^{k−1} F'(s_i)],
-//! ```
-//!
-//! `F` the free part of `P` (the held coefficients set to zero). `G` is the Gram matrix of the
-//! constraint gradients in the flow's metric; it is solved after a symmetric diagonal scaling
-//! (its entries span many orders: `1/ε` against `⟨s^{2k}⟩/ε`).
+//! (state `u = (s_1..s_N, a_1..a_N)`), with `m = 1/ε` and `q = max(0, 1 − s²)` in the plateau
+//! flow, `m = q = 1` in an inner problem. The free coefficients `c_k` are given; for the held
+//! degrees `k ∈ C` the coefficients are multipliers `μ_k` holding `⟨a s^k⟩_w = M_k*`: in the
+//! terms of [`ConstrainedSystem`] the force of degree `k` is `D_k = (q a k s^{k−1}, m s^k)` per
+//! particle and the constraint gradient `∇c_k = (w a k s^{k−1}, w s^k)`, so the Gram matrix is
+//! `G_kj = Σ_i w_i [m s_i^{k+j} + k j q a_i² s_i^{k+j−2}]`, the constraint gradients in the
+//! flow's metric.
 
-use nalgebra::{DMatrix, DVector};
+use timescales_outer::ConstrainedSystem;
 
 /// `P(s)` and `P'(s)` by Horner's rule.
 fn poly(coef: &[f64], s: f64) -> (f64, f64) {
@@ -32,19 +29,28 @@ fn poly(coef: &[f64], s: f64) -> (f64, f64) {
     (p, dp)
 }
 
-/// A particle gradient flow with the moments of the `held` degrees fixed (module docs).
-pub(crate) struct HeldFlow<'a> {
+/// A particle gradient flow with the moments of the `held` degrees fixed at `targets`
+/// (module docs). `free` gives the coefficients `c_k` (degrees `0..=K`) at a state; its
+/// entries at held degrees are ignored.
+pub(crate) struct HeldMoments<'a, F> {
     /// Particle weights `w_i`.
     pub weights: &'a [f64],
     /// Held degrees `C`.
     pub held: &'a [usize],
+    /// `M_k*` for each held degree, in the order of `held`.
+    pub targets: &'a [f64],
     /// `m`, the factor of `ȧ`.
     pub fast: f64,
     /// `q(s) = max(0, 1 − s²)` when `true`, `1` otherwise.
     pub saturating: bool,
+    /// The free coefficients at `u`.
+    pub free: F,
 }
 
-impl HeldFlow<'_> {
+impl<F: Fn(&[f64]) -> Vec<f64>> HeldMoments<'_, F> {
+    fn n(&self) -> usize {
+        self.weights.len()
+    }
     fn q(&self, s: f64) -> f64 {
         if self.saturating {
             (1.0 - s * s).max(0.0)
@@ -52,66 +58,85 @@ impl HeldFlow<'_> {
             1.0
         }
     }
-
-    /// Replaces the entries of the held degrees in `coef` (the free coefficients elsewhere)
-    /// by the multipliers, or returns `None` when the Gram matrix is singular.
-    pub fn hold(&self, s: &[f64], a: &[f64], coef: &mut [f64]) -> Option<()> {
-        let c = self.held;
-        if c.is_empty() {
-            return Some(());
-        }
-        for &k in c {
-            coef[k] = 0.0;
-        }
-        let kmax = c.iter().copied().max().unwrap_or(0);
-        let mut g = DMatrix::<f64>::zeros(c.len(), c.len());
-        let mut b = DVector::<f64>::zeros(c.len());
-        let mut pw = vec![0.0; 2 * kmax + 1];
-        for ((&si, &ai), &w) in s.iter().zip(a).zip(self.weights) {
-            pw[0] = 1.0;
-            for k in 1..pw.len() {
-                pw[k] = pw[k - 1] * si;
-            }
-            let q = self.q(si) * ai * ai;
-            let (f, df) = poly(coef, si);
-            for (x, &k) in c.iter().enumerate() {
-                for (y, &j) in c.iter().enumerate() {
-                    let mut e = self.fast * pw[k + j];
-                    if k > 0 && j > 0 {
-                        e += (k * j) as f64 * q * pw[k + j - 2];
-                    }
-                    g[(x, y)] += w * e;
-                }
-                let mut e = self.fast * pw[k] * f;
-                if k > 0 {
-                    e += k as f64 * q * pw[k - 1] * df;
-                }
-                b[x] += w * e;
-            }
-        }
-        let d: Vec<f64> = (0..c.len()).map(|x| g[(x, x)].sqrt()).collect();
-        if d.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-            return None;
-        }
-        for x in 0..c.len() {
-            for y in 0..c.len() {
-                g[(x, y)] /= d[x] * d[y];
-            }
-            b[x] /= d[x];
-        }
-        let z = g.lu().solve(&(-b))?;
-        for (x, &k) in c.iter().enumerate() {
-            coef[k] = z[x] / d[x];
-        }
-        Some(())
+    /// `(s_i^k, k s_i^{k−1})`.
+    fn power(s: f64, k: usize) -> (f64, f64) {
+        let pk = s.powi(k as i32);
+        let dpk = if k > 0 {
+            k as f64 * s.powi(k as i32 - 1)
+        } else {
+            0.0
+        };
+        (pk, dpk)
     }
+}
 
-    /// `ṡ_i = q(s_i) a_i P'(s_i)` into `ds`, `ȧ_i = m P(s_i)` into `da`.
-    pub fn field(&self, s: &[f64], a: &[f64], coef: &[f64], ds: &mut [f64], da: &mut [f64]) {
-        for i in 0..s.len() {
-            let (p, dp) = poly(coef, s[i]);
+impl<F: Fn(&[f64]) -> Vec<f64>> ConstrainedSystem for HeldMoments<'_, F> {
+    fn dim(&self) -> usize {
+        2 * self.n()
+    }
+    fn constraint_count(&self) -> usize {
+        self.held.len()
+    }
+    fn free_field(&self, u: &[f64], out: &mut [f64]) {
+        let n = self.n();
+        let mut coef = (self.free)(u);
+        for &k in self.held {
+            if let Some(c) = coef.get_mut(k) {
+                *c = 0.0;
+            }
+        }
+        let (s, a) = u.split_at(n);
+        let (ds, da) = out.split_at_mut(n);
+        for i in 0..n {
+            let (p, dp) = poly(&coef, s[i]);
             ds[i] = self.q(s[i]) * a[i] * dp;
             da[i] = self.fast * p;
+        }
+    }
+    fn force_directions(&self, u: &[f64], out: &mut [f64]) {
+        let n = self.n();
+        let (s, a) = u.split_at(n);
+        for (row, &k) in out.chunks_exact_mut(2 * n).zip(self.held) {
+            let (rs, ra) = row.split_at_mut(n);
+            for i in 0..n {
+                let (pk, dpk) = Self::power(s[i], k);
+                rs[i] = self.q(s[i]) * a[i] * dpk;
+                ra[i] = self.fast * pk;
+            }
+        }
+    }
+    fn constraint_gradients(&self, u: &[f64], out: &mut [f64]) {
+        let n = self.n();
+        let (s, a) = u.split_at(n);
+        for (row, &k) in out.chunks_exact_mut(2 * n).zip(self.held) {
+            let (rs, ra) = row.split_at_mut(n);
+            for i in 0..n {
+                let (pk, dpk) = Self::power(s[i], k);
+                rs[i] = self.weights[i] * a[i] * dpk;
+                ra[i] = self.weights[i] * pk;
+            }
+        }
+    }
+    fn constraints(&self, u: &[f64], out: &mut [f64]) {
+        let n = self.n();
+        let (s, a) = u.split_at(n);
+        for ((c, &k), target) in out.iter_mut().zip(self.held).zip(self.targets) {
+            let m: f64 = (0..n)
+                .map(|i| self.weights[i] * a[i] * s[i].powi(k as i32))
+                .sum();
+            *c = m - target;
+        }
+    }
+    /// `Σ_i w_i |a_i s_i^k| + |M_k*|`: rounding of a sum with cancellations is relative to
+    /// its terms, which grow like `ε^{−1/4}` and beyond on later plateaus.
+    fn constraint_scales(&self, u: &[f64], out: &mut [f64]) {
+        let n = self.n();
+        let (s, a) = u.split_at(n);
+        for ((c, &k), target) in out.iter_mut().zip(self.held).zip(self.targets) {
+            let terms: f64 = (0..n)
+                .map(|i| (self.weights[i] * a[i] * s[i].powi(k as i32)).abs())
+                .sum();
+            *c = terms + target.abs();
         }
     }
 }

@@ -15,6 +15,7 @@
 
 use std::ops::ControlFlow;
 
+use timescales_inner::Scaling;
 use timescales_meanfield::FlowProblem;
 use timescales_ode::{Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, integrate};
 
@@ -52,6 +53,12 @@ impl OdeSystem for InnerOne {
             du[n + i] = g * u[i];
         }
     }
+}
+
+/// The scaling of phase 1 (module docs) for `(a − E[a], s − E[s])`: `t = t₀ + √ε T`,
+/// `a − E[a] = ε^{−1/4} A`, `s − E[s] = ε^{1/4} S`.
+pub fn phase_one_scaling(t0: f64) -> Scaling {
+    Scaling::new(t0, 0.5, vec![-0.25, 0.25])
 }
 
 /// Result of [`solve_inner_phase_one`].
@@ -145,8 +152,9 @@ pub fn solve_inner_phase_one(problem: &FlowProblem) -> Result<InnerPhaseOne, Pha
                 ),
             })?;
     let eps = problem.epsilon;
-    let t_onset =
-        eps.sqrt() / c * (0.25 * (1.0 / eps).ln() + (2.0 * delta).ln()) + eps.sqrt() * t_cross;
+    // Matching the growing mode to the linear outer solution places T = 0 at t₀.
+    let t0 = eps.sqrt() / c * (0.25 * (1.0 / eps).ln() + (2.0 * delta).ln());
+    let t_onset = phase_one_scaling(t0).outer_time(eps, t_cross);
     Ok(InnerPhaseOne {
         t_cross,
         delta,

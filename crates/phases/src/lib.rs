@@ -59,11 +59,13 @@ mod study;
 pub use study::{CompositeComparison, OnsetRow, Study, direct_risk, measured_onsets, study};
 mod inner;
 
-pub use inner::{InnerPhaseOne, solve_inner_phase_one};
+pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 mod blowup;
 mod held;
 mod plateau;
 
-pub use blowup::{InnerBlowup, InnerProblem, phase_two_start, rescaled_start, solve_inner};
+pub use blowup::{
+    InnerBlowup, InnerProblem, phase_scaling, phase_two_start, rescaled_start, solve_inner,
+};
 
 pub use plateau::{LEARNT, Learnt, PlateauFlow, PlateauRun, phase_one_exit, plateau_chain};

@@ -31,14 +31,14 @@
 
 use std::ops::ControlFlow;
 
-use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use timescales_meanfield::FlowProblem;
 use timescales_ode::{
     Direction, Dop853, Event, Observer, OdeSystem, Solver, SolverOptions, Stop, integrate,
 };
+use timescales_outer::ManifoldFlow;
 
-use crate::held::HeldFlow;
+use crate::held::HeldMoments;
 use crate::{EarlyPhases, PhaseError};
 
 /// A degree counts as learnt, and becomes a constraint, once its residual is small and
@@ -55,6 +55,8 @@ pub struct PlateauFlow {
     weights: Vec<f64>,
     eps: f64,
     learnt: Vec<usize>,
+    /// `φ_k/σ_k` for each learnt degree.
+    targets: Vec<f64>,
 }
 
 impl PlateauFlow {
@@ -94,12 +96,14 @@ impl PlateauFlow {
                 "degree {k} cannot be held learnt (out of range or σ_{k} = 0)"
             )));
         }
+        let targets = learnt.iter().map(|&k| phi[k] / sigma[k]).collect();
         Ok(Self {
             sigma: sigma.to_vec(),
             phi: phi.to_vec(),
             weights: weights.to_vec(),
             eps,
             learnt,
+            targets,
         })
     }
 
@@ -183,113 +187,40 @@ impl PlateauFlow {
     /// The multipliers `λ_k`, `k ∈ C`, at `u` (module docs), or `None` when the Gram matrix
     /// is singular (the constraints are degenerate there, e.g. all `s_i = 0`).
     pub fn multipliers(&self, u: &[f64]) -> Option<Vec<f64>> {
-        let coef = self.coefficients(u)?;
-        Some(self.learnt.iter().map(|&k| coef[k]).collect())
+        ManifoldFlow::new(self.held_moments()).multipliers(u)
     }
 
-    /// The flow in the form of [`HeldFlow`]: `ȧ = P(s)/ε`, `ṡ = (1 − s²) a P'(s)`.
-    fn held(&self) -> HeldFlow<'_> {
-        HeldFlow {
+    /// The constrained system: `ȧ = P(s)/ε`, `ṡ = (1 − s²) a P'(s)`, `P`'s free coefficients
+    /// `σ_k r_k`, the learnt degrees held at `M_k = φ_k/σ_k`.
+    fn held_moments(&self) -> HeldMoments<'_, impl Fn(&[f64]) -> Vec<f64> + '_> {
+        HeldMoments {
             weights: &self.weights,
             held: &self.learnt,
+            targets: &self.targets,
             fast: 1.0 / self.eps,
             saturating: true,
+            free: move |u: &[f64]| {
+                self.residuals(u)
+                    .iter()
+                    .zip(&self.sigma)
+                    .map(|(r, s)| s * r)
+                    .collect()
+            },
         }
     }
 
-    /// The coefficients of `P`: `σ_k r_k` for the free degrees, `λ_k` for the learnt ones.
-    fn coefficients(&self, u: &[f64]) -> Option<Vec<f64>> {
-        let r = self.residuals(u);
-        let mut coef: Vec<f64> = (0..self.sigma.len())
-            .map(|k| self.sigma[k] * r[k])
-            .collect();
-        let (s, a) = u.split_at(self.n());
-        self.held().hold(s, a, &mut coef)?;
-        Some(coef)
-    }
-
     /// Moves `u` onto the constraint manifold `M_k = φ_k/σ_k` (`k ∈ C`) by Gauss–Newton steps
-    /// along the constraint gradients, `u ← u − ∇Mᵀ (∇M ∇Mᵀ)⁻¹ (M − φ/σ)`. Returns the
-    /// iterations used.
-    ///
-    /// Each defect is measured relative to the size of the sum it comes from,
-    /// `|σ_k| Σ_i w_i |a_i s_i^k| + |φ_k|` (rounding of a sum with cancellations is relative to
-    /// its terms, which grow like `ε^{−1/4}` and beyond on later plateaus).
+    /// along the constraint gradients ([`ManifoldFlow::project`]), each defect measured
+    /// relative to the size of the sum it comes from, `Σ_i w_i |a_i s_i^k| + |φ_k/σ_k|`.
+    /// Returns the iterations used.
     ///
     /// # Errors
     /// [`PhaseError::Invalid`] when the gradients are degenerate or the relative defect is
     /// still above `1e-9` after 30 iterations.
     pub fn project(&self, u: &mut [f64]) -> Result<usize, PhaseError> {
-        let n = self.n();
-        let c = &self.learnt;
-        let mut defect = f64::INFINITY;
-        for it in 0..30 {
-            let m = self.moments(u);
-            let size: Vec<f64> = c
-                .iter()
-                .map(|&k| {
-                    let terms: f64 = (0..n)
-                        .map(|i| (self.weights[i] * u[n + i] * u[i].powi(k as i32)).abs())
-                        .sum();
-                    self.sigma[k].abs() * terms + self.phi[k].abs()
-                })
-                .collect();
-            let res: Vec<f64> = c
-                .iter()
-                .map(|&k| m[k] - self.phi[k] / self.sigma[k])
-                .collect();
-            defect = c
-                .iter()
-                .zip(&res)
-                .zip(&size)
-                .map(|((&k, r), z)| (self.sigma[k] * r).abs() / z)
-                .fold(0.0, f64::max);
-            if defect <= 1e-13 {
-                return Ok(it);
-            }
-            // Rows: ∂M_k/∂s_i = w_i a_i k s_i^{k−1}, ∂M_k/∂a_i = w_i s_i^k.
-            let mut jac = DMatrix::<f64>::zeros(c.len(), 2 * n);
-            for i in 0..n {
-                let (s, a, w) = (u[i], u[n + i], self.weights[i]);
-                for (x, &k) in c.iter().enumerate() {
-                    if k > 0 {
-                        jac[(x, i)] = w * a * k as f64 * s.powi(k as i32 - 1);
-                    }
-                    jac[(x, n + i)] = w * s.powi(k as i32);
-                }
-            }
-            let mut gram = &jac * jac.transpose();
-            let d: Vec<f64> = (0..c.len()).map(|x| gram[(x, x)].sqrt()).collect();
-            if d.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-                return Err(PhaseError::Invalid(
-                    "degenerate constraint gradients".into(),
-                ));
-            }
-            let mut rhs = DVector::from_vec(res);
-            for x in 0..c.len() {
-                for y in 0..c.len() {
-                    gram[(x, y)] /= d[x] * d[y];
-                }
-                rhs[x] /= d[x];
-            }
-            let mut z = gram
-                .lu()
-                .solve(&rhs)
-                .ok_or_else(|| PhaseError::Invalid("degenerate constraint gradients".into()))?;
-            for x in 0..c.len() {
-                z[x] /= d[x];
-            }
-            let step = jac.transpose() * z;
-            for (ui, di) in u.iter_mut().zip(step.iter()) {
-                *ui -= di;
-            }
-        }
-        if defect <= 1e-9 {
-            return Ok(30);
-        }
-        Err(PhaseError::Invalid(format!(
-            "projection onto the learnt degrees {c:?} did not converge (relative defect {defect:.1e})"
-        )))
+        ManifoldFlow::new(self.held_moments())
+            .project(u)
+            .map_err(|e| PhaseError::Invalid(format!("learnt degrees {:?}: {e}", self.learnt)))
     }
 }
 
@@ -303,13 +234,7 @@ impl OdeSystem for PlateauFlow {
     /// flow, but repelling from outside where `a P'(±1)` has the wrong sign, so a rounding
     /// overshoot past `±1` is frozen there instead of running away.
     fn rhs(&self, u: &[f64], du: &mut [f64]) {
-        let Some(coef) = self.coefficients(u) else {
-            du.fill(f64::NAN);
-            return;
-        };
-        let (s, a) = u.split_at(self.n());
-        let (ds, da) = du.split_at_mut(self.n());
-        self.held().field(s, a, &coef, ds, da);
+        ManifoldFlow::new(self.held_moments()).rhs(u, du);
     }
 }
 
