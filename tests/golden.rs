@@ -185,6 +185,27 @@ fn rel_diff(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Whether two texts agree word by word, numbers within [`ATOL`] (a note that quotes a
+/// round-off-level error, "exact to rounding (largest error 3.3e-14)", is the same note with
+/// 2.5e-14).
+fn same_text(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| c.is_whitespace() || "()[],;".contains(c))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (wa, wb) = (words(a), words(b));
+    wa.len() == wb.len()
+        && wa
+            .iter()
+            .zip(&wb)
+            .all(|(x, y)| match (number(x), number(y)) {
+                (Some(p), Some(q)) => (p - q).abs() <= ATOL || rel_diff(p, q) <= RTOL,
+                _ => x == y,
+            })
+}
+
 /// Compares `got` with the golden `want`; returns the failures and the largest relative
 /// difference per column.
 fn compare(
@@ -231,7 +252,7 @@ fn compare(
                         ));
                     }
                 }
-                _ if a != b => failures.push(format!(
+                _ if !same_text(a, b) => failures.push(format!(
                     "{file} row {r} column {name}: {b:?} vs golden {a:?}"
                 )),
                 _ => {}

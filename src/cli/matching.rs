@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 use polars::prelude::{Column, DataFrame};
 use serde::Serialize;
-use timescales_matching::{
-    APPROXIMATIONS, MatchingOptions, Study, integrate_full, parse_eps_list, study,
-};
+use timescales_analysis::PowerLawFit;
+use timescales_analysis::sweep::EpsGrid;
+use timescales_matching::{APPROXIMATIONS, MatchingOptions, Study, integrate_full, study};
 use timescales_ode::{SlowFastSystem, SolverOptions, SolverStats, Trajectory};
 use timescales_report::{Axis, LinePlot, Series, trajectory_frame, write_csv, write_json_atomic};
 use timescales_systems::{SystemFile, builtin};
@@ -122,7 +122,11 @@ pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
     }
     let out = args.out.as_deref().context("--out DIR is required")?;
     let s = subject(args)?;
-    let eps = parse_eps_list(&args.eps)?;
+    let mut eps = EpsGrid::parse(&args.eps)
+        .context("--eps")?
+        .points()
+        .to_vec();
+    eps.sort_by(|a, b| b.total_cmp(a));
     eprintln!(
         "timescales match: {} on [0, {}], eps = {:?}",
         s.label, s.t_end, eps
@@ -228,7 +232,7 @@ fn write_outputs(
 
     // order.csv
     let o = &st.orders;
-    let pick = |f: fn(&timescales_matching::OrderFit) -> f64| -> Vec<f64> {
+    let pick = |f: fn(&PowerLawFit) -> f64| -> Vec<f64> {
         o.iter()
             .map(|r| r.fit.as_ref().map_or(f64::NAN, f))
             .collect()
@@ -245,9 +249,9 @@ fn write_outputs(
                     .map(|r| r.approximation.clone())
                     .collect::<Vec<_>>(),
             ),
-            Column::new("fitted_order".into(), pick(|f| f.order)),
-            Column::new("ci_low".into(), pick(|f| f.ci_low)),
-            Column::new("ci_high".into(), pick(|f| f.ci_high)),
+            Column::new("fitted_order".into(), pick(|f| f.gamma)),
+            Column::new("ci_low".into(), pick(|f| f.gamma_ci[0])),
+            Column::new("ci_high".into(), pick(|f| f.gamma_ci[1])),
             Column::new(
                 "note".into(),
                 o.iter()
@@ -353,7 +357,7 @@ fn print_summary(s: &Subject, st: &Study, out: &Path) {
         match (&r.fit, &r.note) {
             (Some(f), _) => println!(
                 "| {} | {} | {:.3} | [{:.3}, {:.3}] |",
-                r.variable, r.approximation, f.order, f.ci_low, f.ci_high
+                r.variable, r.approximation, f.gamma, f.gamma_ci[0], f.gamma_ci[1]
             ),
             (None, note) => println!(
                 "| {} | {} | — | {} |",
@@ -364,8 +368,9 @@ fn print_summary(s: &Subject, st: &Study, out: &Path) {
         }
     }
     let m = &st.matching;
-    let fmt = |f: &Option<timescales_matching::OrderFit>| {
-        f.map_or("—".to_string(), |f| format!("{:.3}", f.order))
+    let fmt = |f: &Option<PowerLawFit>| {
+        f.as_ref()
+            .map_or("—".to_string(), |f| format!("{:.3}", f.gamma))
     };
     println!(
         "matching: |η₀(τ={}) − Y₀(0)| = {:.1e}, |lim η₁' − Y₀'(0)| = {:.1e}, |lim(η₁ − τY₀'(0)) − Y₁(0)| = {:.1e}; on t = ε^{} η: orders {} (leading) and {} (first order)",

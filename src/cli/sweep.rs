@@ -536,7 +536,11 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
                 .filter(|&i| y[i].is_finite() && y[i] > 0.0)
                 .collect();
             let (xe, ye): (Vec<f64>, Vec<f64>) = ok.iter().map(|&i| (eps[i], y[i])).unzip();
-            if let Ok(f) = fit_power_law(&xe, &ye, LEVEL) {
+            // A confidence interval needs three points.
+            if let Some(f) = (xe.len() >= 3)
+                .then(|| fit_power_law(&xe, &ye, LEVEL).ok())
+                .flatten()
+            {
                 rows.push(ExponentRow {
                     phase: (*label).clone(),
                     quantity: (*q).to_string(),

@@ -22,14 +22,6 @@ pub enum MatchingError {
         #[source]
         source: IntegrationError,
     },
-    /// An ε list could not be read.
-    #[error("invalid eps list '{spec}': {reason}")]
-    EpsList {
-        /// The text given.
-        spec: String,
-        /// What is wrong.
-        reason: String,
-    },
     /// A value needed at time `t` (or stretched time `tau`) was not computed.
     #[error("missing {what} at t = {t:e}")]
     Missing {

@@ -19,23 +19,22 @@
 //! variable, equal (the matching condition) to the inner expansion as `τ → ∞`. [`study`]
 //! computes outer and inner once (they do not depend on ε), evaluates every approximation
 //! against a direct stiff integration for a list of ε, fits the order of each error by
-//! log–log least squares with a Student-t confidence interval ([`fit_order`]), and checks
+//! log–log least squares with a Student-t confidence interval
+//! ([`fit_power_law`](timescales_analysis::fit_power_law)), and checks
 //! matching on the intermediate variable `t = ε^α η` ([`MatchingCheck`]).
 //! [`singular_orbit`] strings reduced segments and interior layers (jumps at folds)
 //! together into the ε → 0 limit of a relaxation oscillation.
 #![warn(missing_docs)]
 
+mod composite;
 mod direct;
-mod eps;
 mod error;
-mod fit;
 mod relaxation;
 mod study;
 
+pub use composite::{Composite, Role, Term};
 pub use direct::integrate_full;
-pub use eps::parse_eps_list;
 pub use error::MatchingError;
-pub use fit::{OrderFit, fit_order};
 pub use relaxation::{Jump, SingularOrbit, singular_orbit};
 pub use study::{
     APPROXIMATIONS, Asymptotics, Comparison, GridOptions, MatchingCheck, MatchingOptions, OrderRow,

@@ -5,7 +5,9 @@ use timescales_inner::{LayerOptions, LayerSolution, LayerStart, solve_layer};
 use timescales_ode::{SlowFastSystem, SolverOptions, SolverStats};
 use timescales_outer::{OuterSolution, OuterStart, ReducedOptions, solve_reduced};
 
-use crate::{MatchingError, OrderFit, fit_order, integrate_full};
+use timescales_analysis::{PowerLawFit, fit_power_law};
+
+use crate::{Composite, MatchingError, integrate_full};
 
 /// Names of the approximations compared, in the order of the error columns.
 pub const APPROXIMATIONS: [&str; 4] = ["outer", "inner", "composite", "composite1"];
@@ -103,10 +105,6 @@ pub struct Approximations {
     pub common: Vec<f64>,
     /// `(x₀ + t X₀'(0) + εX₁(0), Y₀(0) + t Y₀'(0) + εY₁(0))`.
     pub common1: Vec<f64>,
-    /// `outer + inner − common`.
-    pub composite: Vec<f64>,
-    /// `outer1 + inner1 − common1`.
-    pub composite1: Vec<f64>,
 }
 
 impl Asymptotics {
@@ -165,6 +163,42 @@ impl Asymptotics {
         })
     }
 
+    /// The leading-order (`O(ε)`) and first-order (`O(ε²)`) composites of variable `v` at
+    /// `ε` on the grid `t` (outer times): `Y₀ + η₀ − Y₀(0)` and
+    /// `Y₀ + εY₁ + η₀ + εη₁ − [Y₀(0) + t Y₀'(0) + εY₁(0)]` (and the same for a slow variable).
+    ///
+    /// # Errors
+    /// As [`at`](Self::at).
+    pub fn composites(
+        &self,
+        v: usize,
+        eps: f64,
+        t: &[f64],
+    ) -> Result<[Composite; 2], MatchingError> {
+        let mut cols: [Vec<f64>; 6] = Default::default();
+        for &ti in t {
+            let a = self.at(ti, eps)?;
+            for (col, x) in cols.iter_mut().zip([
+                &a.outer, &a.inner, &a.common, &a.outer1, &a.inner1, &a.common1,
+            ]) {
+                col.push(x[v]);
+            }
+        }
+        let [outer, inner, common, outer1, inner1, common1] = cols;
+        let name = &self.names[v];
+        let lead = Composite::new(name, t.to_vec())
+            .with_order(1.0)
+            .outer("outer", 0.0, outer)?
+            .inner("inner", 0.0, inner)?
+            .common("common", 0.0, common)?;
+        let first = Composite::new(name, t.to_vec())
+            .with_order(2.0)
+            .outer("outer1", 0.0, outer1)?
+            .inner("inner1", 0.0, inner1)?
+            .common("common1", 0.0, common1)?;
+        Ok([lead, first])
+    }
+
     fn outer_index(&self, t: f64) -> Option<usize> {
         let ts = &self.outer.t;
         let tol = CLOSE * t.abs().max(1.0);
@@ -218,16 +252,7 @@ impl Asymptotics {
                 &fo.y1[0],
             ),
         );
-        let comp = |o: &[f64], n: &[f64], c: &[f64]| -> Vec<f64> {
-            o.iter()
-                .zip(n)
-                .zip(c)
-                .map(|((o, n), c)| o + n - c)
-                .collect()
-        };
         Ok(Approximations {
-            composite: comp(&outer, &inner, &common),
-            composite1: comp(&outer1, &inner1, &common1),
             outer,
             outer1,
             inner,
@@ -326,7 +351,7 @@ pub struct OrderRow {
     pub approximation: String,
     /// The fit (`None` when the errors are at rounding level, an error vanished, or too
     /// few ε).
-    pub fit: Option<OrderFit>,
+    pub fit: Option<PowerLawFit>,
     /// Why there is no fit, when there is none.
     pub note: Option<String>,
 }
@@ -356,9 +381,9 @@ pub struct MatchingCheck {
     /// `max |outer₁(t) − inner₁(t/ε)|` (expected `O(ε^{2α})`).
     pub mismatch1: Vec<f64>,
     /// Fitted order of `mismatch`.
-    pub order: Option<OrderFit>,
+    pub order: Option<PowerLawFit>,
     /// Fitted order of `mismatch1`.
-    pub order1: Option<OrderFit>,
+    pub order1: Option<PowerLawFit>,
 }
 
 /// A complete study: errors of every approximation at every ε, their fitted orders and
@@ -385,12 +410,18 @@ pub struct Study {
 
 impl Study {
     /// The fitted order of `approximation` for `variable`.
-    pub fn order(&self, variable: &str, approximation: &str) -> Option<OrderFit> {
+    pub fn order(&self, variable: &str, approximation: &str) -> Option<PowerLawFit> {
         self.orders
             .iter()
             .find(|r| r.variable == variable && r.approximation == approximation)
-            .and_then(|r| r.fit)
+            .and_then(|r| r.fit.clone())
     }
+}
+
+/// The order `p` of `err ≈ C ε^p` (least squares in log–log with a 95% Student-t interval),
+/// or `None` when an error vanishes or fewer than two ε are given.
+fn order_fit(eps: &[f64], err: &[f64]) -> Option<PowerLawFit> {
+    fit_power_law(eps, err, 0.95).ok()
 }
 
 /// The comparison grid at `ε`: uniform on `[0, T]` plus `ε τ` on the layer grid.
@@ -503,9 +534,12 @@ pub fn study<S: SlowFastSystem + ?Sized>(
             for v in 0..nv {
                 c.outer[v].push(a.outer[v]);
                 c.inner[v].push(a.inner[v]);
-                c.composite[v].push(a.composite[v]);
-                c.composite1[v].push(a.composite1[v]);
             }
+        }
+        for v in 0..nv {
+            let [lead, first] = asym.composites(v, e, grid)?;
+            c.composite[v] = lead.values();
+            c.composite1[v] = first.values();
         }
         comparisons.push(c);
     }
@@ -530,7 +564,7 @@ pub fn study<S: SlowFastSystem + ?Sized>(
                     Some(format!("exact to rounding (largest error {largest:.1e})")),
                 )
             } else {
-                match fit_order(&es, &errs) {
+                match order_fit(&es, &errs) {
                     Some(f) => (Some(f), None),
                     None => (
                         None,
@@ -584,8 +618,8 @@ pub fn study<S: SlowFastSystem + ?Sized>(
         offset_gap,
         alpha: opts.alpha,
         eta: opts.eta,
-        order: fit_order(&ce, &mm),
-        order1: fit_order(&ce, &mm1),
+        order: order_fit(&ce, &mm),
+        order1: order_fit(&ce, &mm1),
         eps: ce,
         mismatch: mm,
         mismatch1: mm1,

@@ -56,7 +56,9 @@ pub use early::{EarlyPhases, PhaseError};
 pub use timescales_analysis::crossing_time;
 mod study;
 
-pub use study::{CompositeComparison, OnsetRow, Study, direct_risk, measured_onsets, study};
+pub use study::{
+    CompositeComparison, OnsetRow, Study, composite_risk, direct_risk, measured_onsets, study,
+};
 mod inner;
 
 pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};

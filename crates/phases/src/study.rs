@@ -6,6 +6,7 @@ use timescales_meanfield::{FlowProblem, OutputTimes, simulate};
 use timescales_ode::Trajectory;
 
 use timescales_analysis::crossing_time;
+use timescales_matching::Composite;
 
 use crate::{
     EarlyPhases, PhaseError, PlateauRun, phase_two_start, plateau_chain, rescaled_start,
@@ -192,26 +193,7 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
             None
         }
     };
-    let risk_composite: Vec<f64> = match &plateau {
-        Some(run) => {
-            // The chain reports at the grid times ≥ t*, in order, up to where it stopped.
-            let offset = t.iter().position(|&x| x >= run.t_start).unwrap_or(t.len());
-            t.iter()
-                .enumerate()
-                .map(|(i, &ti)| {
-                    let early_part = early.composite_risk(ti);
-                    if i < offset {
-                        early_part
-                    } else {
-                        run.risk
-                            .get(i - offset)
-                            .map_or(f64::NAN, |r| early_part + r - levels[1])
-                    }
-                })
-                .collect()
-        }
-        None => t.iter().map(|&ti| early.composite_risk(ti)).collect(),
-    };
+    let risk_composite = composite_risk(&early, plateau.as_ref(), &t)?.values();
     let exists: Vec<bool> = (0..=k)
         .map(|l| l >= 1 && problem.sigma[l] * problem.phi[l] != 0.0 && levels[l - 1] > levels[l])
         .collect();
@@ -341,6 +323,44 @@ pub fn study(problem: &FlowProblem, samples: usize) -> Result<Study, PhaseError>
         plateau,
         notes,
     })
+}
+
+/// The composite risk on the grid `t` (a [`Composite`] of the matching layer): the
+/// phase-0/1 composite ([`EarlyPhases::composite_risk`], an inner expansion in the terms of
+/// matching), plus the chain of plateau flows (the outer solution) from its start `t*` on,
+/// minus the plateau `R_1` they share. Its error is expected to be `O(ε^{1/4})` relative (the
+/// neglected degree-2 terms of phase 1).
+///
+/// # Errors
+/// [`PhaseError::Invalid`] if the plateau run does not fit the grid (a bug, not data).
+pub fn composite_risk(
+    early: &EarlyPhases,
+    plateau: Option<&PlateauRun>,
+    t: &[f64],
+) -> Result<Composite, PhaseError> {
+    let invalid = |e: timescales_matching::MatchingError| PhaseError::Invalid(e.to_string());
+    let early_part = t.iter().map(|&ti| early.composite_risk(ti)).collect();
+    let mut composite = Composite::new("risk", t.to_vec())
+        .with_order(0.25)
+        .inner("phases 0–1", 0.0, early_part)
+        .map_err(invalid)?;
+    if let Some(run) = plateau {
+        // The chain reports at the grid times ≥ t*, in order, up to where it stopped.
+        let offset = t.iter().position(|&x| x >= run.t_start).unwrap_or(t.len());
+        let outer = (0..t.len())
+            .map(|i| {
+                i.checked_sub(offset)
+                    .and_then(|j| run.risk.get(j).copied())
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
+        composite = composite
+            .outer("plateau flows", run.t_start, outer)
+            .map_err(invalid)?
+            .common("R_1", run.t_start, vec![early.plateau_levels[1]; t.len()])
+            .map_err(invalid)?;
+    }
+    Ok(composite)
 }
 
 /// The composite curve and its onsets, for starting inner problems between phases.

@@ -48,8 +48,9 @@ impl PowerLawFit {
 /// With `u = ln x`, `v = ln y`, `S_uu = Σ (u − ū)²`: `γ = Σ (u − ū)(v − v̄) / S_uu`,
 /// `ln C = v̄ − γ ū`, `s² = RSS / (n − 2)`, `se(γ) = s / √S_uu`,
 /// `se(ln C) = s √(1/n + ū² / S_uu)`, and the intervals are `estimate ± t_{(1+level)/2, n−2}·se`
-/// (Student t, statrs), exact for independent Gaussian errors in `ln y`. Needs `n ≥ 3`
-/// positive, finite points and at least two distinct `x`. Use it for phase times
+/// (Student t, statrs), exact for independent Gaussian errors in `ln y`. Needs `n ≥ 2`
+/// positive, finite points and at least two distinct `x`; with two points the line is exact
+/// and every interval (and `residual_sd`) is NaN. Use it for phase times
 /// `t_l ~ ε^{γ_l}` and for `max|a| ~ ε^{−ω}`, `max|s| ~ ε^{β}` alike.
 ///
 /// ```
@@ -65,10 +66,10 @@ pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
     check_positive("x", x)?;
     check_positive("y", y)?;
     let n = x.len();
-    if n < 3 {
+    if n < 2 {
         return Err(AnalysisError::TooFewPoints {
-            what: "power-law fit with a confidence interval",
-            needed: 3,
+            what: "power-law fit",
+            needed: 2,
             got: n,
         });
     }
@@ -101,10 +102,19 @@ pub fn fit_power_law(x: &[f64], y: &[f64], level: f64) -> Result<PowerLawFit> {
         })
         .sum();
     let dof = n - 2;
-    let s = (rss / dof as f64).sqrt();
+    let s = if dof > 0 {
+        (rss / dof as f64).sqrt()
+    } else {
+        f64::NAN
+    };
     let gamma_se = s / suu.sqrt();
     let log_c_se = s * (1.0 / nf + ub * ub / suu).sqrt();
-    let tq = t_quantile(level, dof)?;
+    let tq = if dof > 0 {
+        t_quantile(level, dof)?
+    } else {
+        super::check_level(level)?;
+        f64::NAN
+    };
     let r_squared = if svv > 0.0 { 1.0 - rss / svv } else { 1.0 };
     let log_c_ci = [log_c - tq * log_c_se, log_c + tq * log_c_se];
     Ok(PowerLawFit {
@@ -169,9 +179,12 @@ mod tests {
     #[test]
     fn errors() {
         assert!(matches!(
-            fit_power_law(&[1.0, 2.0], &[1.0, 2.0], 0.95),
+            fit_power_law(&[1.0], &[1.0], 0.95),
             Err(AnalysisError::TooFewPoints { .. })
         ));
+        // Two points: the exact line, no interval.
+        let two = fit_power_law(&[1.0, 10.0], &[2.0, 20.0], 0.95).unwrap();
+        assert!((two.gamma - 1.0).abs() < 1e-12 && two.gamma_ci[0].is_nan());
         assert!(matches!(
             fit_power_law(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0], 0.95),
             Err(AnalysisError::Degenerate { .. })

@@ -23,7 +23,8 @@ impl EpsGrid {
     }
 
     /// Parses `"start:stop:count"`, e.g. `"1e-3:1e-9:13"` (13 points from 1e-3 down to
-    /// 1e-9, three per decade). Errors name the bad part.
+    /// 1e-9, three per decade), or an explicit list `"1e-2,1e-3,5e-4"` (as given). Errors
+    /// name the bad part.
     ///
     /// ```
     /// # use timescales_analysis::sweep::EpsGrid;
@@ -39,6 +40,22 @@ impl EpsGrid {
             part,
             reason,
         };
+        if !spec.contains(':') && spec.contains(',') {
+            let points = spec
+                .split(',')
+                .map(|s| {
+                    let v: f64 = s.trim().parse().map_err(|e| {
+                        err("list", format!("`{}` is not a number ({e})", s.trim()))
+                    })?;
+                    if v.is_finite() && v > 0.0 {
+                        Ok(v)
+                    } else {
+                        Err(err("list", format!("{v} must be finite and > 0")))
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Self::from_points(points);
+        }
         let parts: Vec<&str> = spec.trim().split(':').collect();
         if parts.len() != 3 {
             return Err(err(
@@ -144,6 +161,21 @@ mod tests {
         // Decade points are the literals.
         let decades: Vec<f64> = down.points().iter().step_by(2).copied().collect();
         assert_eq!(decades, vec![1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9]);
+    }
+
+    #[test]
+    fn explicit_lists() {
+        let g = EpsGrid::parse("1e-2, 1e-3,5e-4").unwrap();
+        assert_eq!(g.points(), &[1e-2, 1e-3, 5e-4]);
+        assert!(matches!(
+            EpsGrid::parse("1e-2,x"),
+            Err(AnalysisError::GridSpec { part: "list", .. })
+        ));
+        assert!(EpsGrid::parse("1e-2,-1").is_err());
+        assert!(matches!(
+            EpsGrid::parse("1e-2,1e-2"),
+            Err(AnalysisError::DuplicateEpsilon { .. })
+        ));
     }
 
     #[test]
