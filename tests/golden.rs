@@ -127,6 +127,24 @@ const CASES: &[Case] = &[
         files: &["order.csv", "composite_error.csv", "matching.csv"],
     },
     Case {
+        name: "network_public",
+        args: &[
+            "network",
+            "data/scenarios/public.toml",
+            "--d",
+            "16,32",
+            "--m",
+            "16,32",
+            "--epsilon",
+            "1e-2",
+        ],
+        files: &[
+            "convergence.csv",
+            "network_d16_m16.csv",
+            "network_d32_m32.csv",
+        ],
+    },
+    Case {
         name: "run_default",
         args: &["run"],
         files: &["trajectory.csv"],

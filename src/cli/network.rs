@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use timescales_meanfield::{InitialLaw as FullLaw, simulate_with};
+use timescales_analysis::interp_log_time;
+use timescales_meanfield::simulate_with;
 use timescales_network::{
-    FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, Sgd, SgdOptions, Snapshot,
-    SummaryRecorder, compare::interp_log_time, fit_power_law, midpoint_crossing,
-    phase1_shift_prediction, sup_distance,
+    FlowOptions, Model, NetworkState, PopulationFlow, Sgd, SgdOptions, Snapshot, SummaryRecorder,
+    fit_power_law, midpoint_crossing, phase1_shift_prediction, sup_distance,
 };
 use timescales_report::{Axis, LinePlot, ReportError, Series, write_atomic};
 use timescales_scenario::Scenario;
@@ -73,17 +73,7 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
     // The network keeps the same σ_k, φ_k as the limit; the target energy beyond degree K
     // (`tail_energy = ½ Σ_{k>K} φ_k²`) enters as the constant part of the risk.
     let model = Model::new(&p.sigma, &p.phi, 2.0 * p.tail_energy).context("network model")?;
-    let law = match &p.law {
-        FullLaw::Uniform { lo, hi } => InitialLaw::Uniform { lo: *lo, hi: *hi },
-        FullLaw::Normal { mean, std } => InitialLaw::Normal {
-            mean: *mean,
-            std: *std,
-        },
-        FullLaw::Discrete { values, weights } => InitialLaw::Discrete {
-            values: values.clone(),
-            weights: weights.clone(),
-        },
-    };
+    let law = p.law.clone();
     let times = p.output_times();
     eprintln!(
         "timescales network: {} — K = {}, ε = {:e}, t_end = {}, {} pair(s) (d, m), {}",

@@ -22,7 +22,7 @@ use timescales_analysis::sweep::{
 };
 use timescales_analysis::{
     ConvergeOptions, Convergence, Detection, PlateauDetector, converge_n, fit_log_corrected,
-    fit_power_law, local_slopes,
+    fit_power_law, interp_log_time, local_slopes,
 };
 use timescales_meanfield::simulate;
 use timescales_ode::{SolverStats, Trajectory};
@@ -283,7 +283,10 @@ fn one_point(
     let phase_end = detection
         .phases
         .iter()
-        .map(|ph| [interp_log(t, &a, ph.t_end), interp_log(t, &s, ph.t_end)])
+        .map(|ph| {
+            let at = |y: &[f64]| interp_log_time(t, y, ph.t_end).unwrap_or(f64::NAN);
+            [at(&a), at(&s)]
+        })
         .collect();
     Ok(SweepPoint {
         epsilon: eps,
@@ -299,26 +302,6 @@ fn one_point(
         stats: run.stats,
         notes: run.notes,
     })
-}
-
-/// `y` at `tv`, linearly interpolated in `ln t` (NaN when unavailable).
-fn interp_log(t: &[f64], y: &[f64], tv: f64) -> f64 {
-    if y.len() != t.len() || tv <= 0.0 {
-        return f64::NAN;
-    }
-    let k = t.partition_point(|&v| v <= tv);
-    if k == 0 || k >= t.len() {
-        return y
-            .get(k.min(t.len()).saturating_sub(1))
-            .copied()
-            .unwrap_or(f64::NAN);
-    }
-    let (t0, t1) = (t[k - 1], t[k]);
-    if t0 <= 0.0 {
-        return y[k];
-    }
-    let w = (tv.ln() - t0.ln()) / (t1.ln() - t0.ln());
-    y[k - 1] + w * (y[k] - y[k - 1])
 }
 
 /// Label of a phase: the degree it learns (`"2–3"` when phases merged, from the hint labels
@@ -882,15 +865,6 @@ fn phase_plot(points: &[(String, Vec<f64>, Vec<f64>)], lines: &[FittedLine]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interpolation_in_log_time() {
-        let t = [0.0, 1.0, 10.0, 100.0];
-        let y = [5.0, 1.0, 2.0, 3.0];
-        assert!((interp_log(&t, &y, 10f64.sqrt()) - 1.5).abs() < 1e-12);
-        assert_eq!(interp_log(&t, &y, 1e3), 3.0);
-        assert!(interp_log(&t, &y[..2], 5.0).is_nan());
-    }
 
     #[test]
     fn labels_and_predictions() {

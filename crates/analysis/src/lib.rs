@@ -20,9 +20,9 @@ pub mod fit;
 pub mod plateau;
 pub mod sweep;
 
-mod crossing;
+mod curve;
 pub use converge::{ConvergeOptions, ConvergeStep, Convergence, converge_n};
-pub use crossing::crossing_time;
+pub use curve::{crossing_time, interp_clamped, interp_log_time};
 pub use deriv::local_quadratic_slope;
 pub use error::{AnalysisError, Result};
 pub use fit::{

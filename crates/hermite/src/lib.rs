@@ -37,3 +37,17 @@ pub use basis::{hermite_normalized, hermite_weighted};
 pub use error::HermiteError;
 pub use kernels::Kernels;
 pub use spec::{ExpandOptions, Expansion, ExpansionMethod, FunctionSpec, MAX_DEGREE};
+
+/// The plateau levels `R_l = ½ Σ_{k>l} φ_k² + tail`, `l = 0..φ.len() − 1` (model.md §5): the
+/// risk left once the degrees `≤ l` of the target are learnt; `tail` is the energy
+/// `½ Σ_{k>K} φ_k²` beyond the truncation.
+///
+/// ```
+/// let r = timescales_hermite::plateau_levels(&[0.0, 1.0, 1.0, 1.0], 0.0);
+/// assert_eq!(r, vec![1.5, 1.0, 0.5, 0.0]);
+/// ```
+pub fn plateau_levels(phi: &[f64], tail: f64) -> Vec<f64> {
+    (0..phi.len())
+        .map(|l| 0.5 * phi[l + 1..].iter().map(|p| p * p).sum::<f64>() + tail)
+        .collect()
+}

@@ -24,7 +24,7 @@ pub enum Invariant {
 }
 
 /// Errors of the full-ODE crate.
-#[derive(Debug, Error)]
+#[derive(Debug, Error, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum FlowError {
     /// A parameter is invalid; `key` names it as in a scenario file (`run.epsilon`, …).

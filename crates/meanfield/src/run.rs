@@ -207,24 +207,27 @@ impl FlowProblem {
         Ok(())
     }
 
-    /// The output times: `[0] ∪ geomspace(ε/10, t_end, samples)`, or the explicit list.
+    /// The output times: `[0] ∪ geomspace(ε/10, t_end, samples)`
+    /// ([`log_grid`](timescales_ode::log_grid)), or the explicit list.
     pub fn output_times(&self) -> Vec<f64> {
         match &self.times {
             OutputTimes::Explicit(ts) => ts.clone(),
             OutputTimes::LogGrid { samples } => {
-                let (lo, hi) = ((self.epsilon / 10.0).ln(), self.t_end.ln());
-                let n = *samples;
                 let mut ts = vec![0.0];
-                ts.extend((0..n).map(|i| {
-                    if i + 1 == n {
-                        self.t_end
-                    } else {
-                        (lo + (hi - lo) * i as f64 / (n - 1) as f64).exp()
-                    }
-                }));
+                // validate() guarantees ε/10 < t_end and samples ≥ 2.
+                ts.extend(
+                    timescales_ode::log_grid(self.epsilon / 10.0, self.t_end, *samples)
+                        .unwrap_or_default(),
+                );
                 ts
             }
         }
+    }
+
+    /// The plateau levels `R_l = ½ Σ_{k>l} φ_k² + tail`, `l = 0..K`
+    /// ([`timescales_hermite::plateau_levels`]).
+    pub fn plateau_levels(&self) -> Vec<f64> {
+        timescales_hermite::plateau_levels(&self.phi, self.tail_energy)
     }
 
     /// Structural facts read off the coefficients (model.md §2, §4): a zero `σ_l φ_l`

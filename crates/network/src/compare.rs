@@ -1,48 +1,19 @@
 //! Comparing risk curves: log-time grids, sup distance, phase times, power-law fits.
 
+use timescales_analysis::interp_log_time;
+
 use crate::NetworkError;
 
-/// `n ≥ 2` points log-spaced from `t_min > 0` to `t_max`.
+/// `n ≥ 2` points log-spaced from `t_min > 0` to `t_max` ([`timescales_ode::log_grid`]).
 ///
 /// # Errors
 /// [`NetworkError::InvalidParameter`] unless `0 < t_min < t_max` and `n ≥ 2`.
 pub fn log_grid(t_min: f64, t_max: f64, n: usize) -> Result<Vec<f64>, NetworkError> {
-    if !(t_min > 0.0 && t_max > t_min && t_max.is_finite()) || n < 2 {
-        return Err(NetworkError::InvalidParameter {
-            what: "log grid",
-            value: format!("[{t_min}, {t_max}] with {n} points"),
-            reason: "needs 0 < t_min < t_max and at least 2 points",
-        });
-    }
-    let (l0, l1) = (t_min.ln(), t_max.ln());
-    Ok((0..n)
-        .map(|i| {
-            if i == n - 1 {
-                t_max
-            } else {
-                (l0 + (l1 - l0) * i as f64 / (n - 1) as f64).exp()
-            }
-        })
-        .collect())
-}
-
-/// `y(tq)` by linear interpolation in `log t` between the samples `(t, y)` (`t`
-/// increasing, positive); `None` outside `[t_0, t_last]`.
-pub fn interp_log_time(t: &[f64], y: &[f64], tq: f64) -> Option<f64> {
-    let n = t.len().min(y.len());
-    if n == 0 || !(tq >= t[0] && tq <= t[n - 1]) {
-        return None;
-    }
-    let k = t[..n].partition_point(|&s| s < tq);
-    if k == 0 {
-        return Some(y[0]);
-    }
-    let (t0, t1) = (t[k - 1], t[k]);
-    if t1 == tq || t0 <= 0.0 {
-        return Some(if t1 == tq { y[k] } else { y[k - 1] });
-    }
-    let f = (tq / t0).ln() / (t1 / t0).ln();
-    Some(y[k - 1] + f * (y[k] - y[k - 1]))
+    timescales_ode::log_grid(t_min, t_max, n).map_err(|_| NetworkError::InvalidParameter {
+        what: "log grid",
+        value: format!("[{t_min}, {t_max}] with {n} points"),
+        reason: "needs 0 < t_min < t_max and at least 2 points",
+    })
 }
 
 /// `sup_{t ∈ grid} |a(t) − b(t)|` over the grid points inside both curves' ranges, with

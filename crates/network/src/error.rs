@@ -19,6 +19,9 @@ pub enum NetworkError {
         /// What is required of it.
         reason: &'static str,
     },
+    /// The law of the initial second-layer weights is invalid (the error names the key).
+    #[error("initial law: {0}")]
+    Law(#[from] timescales_meanfield::FlowError),
     /// The Hermite kernels could not be built from the coefficients.
     #[error("kernels: {0}")]
     Kernels(#[from] timescales_hermite::HermiteError),

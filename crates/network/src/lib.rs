@@ -59,6 +59,7 @@ pub use model::Model;
 pub use population::Population;
 pub use record::{SUMMARY_COLUMNS, SummaryRecorder};
 pub use sgd::{Sgd, SgdOptions, SgdStats};
-pub use state::{InitialLaw, NetworkState};
+pub use state::NetworkState;
 pub use timescales_analysis::{PowerLawFit, fit_power_law};
+pub use timescales_meanfield::InitialLaw;
 pub use timescales_ode::Trajectory;

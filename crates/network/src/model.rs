@@ -100,9 +100,11 @@ impl Model {
         self.plateau_level(self.sigma.len() - 1)
     }
 
-    /// The plateau level `R_l = ½ Σ_{k>l} φ_k²` (with the tail), model.md §5.
+    /// The plateau level `R_l = ½ Σ_{k>l} φ_k²` (with the tail), model.md §5
+    /// ([`timescales_hermite::plateau_levels`]).
     pub fn plateau_level(&self, l: usize) -> f64 {
-        0.5 * (self.phi.iter().skip(l + 1).map(|p| p * p).sum::<f64>() + self.target_tail)
+        let levels = timescales_hermite::plateau_levels(&self.phi, 0.5 * self.target_tail);
+        levels.get(l).copied().unwrap_or(0.5 * self.target_tail)
     }
 
     /// `(σ_K(x), σ_K'(x))`, using `h_k' = √k h_{k−1}`. `scratch` holds `K + 1` values.

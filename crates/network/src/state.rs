@@ -5,109 +5,30 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use timescales_meanfield::InitialLaw;
+
 use crate::NetworkError;
 
-/// Law of the initial second-layer weights `a_i(0)`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum InitialLaw {
-    /// Uniform on `[lo, hi]`.
-    Uniform {
-        /// Lower end.
-        lo: f64,
-        /// Upper end.
-        hi: f64,
-    },
-    /// Normal `N(mean, std²)`.
-    Normal {
-        /// Mean.
-        mean: f64,
-        /// Standard deviation.
-        std: f64,
-    },
-    /// Atoms `values[k]` with probabilities `weights[k] / Σ weights`.
-    Discrete {
-        /// Atom locations.
-        values: Vec<f64>,
-        /// Non-negative weights (normalized here).
-        weights: Vec<f64>,
-    },
-}
-
-impl InitialLaw {
-    /// Checks the parameters.
-    ///
-    /// # Errors
-    /// [`NetworkError::InvalidParameter`] naming the offending field.
-    pub fn validate(&self) -> Result<(), NetworkError> {
-        let bad = |what, value: String, reason| {
-            Err(NetworkError::InvalidParameter {
-                what,
-                value,
-                reason,
-            })
-        };
-        match self {
-            Self::Uniform { lo, hi } => {
-                if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-                    return bad(
-                        "uniform law",
-                        format!("[{lo}, {hi}]"),
-                        "needs finite lo <= hi",
-                    );
-                }
-            }
-            Self::Normal { mean, std } => {
-                if !(mean.is_finite() && std.is_finite() && *std >= 0.0) {
-                    return bad(
-                        "normal law",
-                        format!("N({mean}, {std}^2)"),
-                        "needs std >= 0",
-                    );
-                }
-            }
-            Self::Discrete { values, weights } => {
-                if values.is_empty() || values.len() != weights.len() {
-                    return bad(
-                        "discrete law",
-                        format!("{} values, {} weights", values.len(), weights.len()),
-                        "needs as many weights as (at least one) values",
-                    );
-                }
-                let total: f64 = weights.iter().sum();
-                if values.iter().any(|v| !v.is_finite())
-                    || weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
-                    || total <= 0.0
-                {
-                    return bad(
-                        "discrete law",
-                        format!("{values:?} / {weights:?}"),
-                        "needs finite values and non-negative weights with a positive sum",
-                    );
-                }
-            }
+/// One draw of `a_i(0)` from `law` (the law of the mean-field limit, validated by the
+/// caller): inverse transform of one uniform for the uniform and discrete laws, one standard
+/// normal for the normal law.
+fn draw<R: Rng + ?Sized>(law: &InitialLaw, rng: &mut R) -> f64 {
+    match law {
+        InitialLaw::Uniform { lo, hi } => lo + (hi - lo) * unit(rng),
+        InitialLaw::Normal { mean, std } => {
+            let z: f64 = StandardNormal.sample(rng);
+            mean + std * z
         }
-        Ok(())
-    }
-
-    /// One draw.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        match self {
-            Self::Uniform { lo, hi } => lo + (hi - lo) * unit(rng),
-            Self::Normal { mean, std } => {
-                let z: f64 = StandardNormal.sample(rng);
-                mean + std * z
-            }
-            Self::Discrete { values, weights } => {
-                let total: f64 = weights.iter().sum();
-                let mut u = unit(rng) * total;
-                for (v, w) in values.iter().zip(weights) {
-                    if u < *w {
-                        return *v;
-                    }
-                    u -= w;
+        InitialLaw::Discrete { values, weights } => {
+            let total: f64 = weights.iter().sum();
+            let mut u = unit(rng) * total;
+            for (v, w) in values.iter().zip(weights) {
+                if u < *w {
+                    return *v;
                 }
-                values[values.len() - 1]
+                u -= w;
             }
+            values[values.len() - 1]
         }
     }
 }
@@ -169,7 +90,7 @@ impl NetworkState {
                 }
             }
         }
-        let a = DVector::from_fn(m, |_, _| law.sample(&mut rng));
+        let a = DVector::from_fn(m, |_, _| draw(law, &mut rng));
         Ok(Self { a, w })
     }
 

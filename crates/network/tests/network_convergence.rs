@@ -3,9 +3,7 @@
 //! The crate's `convergence` example runs the full table (ε = 1e-2 and 1e-3, d = m up to
 //! 1024, two seeds) and writes it as CSV.
 
-use timescales_meanfield::{
-    FlowProblem, InitialLaw as FullLaw, Method, OutputTimes, Placement, simulate,
-};
+use timescales_meanfield::{FlowProblem, Method, OutputTimes, Placement, simulate};
 use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, SummaryRecorder, fit_power_law,
     midpoint_crossing, phase1_shift_prediction, sup_distance,
@@ -29,7 +27,7 @@ fn sup_distance_shrinks_as_d_equals_m_doubles() {
         sigma: sigma.clone(),
         phi: phi.clone(),
         tail_energy: 0.0,
-        law: FullLaw::Uniform { lo: -1.0, hi: 1.0 },
+        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
         particles: 64,
         placement: Placement::Quadrature,
         epsilon: eps,

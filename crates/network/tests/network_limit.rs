@@ -1,8 +1,6 @@
 //! The finite network against the `d → ∞, m → ∞` limit flow of `timescales-meanfield`.
 
-use timescales_meanfield::{
-    FlowProblem, InitialLaw as FullLaw, Method, OutputTimes, Placement, simulate,
-};
+use timescales_meanfield::{FlowProblem, Method, OutputTimes, Placement, simulate};
 use timescales_network::{
     FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, SummaryRecorder,
     midpoint_crossing, sup_distance,
@@ -37,7 +35,7 @@ fn network_tracks_the_limit_at_moderate_size() {
         sigma: sigma.clone(),
         phi: phi.clone(),
         tail_energy: 0.0,
-        law: FullLaw::Uniform { lo: -1.0, hi: 1.0 },
+        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
         particles: 64,
         placement: Placement::Quadrature,
         epsilon: eps,

@@ -15,6 +15,35 @@ use std::time::Instant;
 use crate::event::EventState;
 use crate::{Event, EventHit, IntegrationError, Observer, OutputMode, Solver, SolverStats};
 
+/// `n ≥ 2` output times log-spaced from `t_min > 0` to `t_max`:
+/// `t_i = exp(ln t_min + (ln t_max − ln t_min) i/(n − 1))`, the last exactly `t_max`.
+///
+/// ```
+/// let t = timescales_ode::log_grid(1e-3, 1.0, 4).unwrap();
+/// assert_eq!(t.len(), 4);
+/// assert!((t[1] - 1e-2).abs() < 1e-15 && t[3] == 1.0);
+/// ```
+///
+/// # Errors
+/// [`IntegrationError::InvalidRequest`] unless `0 < t_min < t_max < ∞` and `n ≥ 2`.
+pub fn log_grid(t_min: f64, t_max: f64, n: usize) -> Result<Vec<f64>, IntegrationError> {
+    if !(t_min > 0.0 && t_max > t_min && t_max.is_finite()) || n < 2 {
+        return Err(IntegrationError::InvalidRequest(format!(
+            "a log grid needs 0 < t_min < t_max and at least 2 points, got [{t_min}, {t_max}] with {n}"
+        )));
+    }
+    let (l0, l1) = (t_min.ln(), t_max.ln());
+    Ok((0..n)
+        .map(|i| {
+            if i == n - 1 {
+                t_max
+            } else {
+                (l0 + (l1 - l0) * i as f64 / (n - 1) as f64).exp()
+            }
+        })
+        .collect())
+}
+
 /// Why [`integrate`] returned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stop {

@@ -48,7 +48,7 @@ mod test_systems;
 
 pub use bdf::Bdf;
 pub use dopri::{Dop853, Dopri5};
-pub use driver::{Outcome, Stop, integrate};
+pub use driver::{Outcome, Stop, integrate, log_grid};
 pub use error::IntegrationError;
 pub use event::{Direction, Event, EventHit};
 pub use method::Method;

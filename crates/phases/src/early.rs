@@ -150,10 +150,7 @@ impl EarlyPhases {
         let t_star = (4.0 * phi1.abs() / (sigma1.abs() * eps.sqrt() * growth_variance)).ln()
             / (2.0 * lambda);
         let t_onset = t_star + (2f64.sqrt() - 1.0).ln() / (2.0 * lambda);
-        let tail = problem.tail_energy;
-        let plateau_levels = (0..=k)
-            .map(|l| 0.5 * problem.phi[l + 1..].iter().map(|p| p * p).sum::<f64>() + tail)
-            .collect();
+        let plateau_levels = problem.plateau_levels();
         Ok(Self {
             eps,
             sigma0,

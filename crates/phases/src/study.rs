@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use timescales_meanfield::{FlowProblem, OutputTimes, simulate};
-use timescales_ode::Trajectory;
+use timescales_ode::{Trajectory, log_grid};
 
 use timescales_analysis::crossing_time;
 use timescales_matching::Composite;
@@ -121,12 +121,11 @@ fn direct_run(problem: &FlowProblem, samples: usize) -> Result<Trajectory, Phase
     let early = EarlyPhases::new(problem)?;
     let mut p = problem.clone();
     let (lo, hi) = (problem.epsilon / 10.0, problem.t_end);
-    let mut times: Vec<f64> = (0..samples)
-        .map(|i| lo * (hi / lo).powf(i as f64 / (samples - 1) as f64))
-        .collect();
+    let mut times = log_grid(lo, hi, samples)
+        .map_err(|e| PhaseError::Invalid(format!("output times of the direct run: {e}")))?;
     let (wlo, whi) = (early.t_onset / 2.0, (early.t_onset * 2.0).min(hi));
-    if wlo < whi {
-        times.extend((0..=1000).map(|i| wlo * (whi / wlo).powf(i as f64 / 1000.0)));
+    if let Ok(window) = log_grid(wlo, whi, 1001) {
+        times.extend(window);
     }
     times.push(0.0);
     times.sort_by(f64::total_cmp);

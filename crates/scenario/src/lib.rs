@@ -367,10 +367,7 @@ impl Scenario {
             FlowError::InvalidParameter { key, reason } => invalid(&key, reason),
             other => invalid("scenario", other.to_string()),
         })?;
-        let tail = phi.tail_energy();
-        let plateau_levels = (0..=degree)
-            .map(|l| 0.5 * phi.coeffs[l + 1..].iter().map(|p| p * p).sum::<f64>() + tail)
-            .collect();
+        let plateau_levels = problem.plateau_levels();
         Ok(Self {
             origin: origin.into(),
             file,

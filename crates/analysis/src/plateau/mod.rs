@@ -53,6 +53,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::curve::interp_clamped;
 use crate::deriv::{local_quadratic, solve_n};
 use crate::error::{AnalysisError, Result, check_finite, check_same_len};
 
@@ -220,12 +221,12 @@ struct Curve {
 impl Curve {
     /// Risk at `xv`, linearly interpolated in `x` (clamped to the grid).
     fn risk_at(&self, xv: f64) -> f64 {
-        interp(&self.x, &self.r, xv)
+        interp_clamped(&self.x, &self.r, xv)
     }
 
     /// Smoothed risk at `xv`, linearly interpolated.
     fn smooth_at(&self, xv: f64) -> f64 {
-        interp(&self.x, &self.smooth, xv)
+        interp_clamped(&self.x, &self.smooth, xv)
     }
 
     /// Robust noise estimate `1.4826 · √2 · median |R_i − R̂_i|` (the `√2` roughly undoes the
@@ -240,23 +241,6 @@ impl Curve {
         e.sort_by(f64::total_cmp);
         1.4826 * std::f64::consts::SQRT_2 * e[e.len() / 2]
     }
-}
-
-/// Linear interpolation of `(xs, ys)` at `xv`, clamped to the ends.
-fn interp(xs: &[f64], ys: &[f64], xv: f64) -> f64 {
-    let n = xs.len();
-    if xv <= xs[0] {
-        return ys[0];
-    }
-    if xv >= xs[n - 1] {
-        return ys[n - 1];
-    }
-    let k = xs
-        .partition_point(|&v| v <= xv)
-        .saturating_sub(1)
-        .min(n - 2);
-    let w = (xv - xs[k]) / (xs[k + 1] - xs[k]);
-    ys[k] + w * (ys[k + 1] - ys[k])
 }
 
 impl PlateauDetector {
