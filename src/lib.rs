@@ -6,7 +6,8 @@
 //! - [`ode`]: slow–fast systems and their integrators (RODAS4, Dopri);
 //! - [`full`]: the `d, m → ∞` two-layer flow over particles, integrated directly;
 //! - [`scenario`]: TOML scenario files;
-//! - [`report`]: atomic CSV/Parquet/JSON output and SVG plots.
+//! - [`report`]: atomic CSV/Markdown/LaTeX/JSON output and SVG plots; Parquet with the
+//!   `parquet` feature (on by default; the `timescales` program needs it).
 #![warn(missing_docs)]
 
 pub use timescales_hermite as hermite;

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use polars::prelude::*;
 use rayon::prelude::*;
 use timescales_analysis::{
     ConvergeOptions, Convergence, converge_n, fit_log_corrected, fit_power_law, sweep::EpsGrid,
 };
-use timescales_phases::{EarlyPhases, Study, direct_risk, measured_onsets, study};
-use timescales_report::{Axis, LinePlot, Series, write_csv};
+use timescales_phases::{EarlyPhases, OnsetRow, Study, direct_risk, measured_onsets, study};
+use timescales_report::{Axis, Column, LinePlot, Series, Table, write_csv};
 
 /// Arguments of `timescales asymptotics`.
 #[derive(Debug, Args)]
@@ -136,26 +135,39 @@ fn write_tables(args: &AsymptoticsArgs, points: &[Point]) -> anyhow::Result<()> 
             })
         })
         .collect();
-    let phases = df!(
-        "epsilon" => rows.iter().map(|r| r.epsilon).collect::<Vec<_>>(),
-        "phase" => rows.iter().map(|r| r.phase as u32).collect::<Vec<_>>(),
-        "onset_predicted" => rows.iter().map(|r| opt(r.onset_predicted)).collect::<Vec<_>>(),
-        "onset_measured" => rows.iter().map(|r| opt(r.onset_measured)).collect::<Vec<_>>(),
-        "onset_inner" => rows.iter().map(|r| opt(r.onset_inner)).collect::<Vec<_>>(),
-        "inner_blowup_time" => rows.iter().map(|r| opt(r.inner_blowup)).collect::<Vec<_>>(),
-        "growing_weight" => rows.iter().map(|r| opt(r.growing_weight)).collect::<Vec<_>>(),
-        "n_last" => converged.iter().map(|c| c.0 as u32).collect::<Vec<_>>(),
-        "n_converged" => converged.iter().map(|c| c.1).collect::<Vec<_>>(),
-        "onset_measured_n_last" => converged.iter().map(|c| opt(c.2)).collect::<Vec<_>>(),
-        "plateau_level" => rows.iter().map(|r| r.plateau_level).collect::<Vec<_>>(),
-        "predicted_gamma" => rows.iter().map(|r| r.predicted_gamma).collect::<Vec<_>>(),
-        "predicted_beta" => rows.iter().map(|r| r.predicted_beta).collect::<Vec<_>>(),
-        "predicted_omega" => rows.iter().map(|r| r.predicted_omega).collect::<Vec<_>>(),
-        "max_abs_s_before" => rows.iter().map(|r| opt(r.max_abs_s_before)).collect::<Vec<_>>(),
-        "max_abs_a_before" => rows.iter().map(|r| opt(r.max_abs_a_before)).collect::<Vec<_>>(),
-        "present" => rows.iter().map(|r| r.present).collect::<Vec<_>>(),
-        "previous_plateau_seen" => rows.iter().map(|r| r.previous_plateau_seen).collect::<Vec<_>>(),
-    )?;
+    let num = |f: fn(&OnsetRow) -> f64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let flag = |f: fn(&OnsetRow) -> bool| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let phases = Table::new()
+        .f64("epsilon", num(|r| r.epsilon))
+        .u64(
+            "phase",
+            rows.iter().map(|r| r.phase as u64).collect::<Vec<_>>(),
+        )
+        .f64("onset_predicted", num(|r| opt(r.onset_predicted)))
+        .f64("onset_measured", num(|r| opt(r.onset_measured)))
+        .f64("onset_inner", num(|r| opt(r.onset_inner)))
+        .f64("inner_blowup_time", num(|r| opt(r.inner_blowup)))
+        .f64("growing_weight", num(|r| opt(r.growing_weight)))
+        .u64(
+            "n_last",
+            converged.iter().map(|c| c.0 as u64).collect::<Vec<_>>(),
+        )
+        .bool(
+            "n_converged",
+            converged.iter().map(|c| c.1).collect::<Vec<_>>(),
+        )
+        .f64(
+            "onset_measured_n_last",
+            converged.iter().map(|c| opt(c.2)).collect::<Vec<_>>(),
+        )
+        .f64("plateau_level", num(|r| r.plateau_level))
+        .f64("predicted_gamma", num(|r| r.predicted_gamma))
+        .f64("predicted_beta", num(|r| r.predicted_beta))
+        .f64("predicted_omega", num(|r| r.predicted_omega))
+        .f64("max_abs_s_before", num(|r| opt(r.max_abs_s_before)))
+        .f64("max_abs_a_before", num(|r| opt(r.max_abs_a_before)))
+        .bool("present", flag(|r| r.present))
+        .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen));
     write_csv(&phases, &args.out.join("phases_predicted.csv"))?;
 
     let (mut ce, mut cn, mut cp, mut ct, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
@@ -163,20 +175,19 @@ fn write_tables(args: &AsymptoticsArgs, points: &[Point]) -> anyhow::Result<()> 
         for ((n, onsets), h) in p.by_n.iter().zip(&p.convergence.history) {
             for (i, t) in onsets.iter().enumerate() {
                 ce.push(p.study.composite.epsilon);
-                cn.push(*n as u32);
-                cp.push(i as u32 + 1);
+                cn.push(*n as u64);
+                cp.push(i as u64 + 1);
                 ct.push(opt(*t));
                 cc.push(h.max_rel_change.unwrap_or(f64::NAN));
             }
         }
     }
-    let conv = df!(
-        "epsilon" => ce,
-        "n" => cn,
-        "phase" => cp,
-        "onset_measured" => ct,
-        "max_rel_change_all_phases" => cc,
-    )?;
+    let conv = Table::new()
+        .f64("epsilon", ce)
+        .u64("n", cn)
+        .u64("phase", cp)
+        .f64("onset_measured", ct)
+        .f64("max_rel_change_all_phases", cc);
     write_csv(&conv, &args.out.join("convergence_n.csv"))?;
 
     let (mut e, mut t, mut full, mut comp) = (vec![], vec![], vec![], vec![]);
@@ -187,50 +198,32 @@ fn write_tables(args: &AsymptoticsArgs, points: &[Point]) -> anyhow::Result<()> 
         full.extend_from_slice(&c.risk_full);
         comp.extend_from_slice(&c.risk_composite);
     }
-    let curves = df!("epsilon" => e, "t" => t, "risk_full" => full, "risk_composite" => comp)?;
+    let curves = Table::new()
+        .f64("epsilon", e)
+        .f64("t", t)
+        .f64("risk_full", full)
+        .f64("risk_composite", comp);
     write_csv(&curves, &args.out.join("composite_risk.csv"))?;
 
     let k = studies.first().map_or(0, |s| s.onsets.len());
-    let mut columns = vec![
-        Column::new(
-            "epsilon".into(),
-            studies
-                .iter()
-                .map(|s| s.composite.epsilon)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "max_abs_error".into(),
-            studies
-                .iter()
-                .map(|s| s.composite.max_abs_error)
-                .collect::<Vec<_>>(),
-        ),
-    ];
-    columns.push(Column::new(
-        "max_log_time_error".into(),
-        studies
-            .iter()
-            .map(|s| s.composite.max_log_time_error)
-            .collect::<Vec<_>>(),
-    ));
+    let per_study = |f: &dyn Fn(&Study) -> f64| studies.iter().map(|s| f(s)).collect::<Vec<_>>();
+    let mut errors = Table::new()
+        .f64("epsilon", per_study(&|s| s.composite.epsilon))
+        .f64("max_abs_error", per_study(&|s| s.composite.max_abs_error))
+        .f64(
+            "max_log_time_error",
+            per_study(&|s| s.composite.max_log_time_error),
+        );
     for l in 1..=k {
-        columns.push(Column::new(
-            format!("max_rel_error_onset_{l}").into(),
-            studies
-                .iter()
-                .map(|s| onset_error(s, l))
-                .collect::<Vec<_>>(),
-        ));
+        errors.push(
+            &format!("max_rel_error_onset_{l}"),
+            Column::F64(per_study(&|s| onset_error(s, l))),
+        );
     }
-    columns.push(Column::new(
-        "window_end".into(),
-        studies
-            .iter()
-            .map(|s| s.composite.window_end)
-            .collect::<Vec<_>>(),
-    ));
-    let errors = DataFrame::new(studies.len(), columns)?;
+    errors.push(
+        "window_end",
+        Column::F64(per_study(&|s| s.composite.window_end)),
+    );
     write_csv(&errors, &args.out.join("composite_error.csv"))?;
 
     // One colour per ε: solid direct, dashed composite.

@@ -6,13 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use polars::prelude::{Column, DataFrame};
 use serde::Serialize;
 use timescales_analysis::PowerLawFit;
 use timescales_analysis::sweep::EpsGrid;
 use timescales_matching::{APPROXIMATIONS, MatchingOptions, Study, integrate_full, study};
 use timescales_ode::{SlowFastSystem, SolverOptions, SolverStats, Trajectory};
-use timescales_report::{Axis, LinePlot, Series, trajectory_frame, write_csv, write_json_atomic};
+use timescales_report::{Axis, LinePlot, Series, Table, write_csv, write_json_atomic};
 use timescales_systems::{SystemFile, builtin};
 
 /// Arguments of `timescales match`.
@@ -157,11 +156,6 @@ fn pick_comparison(st: &Study, wanted: Option<f64>) -> usize {
     }
 }
 
-fn frame(columns: Vec<Column>, what: &str) -> anyhow::Result<DataFrame> {
-    let height = columns.first().map_or(0, |c| c.len());
-    DataFrame::new(height, columns).with_context(|| format!("building {what}"))
-}
-
 fn write_outputs(
     out: &Path,
     s: &Subject,
@@ -195,39 +189,19 @@ fn write_outputs(
         t: c.t.clone(),
         columns,
     };
-    write_csv(&trajectory_frame(&traj)?, &out.join("composite.csv"))?;
+    write_csv(&Table::from_trajectory(&traj), &out.join("composite.csv"))?;
 
     // composite_error.csv
     let e = &st.errors;
-    let err = frame(
-        vec![
-            Column::new(
-                "epsilon".into(),
-                e.iter().map(|r| r.eps).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "variable".into(),
-                e.iter().map(|r| r.variable.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "max_error_outer".into(),
-                e.iter().map(|r| r.outer).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "max_error_inner".into(),
-                e.iter().map(|r| r.inner).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "max_error_composite".into(),
-                e.iter().map(|r| r.composite).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "max_error_composite1".into(),
-                e.iter().map(|r| r.composite1).collect::<Vec<_>>(),
-            ),
-        ],
-        "composite_error.csv",
-    )?;
+    let col =
+        |f: fn(&timescales_matching::VariableErrors) -> f64| e.iter().map(f).collect::<Vec<_>>();
+    let err = Table::new()
+        .f64("epsilon", col(|r| r.eps))
+        .str("variable", e.iter().map(|r| r.variable.as_str()))
+        .f64("max_error_outer", col(|r| r.outer))
+        .f64("max_error_inner", col(|r| r.inner))
+        .f64("max_error_composite", col(|r| r.composite))
+        .f64("max_error_composite1", col(|r| r.composite1));
     write_csv(&err, &out.join("composite_error.csv"))?;
 
     // order.csv
@@ -237,49 +211,28 @@ fn write_outputs(
             .map(|r| r.fit.as_ref().map_or(f64::NAN, f))
             .collect()
     };
-    let ord = frame(
-        vec![
-            Column::new(
-                "variable".into(),
-                o.iter().map(|r| r.variable.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "approximation".into(),
-                o.iter()
-                    .map(|r| r.approximation.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("fitted_order".into(), pick(|f| f.gamma)),
-            Column::new("ci_low".into(), pick(|f| f.gamma_ci[0])),
-            Column::new("ci_high".into(), pick(|f| f.gamma_ci[1])),
-            Column::new(
-                "note".into(),
-                o.iter()
-                    .map(|r| r.note.clone().unwrap_or_default())
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-        "order.csv",
-    )?;
+    let ord = Table::new()
+        .str("variable", o.iter().map(|r| r.variable.as_str()))
+        .str("approximation", o.iter().map(|r| r.approximation.as_str()))
+        .f64("fitted_order", pick(|f| f.gamma))
+        .f64("ci_low", pick(|f| f.gamma_ci[0]))
+        .f64("ci_high", pick(|f| f.gamma_ci[1]))
+        .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()));
     write_csv(&ord, &out.join("order.csv"))?;
 
     // matching.csv: the intermediate-variable check.
     let m = &st.matching;
-    let mt = frame(
-        vec![
-            Column::new("epsilon".into(), m.eps.clone()),
-            Column::new(
-                "t".into(),
-                m.eps
-                    .iter()
-                    .map(|e| e.powf(m.alpha) * m.eta)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("mismatch".into(), m.mismatch.clone()),
-            Column::new("mismatch1".into(), m.mismatch1.clone()),
-        ],
-        "matching.csv",
-    )?;
+    let mt = Table::new()
+        .f64("epsilon", m.eps.as_slice())
+        .f64(
+            "t",
+            m.eps
+                .iter()
+                .map(|e| e.powf(m.alpha) * m.eta)
+                .collect::<Vec<_>>(),
+        )
+        .f64("mismatch", m.mismatch.as_slice())
+        .f64("mismatch1", m.mismatch1.as_slice());
     write_csv(&mt, &out.join("matching.csv"))?;
 
     // composite_error.svg: every error against ε, with slope-1 and slope-2 guides.
@@ -447,7 +400,7 @@ pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow:
     )
     .with_context(|| format!("integrating {}", path.display()))?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    write_csv(&trajectory_frame(&traj)?, &out.join("trajectory.csv"))?;
+    write_csv(&Table::from_trajectory(&traj), &out.join("trajectory.csv"))?;
     let record = UserRunRecord {
         version: env!("CARGO_PKG_VERSION"),
         command: std::env::args().collect(),

@@ -22,6 +22,15 @@ pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
     }
 }
 
+/// Key–value metadata for a Parquet file: the program's version and where the scenario came
+/// from.
+pub fn provenance(scenario: &str) -> [(&'static str, &str); 2] {
+    [
+        ("timescales_version", env!("CARGO_PKG_VERSION")),
+        ("scenario", scenario),
+    ]
+}
+
 /// Horizontal guides at the plateau levels `R_l > 0`, one per distinct level.
 pub fn plateau_guides(levels: &[f64]) -> Vec<(String, f64)> {
     let mut guides: Vec<(String, f64)> = Vec::new();

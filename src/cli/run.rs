@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use timescales_meanfield::{FlowRun, simulate_with};
 use timescales_report::{
-    Axis, LinePlot, Series, trajectory_frame, write_csv, write_json_atomic, write_parquet,
+    Axis, LinePlot, Series, Table, write_csv, write_json_atomic, write_parquet,
 };
 use timescales_scenario::Scenario;
 
@@ -98,9 +98,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
 /// Writes trajectory.csv, trajectory.parquet, risk.svg and run.json into `out`.
 pub fn write_outputs(out: &Path, scenario: &Scenario, run: &FlowRun) -> anyhow::Result<()> {
-    let df = trajectory_frame(&run.trajectory)?;
-    write_csv(&df, &out.join("trajectory.csv"))?;
-    write_parquet(&df, &out.join("trajectory.parquet"))?;
+    let table = Table::from_trajectory(&run.trajectory);
+    write_csv(&table, &out.join("trajectory.csv"))?;
+    write_parquet(
+        &table,
+        &out.join("trajectory.parquet"),
+        &super::provenance(&scenario.origin),
+    )?;
     risk_plot(scenario, run).write_svg(&out.join("risk.svg"))?;
     let risk = run.trajectory.column("risk").expect("risk column");
     let record = RunRecord {

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use polars::prelude::{Column, DataFrame};
 use serde::{Deserialize, Serialize};
 use timescales_analysis::sweep::{
     EpsGrid, RunStore, Shard, SweepOptions, merge_run_dirs, run_sweep,
@@ -27,7 +26,9 @@ use timescales_analysis::{
 use timescales_meanfield::simulate;
 use timescales_ode::{SolverStats, Trajectory};
 use timescales_report::text_table::{to_markdown, write_latex, write_markdown};
-use timescales_report::{Axis, LinePlot, Series, write_csv, write_json_atomic, write_parquet};
+use timescales_report::{
+    Axis, Column, LinePlot, Series, Table, write_csv, write_json_atomic, write_parquet,
+};
 use timescales_scenario::Scenario;
 
 /// One phase at one ε: `(ε, t_mid, t_steepest, max|a|, max|s|)` at the phase end.
@@ -370,15 +371,15 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
             c.extend_from_slice(v);
         }
     }
-    let mut columns = vec![
-        Column::new("epsilon".into(), eps_col),
-        Column::new("t".into(), t_col),
-    ];
+    let mut sweep_table = Table::new().f64("epsilon", eps_col).f64("t", t_col);
     for (name, c) in names.iter().zip(cols) {
-        columns.push(Column::new(name.as_str().into(), c));
+        sweep_table.push(name, Column::F64(c));
     }
-    let sweep_df = DataFrame::new_infer_height(columns)?;
-    write_parquet(&sweep_df, &out.join("sweep.parquet"))?;
+    write_parquet(
+        &sweep_table,
+        &out.join("sweep.parquet"),
+        &super::provenance(&points[0].scenario),
+    )?;
 
     // phases.csv, and the phase groups for the fits.
     let mut groups: BTreeMap<String, Vec<PhasePoint>> = BTreeMap::new();
@@ -431,20 +432,19 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
             ));
         }
     }
-    let phases_df = DataFrame::new_infer_height(vec![
-        Column::new("epsilon".into(), pe),
-        Column::new("phase".into(), pl),
-        Column::new("t_mid".into(), pm),
-        Column::new("t_steepest".into(), ps),
-        Column::new("plateau_level".into(), plev),
-        Column::new("predicted_level".into(), ppred),
-        Column::new("level_deviation".into(), pdev),
-        Column::new("plateau_length_log".into(), plen),
-        Column::new("max_abs_a".into(), pa),
-        Column::new("max_abs_s".into(), pss),
-        Column::new("particles".into(), pn),
-    ])?;
-    write_csv(&phases_df, &out.join("phases.csv"))?;
+    let phases_table = Table::new()
+        .f64("epsilon", pe)
+        .str("phase", pl)
+        .f64("t_mid", pm)
+        .f64("t_steepest", ps)
+        .f64("plateau_level", plev)
+        .f64("predicted_level", ppred)
+        .f64("level_deviation", pdev)
+        .f64("plateau_length_log", plen)
+        .f64("max_abs_a", pa)
+        .f64("max_abs_s", pss)
+        .u64("particles", pn);
+    write_csv(&phases_table, &out.join("phases.csv"))?;
 
     // plateaus.csv: every plateau, with its deviation from the predicted level.
     let (mut qe, mut qdeg, mut qlev, mut qpred, mut qdev, mut qent, mut qexit, mut qlen) = (
@@ -469,17 +469,16 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
             qlen.push(pl.length_log);
         }
     }
-    let plateaus_df = DataFrame::new_infer_height(vec![
-        Column::new("epsilon".into(), qe),
-        Column::new("degree".into(), qdeg),
-        Column::new("level".into(), qlev),
-        Column::new("predicted_level".into(), qpred),
-        Column::new("deviation".into(), qdev),
-        Column::new("t_entry".into(), qent),
-        Column::new("t_exit".into(), qexit),
-        Column::new("length_log".into(), qlen),
-    ])?;
-    write_csv(&plateaus_df, &out.join("plateaus.csv"))?;
+    let plateaus_table = Table::new()
+        .f64("epsilon", qe)
+        .opt_i64("degree", qdeg)
+        .f64("level", qlev)
+        .f64("predicted_level", qpred)
+        .f64("deviation", qdev)
+        .f64("t_entry", qent)
+        .f64("t_exit", qexit)
+        .f64("length_log", qlen);
+    write_csv(&plateaus_table, &out.join("plateaus.csv"))?;
 
     // Exponent fits and local slopes per phase group.
     let mut rows: Vec<ExponentRow> = Vec::new();
@@ -568,106 +567,62 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
             }
         }
     }
-    let exp_df = DataFrame::new_infer_height(vec![
-        Column::new(
-            "phase".into(),
-            rows.iter().map(|r| r.phase.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "quantity".into(),
-            rows.iter().map(|r| r.quantity.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "model".into(),
-            rows.iter().map(|r| r.model.to_string()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "gamma".into(),
-            rows.iter().map(|r| r.gamma).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "ci_low".into(),
-            rows.iter().map(|r| r.ci[0]).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "ci_high".into(),
-            rows.iter().map(|r| r.ci[1]).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "predicted".into(),
-            rows.iter().map(|r| r.predicted).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "n_points".into(),
-            rows.iter().map(|r| r.n_points as u64).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "eps_min".into(),
-            rows.iter().map(|r| r.eps_range[0]).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "eps_max".into(),
-            rows.iter().map(|r| r.eps_range[1]).collect::<Vec<_>>(),
-        ),
-    ])?;
-    write_csv(&exp_df, &out.join("exponents.csv"))?;
-    let slopes_df = DataFrame::new_infer_height(vec![
-        Column::new("eps_mid".into(), se),
-        Column::new("phase".into(), sph),
-        Column::new("quantity".into(), sq),
-        Column::new("local_slope".into(), ssl),
-    ])?;
-    write_csv(&slopes_df, &out.join("local_slopes.csv"))?;
+    let col = |f: fn(&ExponentRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
+    let phase = rows.iter().map(|r| r.phase.as_str());
+    let quantity = rows.iter().map(|r| r.quantity.as_str());
+    let model = rows.iter().map(|r| r.model);
+    let n_points = rows.iter().map(|r| r.n_points as u64).collect::<Vec<_>>();
+    let exp_table = Table::new()
+        .str("phase", phase.clone())
+        .str("quantity", quantity.clone())
+        .str("model", model.clone())
+        .f64("gamma", col(|r| r.gamma))
+        .f64("ci_low", col(|r| r.ci[0]))
+        .f64("ci_high", col(|r| r.ci[1]))
+        .f64("predicted", col(|r| r.predicted))
+        .u64("n_points", n_points.as_slice())
+        .f64("eps_min", col(|r| r.eps_range[0]))
+        .f64("eps_max", col(|r| r.eps_range[1]));
+    write_csv(&exp_table, &out.join("exponents.csv"))?;
+    let slopes_table = Table::new()
+        .f64("eps_mid", se)
+        .str("phase", sph)
+        .str("quantity", sq)
+        .f64("local_slope", ssl);
+    write_csv(&slopes_table, &out.join("local_slopes.csv"))?;
 
     // Human-readable tables.
-    let pretty_df = DataFrame::new_infer_height(vec![
-        Column::new(
-            "phase".into(),
-            rows.iter().map(|r| r.phase.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "quantity".into(),
-            rows.iter().map(|r| r.quantity.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "law".into(),
-            rows.iter().map(|r| r.model.to_string()).collect::<Vec<_>>(),
-        ),
-        Column::new("γ".into(), rows.iter().map(|r| r.gamma).collect::<Vec<_>>()),
-        Column::new(
-            "95% CI".into(),
+    let pretty_table = Table::new()
+        .str("phase", phase)
+        .str("quantity", quantity)
+        .str("law", model)
+        .f64("γ", col(|r| r.gamma))
+        .str(
+            "95% CI",
             rows.iter()
-                .map(|r| format!("[{:.3}, {:.3}]", r.ci[0], r.ci[1]))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "predicted".into(),
-            rows.iter().map(|r| r.predicted).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "n".into(),
-            rows.iter().map(|r| r.n_points as u64).collect::<Vec<_>>(),
-        ),
-    ])?;
-    let dev_df = plateau_deviation_table(&points)?;
-    let conv_df = convergence_table(&points)?;
+                .map(|r| format!("[{:.3}, {:.3}]", r.ci[0], r.ci[1])),
+        )
+        .f64("predicted", col(|r| r.predicted))
+        .u64("n", n_points);
+    let dev_table = plateau_deviation_table(&points);
+    let conv_table = convergence_table(&points);
     let legend = legend_text(&points);
     let mut md = format!("# Timescale exponents\n\n{legend}\n\n");
-    md.push_str(&to_markdown(&pretty_df, 4)?);
+    md.push_str(&to_markdown(&pretty_table, 4)?);
     md.push_str("\n## Plateau levels: measured − predicted R_l, per ε\n\n");
-    md.push_str(&to_markdown(&dev_df, 3)?);
-    if let Some(c) = &conv_df {
+    md.push_str(&to_markdown(&dev_table, 3)?);
+    if let Some(c) = &conv_table {
         md.push_str("\n## Convergence in N (--converge-n)\n\n");
         md.push_str(&to_markdown(c, 3)?);
     }
     timescales_report::atomic::write_bytes_atomic(&out.join("table.md"), md.as_bytes())?;
     write_latex(
-        &pretty_df,
+        &pretty_table,
         &out.join("table.tex"),
         4,
         Some("Timescale exponents with 95% confidence intervals"),
     )?;
-    write_markdown(&dev_df, &out.join("plateau_deviation.md"), 3)?;
+    write_markdown(&dev_table, &out.join("plateau_deviation.md"), 3)?;
 
     // Plots.
     risk_plot(&points).write_svg(&out.join("risk_curves.svg"))?;
@@ -688,10 +643,10 @@ fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
     )?;
 
     println!("{legend}\n");
-    print!("{}", to_markdown(&pretty_df, 4)?);
+    print!("{}", to_markdown(&pretty_table, 4)?);
     println!("\nPlateau levels, measured − predicted R_l (rows: ε; columns: l):\n");
-    print!("{}", to_markdown(&dev_df, 3)?);
-    if let Some(c) = &conv_df {
+    print!("{}", to_markdown(&dev_table, 3)?);
+    if let Some(c) = &conv_table {
         println!("\nConvergence in N:\n");
         print!("{}", to_markdown(c, 3)?);
     }
@@ -735,17 +690,14 @@ fn legend_text(points: &[SweepPoint]) -> String {
 }
 
 /// Rows: ε; columns: the measured plateau level minus `R_l` for each degree seen.
-fn plateau_deviation_table(points: &[SweepPoint]) -> anyhow::Result<DataFrame> {
+fn plateau_deviation_table(points: &[SweepPoint]) -> Table {
     let mut degrees: Vec<usize> = points
         .iter()
         .flat_map(|p| p.detection.plateaus.iter().filter_map(|q| q.degree))
         .collect();
     degrees.sort_unstable();
     degrees.dedup();
-    let mut cols = vec![Column::new(
-        "ε".into(),
-        points.iter().map(|p| p.epsilon).collect::<Vec<_>>(),
-    )];
+    let mut table = Table::new().f64("ε", points.iter().map(|p| p.epsilon).collect::<Vec<_>>());
     for l in degrees {
         let v: Vec<f64> = points
             .iter()
@@ -759,15 +711,15 @@ fn plateau_deviation_table(points: &[SweepPoint]) -> anyhow::Result<DataFrame> {
             })
             .collect();
         let r = points[0].plateau_levels.get(l).copied().unwrap_or(f64::NAN);
-        cols.push(Column::new(format!("R_{l} = {r:.3}").as_str().into(), v));
+        table.push(&format!("R_{l} = {r:.3}"), Column::F64(v));
     }
-    Ok(DataFrame::new_infer_height(cols)?)
+    table
 }
 
 /// With --converge-n: ε, the N used, whether it converged, and the last relative change.
-fn convergence_table(points: &[SweepPoint]) -> anyhow::Result<Option<DataFrame>> {
+fn convergence_table(points: &[SweepPoint]) -> Option<Table> {
     if points.iter().all(|p| p.convergence.is_none()) {
-        return Ok(None);
+        return None;
     }
     let mut e = vec![];
     let mut n = vec![];
@@ -794,13 +746,14 @@ fn convergence_table(points: &[SweepPoint]) -> anyhow::Result<Option<DataFrame>>
             );
         }
     }
-    Ok(Some(DataFrame::new_infer_height(vec![
-        Column::new("ε".into(), e),
-        Column::new("N used".into(), n),
-        Column::new("converged".into(), ok),
-        Column::new("last rel. change".into(), ch),
-        Column::new("N:phases tried".into(), hist),
-    ])?))
+    Some(
+        Table::new()
+            .f64("ε", e)
+            .u64("N used", n)
+            .str("converged", ok)
+            .f64("last rel. change", ch)
+            .str("N:phases tried", hist),
+    )
 }
 
 fn risk_plot(points: &[SweepPoint]) -> LinePlot {

@@ -2,9 +2,17 @@
 //!
 //! - [`atomic`]: every file is written to a temporary sibling and renamed into place, so
 //!   a reader (or a crashed run) sees either the old file or the whole new one;
-//! - [`table`]: trajectories and result tables as polars `DataFrame`s, written as CSV and
-//!   Parquet;
-//! - [`plot`]: SVG line plots on log or linear axes, with horizontal guide levels.
+//! - [`table`]: trajectories and result tables as [`Table`]s (ordered named columns of
+//!   floats, integers, text or booleans), written as CSV ([`write_csv`]);
+//! - [`text_table`]: the same tables for people, as Markdown and LaTeX (booktabs);
+//! - [`plot`]: SVG line plots on log or linear axes, with horizontal guide levels;
+//! - JSON records ([`write_json_atomic`]).
+//!
+//! Parquet is the `parquet` feature (off by default; it brings in polars): with it,
+//! [`write_parquet`] writes a table with key–value metadata in the file's footer,
+//! `to_dataframe` converts a table to a polars `DataFrame`, and `polars` itself is
+//! re-exported so that callers can name its types. Without it the crate does not depend on
+//! polars at all, and CSV, Markdown and LaTeX are written exactly as with it.
 #![warn(missing_docs)]
 
 pub mod atomic;
@@ -16,7 +24,11 @@ use thiserror::Error;
 
 pub use atomic::{write_atomic, write_json_atomic};
 pub use plot::{Axis, LinePlot, Series};
-pub use table::{trajectory_frame, write_csv, write_parquet};
+#[cfg(feature = "parquet")]
+pub use polars;
+pub use table::{Column, Table, to_csv, write_csv};
+#[cfg(feature = "parquet")]
+pub use table::{to_dataframe, write_parquet};
 
 /// Errors while writing output.
 #[derive(Debug, Error)]
@@ -31,12 +43,13 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    /// polars failed to build or serialize a table.
+    /// A table is malformed (columns of different lengths, a repeated name), or could not
+    /// be serialized.
     #[error("table {what}: {message}")]
     Table {
-        /// Which table or file.
+        /// Which table, column or file.
         what: String,
-        /// polars' message.
+        /// What went wrong.
         message: String,
     },
     /// The plot could not be drawn.

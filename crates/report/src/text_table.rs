@@ -1,15 +1,15 @@
-//! Tables as text for people: Markdown (GitHub pipe tables) and LaTeX (booktabs), from polars
-//! `DataFrame`s, written atomically.
+//! Tables as text for people: Markdown (GitHub pipe tables) and LaTeX (booktabs), from
+//! [`Table`]s, written atomically.
 //!
 //! Floats are printed with a fixed number of significant digits: plainly when
 //! `1e-3 ≤ |v| < 1e5`, otherwise in scientific notation (`1.23e-7` in Markdown,
-//! `$1.23\times10^{-7}$` in LaTeX); NaN and nulls print as an em dash. Numeric columns are
-//! right-aligned, others left-aligned.
+//! `$1.23\times10^{-7}$` in LaTeX); NaN and missing values print as an em dash. Integers print
+//! in decimal, booleans as `true`/`false`. Numeric columns are right-aligned, others
+//! left-aligned.
 
 use std::path::Path;
 
-use polars::prelude::*;
-
+use crate::table::{Column, Table};
 use crate::{ReportError, atomic::write_bytes_atomic};
 
 /// A cell, before rendering.
@@ -19,40 +19,34 @@ enum Cell {
     Float(f64),
     /// Anything else, as text.
     Text(String),
-    /// Null.
+    /// Missing.
     Null,
 }
 
 /// Column names, whether each column is numeric, and the rows of cells.
 type Cells = (Vec<String>, Vec<bool>, Vec<Vec<Cell>>);
 
-/// Columns' names, numeric flags and cells of `df`.
-fn cells(df: &DataFrame) -> Result<Cells, ReportError> {
-    let cols = df.columns();
-    let names = cols.iter().map(|c| c.name().to_string()).collect();
-    let numeric = cols
-        .iter()
-        .map(|c| c.dtype().is_primitive_numeric())
-        .collect();
-    let mut rows = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
-        let mut row = Vec::with_capacity(cols.len());
-        for c in cols {
-            let v = c.get(i).map_err(|e| ReportError::Table {
-                what: format!("column {}", c.name()),
-                message: e.to_string(),
-            })?;
-            row.push(match v {
-                AnyValue::Null => Cell::Null,
-                AnyValue::Float64(x) => Cell::Float(x),
-                AnyValue::Float32(x) => Cell::Float(f64::from(x)),
-                AnyValue::String(s) => Cell::Text(s.to_string()),
-                AnyValue::StringOwned(s) => Cell::Text(s.to_string()),
-                other => Cell::Text(other.to_string()),
-            });
-        }
-        rows.push(row);
+/// Row `i` of `column` as a cell.
+fn cell(column: &Column, i: usize) -> Cell {
+    match column {
+        Column::F64(v) => Cell::Float(v[i]),
+        Column::OptF64(v) => v[i].map_or(Cell::Null, Cell::Float),
+        Column::I64(v) => Cell::Text(v[i].to_string()),
+        Column::U64(v) => Cell::Text(v[i].to_string()),
+        Column::OptI64(v) => v[i].map_or(Cell::Null, |x| Cell::Text(x.to_string())),
+        Column::Str(v) => Cell::Text(v[i].clone()),
+        Column::Bool(v) => Cell::Text(v[i].to_string()),
     }
+}
+
+/// Columns' names, numeric flags and cells of `table`.
+fn cells(table: &Table) -> Result<Cells, ReportError> {
+    table.validate()?;
+    let names = table.names().map(str::to_string).collect();
+    let numeric = table.columns().map(|(_, c)| c.is_numeric()).collect();
+    let rows = (0..table.height())
+        .map(|i| table.columns().map(|(_, c)| cell(c, i)).collect())
+        .collect();
     Ok((names, numeric, rows))
 }
 
@@ -126,12 +120,12 @@ fn tex_escape(s: &str) -> String {
     out
 }
 
-/// `df` as a Markdown pipe table, floats to `digits` significant digits.
+/// `table` as a Markdown pipe table, floats to `digits` significant digits.
 ///
 /// # Errors
-/// [`ReportError::Table`] if a cell cannot be read.
-pub fn to_markdown(df: &DataFrame, digits: usize) -> Result<String, ReportError> {
-    let (names, numeric, rows) = cells(df)?;
+/// [`ReportError::Table`] if the table is malformed ([`Table::validate`]).
+pub fn to_markdown(table: &Table, digits: usize) -> Result<String, ReportError> {
+    let (names, numeric, rows) = cells(table)?;
     let text: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -192,17 +186,17 @@ pub fn to_markdown(df: &DataFrame, digits: usize) -> Result<String, ReportError>
     Ok(out)
 }
 
-/// `df` as a LaTeX `tabular` with booktabs rules (`\toprule`, `\midrule`, `\bottomrule`;
+/// `table` as a LaTeX `tabular` with booktabs rules (`\toprule`, `\midrule`, `\bottomrule`;
 /// needs `\usepackage{booktabs}`), wrapped in a `table` float when `caption` is given.
 ///
 /// # Errors
-/// [`ReportError::Table`] if a cell cannot be read.
+/// [`ReportError::Table`] if the table is malformed ([`Table::validate`]).
 pub fn to_latex(
-    df: &DataFrame,
+    table: &Table,
     digits: usize,
     caption: Option<&str>,
 ) -> Result<String, ReportError> {
-    let (names, numeric, rows) = cells(df)?;
+    let (names, numeric, rows) = cells(table)?;
     let spec: String = numeric.iter().map(|&n| if n { 'r' } else { 'l' }).collect();
     let mut out = String::new();
     if let Some(c) = caption {
@@ -234,8 +228,8 @@ pub fn to_latex(
 ///
 /// # Errors
 /// [`ReportError`].
-pub fn write_markdown(df: &DataFrame, path: &Path, digits: usize) -> Result<(), ReportError> {
-    write_bytes_atomic(path, to_markdown(df, digits)?.as_bytes())
+pub fn write_markdown(table: &Table, path: &Path, digits: usize) -> Result<(), ReportError> {
+    write_bytes_atomic(path, to_markdown(table, digits)?.as_bytes())
 }
 
 /// Writes [`to_latex`] to `path`, atomically.
@@ -243,28 +237,23 @@ pub fn write_markdown(df: &DataFrame, path: &Path, digits: usize) -> Result<(), 
 /// # Errors
 /// [`ReportError`].
 pub fn write_latex(
-    df: &DataFrame,
+    table: &Table,
     path: &Path,
     digits: usize,
     caption: Option<&str>,
 ) -> Result<(), ReportError> {
-    write_bytes_atomic(path, to_latex(df, digits, caption)?.as_bytes())
+    write_bytes_atomic(path, to_latex(table, digits, caption)?.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn frame() -> DataFrame {
-        DataFrame::new(
-            3,
-            vec![
-                Column::new("phase".into(), vec!["1", "2 | x", "t_mid"]),
-                Column::new("gamma".into(), vec![0.5012345, -1.5e-7, f64::NAN]),
-                Column::new("n".into(), vec![13i64, 4, 0]),
-            ],
-        )
-        .unwrap()
+    fn frame() -> Table {
+        Table::new()
+            .str("phase", ["1", "2 | x", "t_mid"])
+            .f64("gamma", [0.5012345, -1.5e-7, f64::NAN])
+            .i64("n", [13, 4, 0])
     }
 
     #[test]
@@ -309,5 +298,33 @@ mod tests {
         write_markdown(&frame(), &p, 4).unwrap();
         write_latex(&frame(), &dir.path().join("t.tex"), 4, None).unwrap();
         assert!(std::fs::read_to_string(p).unwrap().starts_with("| phase"));
+    }
+}
+
+/// Cells render as the polars-based tables did (`AnyValue`'s display for integers and
+/// booleans).
+#[cfg(all(test, feature = "parquet"))]
+mod polars_tests {
+    use super::*;
+    use crate::table::to_dataframe;
+
+    #[test]
+    fn integer_and_boolean_cells_as_polars_displayed_them() {
+        let table = Table::new()
+            .i64("i", [0, -12345678, i64::MIN])
+            .u64("u", [0, 1_000_000, u64::MAX])
+            .opt_i64("oi", [Some(-7), None, Some(1234)])
+            .bool("b", [true, false, true]);
+        let df = to_dataframe(&table).unwrap();
+        for (j, (_, column)) in table.columns().enumerate() {
+            for i in 0..table.height() {
+                let theirs = df.columns()[j].get(i).unwrap();
+                match cell(column, i) {
+                    Cell::Text(s) => assert_eq!(s, theirs.to_string()),
+                    Cell::Null => assert!(theirs.is_null()),
+                    Cell::Float(_) => unreachable!(),
+                }
+            }
+        }
     }
 }
