@@ -36,6 +36,9 @@ impl Direction {
     }
 }
 
+/// A boxed event function `g(t, u)`.
+type EventFunction<'a> = Box<dyn FnMut(f64, &[f64]) -> f64 + 'a>;
+
 /// An event function `g(t, u)` with its direction and whether it stops the integration.
 ///
 /// ```
@@ -45,7 +48,7 @@ impl Direction {
 /// assert!(event.is_terminal());
 /// ```
 pub struct Event<'a> {
-    g: Box<dyn FnMut(f64, &[f64]) -> f64 + 'a>,
+    g: EventFunction<'a>,
     direction: Direction,
     terminal: bool,
 }
