@@ -23,7 +23,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use timescales::full::{FlowProblem, FlowRun, Method, OutputTimes, Placement, simulate};
+use timescales::meanfield::{FlowProblem, FlowRun, Method, OutputTimes, Placement, simulate};
 
 /// ε of every benchmark.
 const EPSILON: f64 = 1e-8;

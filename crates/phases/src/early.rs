@@ -26,6 +26,18 @@ pub enum PhaseError {
         /// What the integrator said.
         source: timescales_ode::IntegrationError,
     },
+    /// The risk curve of a direct integration could not be analysed.
+    #[error("phase detection at ε = {eps:e}")]
+    Detection {
+        /// The ε of the integration.
+        eps: f64,
+        /// What the detector said.
+        #[source]
+        source: timescales_analysis::AnalysisError,
+    },
+    /// A curve analysis failed (the convergence in `N`, a fit).
+    #[error(transparent)]
+    Analysis(#[from] timescales_analysis::AnalysisError),
     /// The inner problem of a phase could not be followed to its blow-up.
     #[error("inner problem of phase {phase}: {source}")]
     Blowup {

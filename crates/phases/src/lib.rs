@@ -3,7 +3,7 @@
 //! (the reduced flow on the manifold where the learnt residuals vanish, with Lagrange
 //! multipliers; [`plateau_chain`]), the ε-free inner problems of phases `l ≥ 2` (constrained
 //! gradient flows that blow up in finite time; [`solve_inner`]), and the composite risk curve
-//! across all phases ([`study`]).
+//! across all phases ([`compare`] for one ε, [`Study`] over a grid of ε).
 //!
 //! **Phase 0** (`t ~ ε`, `s ≈ 0`): `a_i(t) = a_i(0) + δ (1 − e^{−σ_0² t/ε})`,
 //! `δ = φ_0/σ_0 − M_0(0)`, and `r_0(t) = r_0(0) e^{−σ_0² t/ε}`.
@@ -54,16 +54,20 @@ mod early;
 
 pub use early::{EarlyPhases, PhaseError};
 pub use timescales_analysis::crossing_time;
+mod comparison;
 mod study;
 
-pub use study::{
-    CompositeComparison, OnsetRow, Study, composite_risk, direct_risk, measured_onsets, study,
+pub use comparison::{
+    Comparison, CompositeComparison, OnsetRow, compare, composite_risk, direct_risk,
+    measured_onsets,
 };
+pub use study::{OnsetExponents, Study, StudyOptions, StudyPoint};
 mod inner;
 
 pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 mod blowup;
 mod held;
+pub mod sweep;
 mod plateau;
 
 pub use blowup::{

@@ -1,0 +1,313 @@
+//! The files of a phase-asymptotics study: `phases_predicted.csv`, `convergence_n.csv`,
+//! `composite_risk.csv`, `composite_error.csv`, `composite_risk.svg`, and the report shown
+//! after it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::phases::{OnsetRow, Study};
+use crate::report::{Axis, Column, LinePlot, ReportError, Series, Table, write_csv};
+
+fn opt(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+fn show(fit: Option<(f64, [f64; 2])>) -> String {
+    fit.map_or("—".into(), |(g, ci)| {
+        format!("{g:.3} [{:.3}, {:.3}]", ci[0], ci[1])
+    })
+}
+
+/// Writes the study's tables and plot into `dir`.
+///
+/// # Errors
+/// [`ReportError`] when a file cannot be written.
+pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
+    let points = &study.points;
+    let studies: Vec<&crate::phases::Comparison> = points.iter().map(|p| &p.comparison).collect();
+    let rows: Vec<_> = studies.iter().flat_map(|s| s.onsets.iter()).collect();
+    let converged: Vec<(usize, bool, Option<f64>)> = points
+        .iter()
+        .flat_map(|p| {
+            (1..=p.comparison.onsets.len()).map(|l| {
+                (
+                    p.convergence.n,
+                    p.convergence.converged,
+                    p.onset_at_last_n(l),
+                )
+            })
+        })
+        .collect();
+    let num = |f: fn(&OnsetRow) -> f64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let flag = |f: fn(&OnsetRow) -> bool| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let phases = Table::new()
+        .f64("epsilon", num(|r| r.epsilon))
+        .u64(
+            "phase",
+            rows.iter().map(|r| r.phase as u64).collect::<Vec<_>>(),
+        )
+        .f64("onset_predicted", num(|r| opt(r.onset_predicted)))
+        .f64("onset_measured", num(|r| opt(r.onset_measured)))
+        .f64("onset_inner", num(|r| opt(r.onset_inner)))
+        .f64("inner_blowup_time", num(|r| opt(r.inner_blowup)))
+        .f64("growing_weight", num(|r| opt(r.growing_weight)))
+        .u64(
+            "n_last",
+            converged.iter().map(|c| c.0 as u64).collect::<Vec<_>>(),
+        )
+        .bool(
+            "n_converged",
+            converged.iter().map(|c| c.1).collect::<Vec<_>>(),
+        )
+        .f64(
+            "onset_measured_n_last",
+            converged.iter().map(|c| opt(c.2)).collect::<Vec<_>>(),
+        )
+        .f64("plateau_level", num(|r| r.plateau_level))
+        .f64("predicted_gamma", num(|r| r.predicted_gamma))
+        .f64("predicted_beta", num(|r| r.predicted_beta))
+        .f64("predicted_omega", num(|r| r.predicted_omega))
+        .f64("max_abs_s_before", num(|r| opt(r.max_abs_s_before)))
+        .f64("max_abs_a_before", num(|r| opt(r.max_abs_a_before)))
+        .bool("present", flag(|r| r.present))
+        .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen));
+    write_csv(&phases, &dir.join("phases_predicted.csv"))?;
+
+    let (mut ce, mut cn, mut cp, mut ct, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
+    for p in points {
+        for ((n, onsets), h) in p.by_n.iter().zip(&p.convergence.history) {
+            for (i, t) in onsets.iter().enumerate() {
+                ce.push(p.comparison.composite.epsilon);
+                cn.push(*n as u64);
+                cp.push(i as u64 + 1);
+                ct.push(opt(*t));
+                cc.push(h.max_rel_change.unwrap_or(f64::NAN));
+            }
+        }
+    }
+    let conv = Table::new()
+        .f64("epsilon", ce)
+        .u64("n", cn)
+        .u64("phase", cp)
+        .f64("onset_measured", ct)
+        .f64("max_rel_change_all_phases", cc);
+    write_csv(&conv, &dir.join("convergence_n.csv"))?;
+
+    let (mut e, mut t, mut full, mut comp) = (vec![], vec![], vec![], vec![]);
+    for s in &studies {
+        let c = &s.composite;
+        e.extend(std::iter::repeat_n(c.epsilon, c.t.len()));
+        t.extend_from_slice(&c.t);
+        full.extend_from_slice(&c.risk_full);
+        comp.extend_from_slice(&c.risk_composite);
+    }
+    let curves = Table::new()
+        .f64("epsilon", e)
+        .f64("t", t)
+        .f64("risk_full", full)
+        .f64("risk_composite", comp);
+    write_csv(&curves, &dir.join("composite_risk.csv"))?;
+
+    let k = studies.first().map_or(0, |s| s.onsets.len());
+    let per_study = |f: &dyn Fn(&crate::phases::Comparison) -> f64| studies.iter().map(|s| f(s)).collect::<Vec<_>>();
+    let mut errors = Table::new()
+        .f64("epsilon", per_study(&|s| s.composite.epsilon))
+        .f64("max_abs_error", per_study(&|s| s.composite.max_abs_error))
+        .f64(
+            "max_log_time_error",
+            per_study(&|s| s.composite.max_log_time_error),
+        );
+    for l in 1..=k {
+        errors.push(
+            &format!("max_rel_error_onset_{l}"),
+            Column::F64(points.iter().map(|p| p.onset_error(l)).collect()),
+        );
+    }
+    errors.push(
+        "window_end",
+        Column::F64(per_study(&|s| s.composite.window_end)),
+    );
+    write_csv(&errors, &dir.join("composite_error.csv"))?;
+
+    // One colour per ε: solid direct, dashed composite.
+    let series = studies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            let c = &s.composite;
+            [
+                Series::line(
+                    format!("ε = {:.0e}", c.epsilon),
+                    c.t.clone(),
+                    c.risk_full.clone(),
+                )
+                .coloured(i),
+                Series::dashed(String::new(), c.t.clone(), c.risk_composite.clone()).coloured(i),
+            ]
+        })
+        .collect();
+    LinePlot {
+        title: "risk: direct integration (solid) and composite (dashed)".into(),
+        x_label: "t".into(),
+        y_label: "risk".into(),
+        x_axis: Axis::Log,
+        y_axis: Axis::Linear,
+        series,
+        guides: vec![],
+    }
+    .write_svg(&dir.join("composite_risk.svg"))?;
+    Ok(())
+}
+
+
+/// The report shown after a study of the problem from `origin`.
+pub fn text(origin: &str, study: &Study) -> String {
+    let points = &study.points;
+    let mut out = String::new();
+    let _ = writeln!(out, "phase asymptotics for {origin}");
+    let _ = writeln!(out, 
+        "{:>10} {:>12} {:>12} {:>10} {:>14} {:>18}",
+        "ε", "t1 predicted", "t1 measured", "rel. err", "composite err", "composite ln t err"
+    );
+    for p in points {
+        let (s, o) = (&p.comparison, &p.comparison.onsets[0]);
+        let _ = writeln!(out, 
+            "{:>10.1e} {:>12.5e} {:>12.5e} {:>10.2e} {:>14.3e} {:>18.3e}",
+            s.composite.epsilon,
+            opt(o.onset_predicted),
+            opt(o.onset_measured),
+            p.onset_error(1),
+            s.composite.max_abs_error,
+            s.composite.max_log_time_error
+        );
+    }
+    if let Some(f) = study.power_law(&|p| p.onset_error(1)) {
+        let _ = writeln!(out, 
+            "relative error of t1 ~ ε^{:.3} (95% CI [{:.3}, {:.3}], {} points)",
+            f.gamma, f.gamma_ci[0], f.gamma_ci[1], f.n_points
+        );
+    }
+    if let Some(f) = study.power_law(&|p| p.comparison.composite.max_abs_error) {
+        let _ = writeln!(out, 
+            "composite max error (all phases, t ≤ t_end) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
+            f.gamma, f.gamma_ci[0], f.gamma_ci[1]
+        );
+    }
+    if let Some(f) = study.power_law(&|p| p.comparison.composite.max_log_time_error) {
+        let _ = writeln!(out, 
+            "composite max |ln t| error (time shift at levels across every drop) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
+            f.gamma, f.gamma_ci[0], f.gamma_ci[1]
+        );
+    }
+    let k = study.degree();
+    for l in 2..=k {
+        if points
+            .iter()
+            .all(|p| p.comparison.onsets[l - 1].onset_measured.is_none())
+        {
+            continue;
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "phase {l}:");
+        let _ = writeln!(out, 
+            "{:>10} {:>12} {:>18} {:>12} {:>9} {:>12} {:>9} {:>8} {:>8}",
+            "ε",
+            "measured",
+            "measured at N",
+            "composite",
+            "rel.err",
+            "inner",
+            "rel.err",
+            "T_c",
+            "grow w"
+        );
+        for p in points {
+            let o = &p.comparison.onsets[l - 1];
+            let rel = |x: Option<f64>| match (x, o.onset_measured) {
+                (Some(a), Some(m)) => ((a - m) / m).abs(),
+                _ => f64::NAN,
+            };
+            let _ = writeln!(out, 
+                "{:>10.1e} {:>12.5e} {:>11.5e} {:>6} {:>12.5e} {:>9.2e} {:>12.5e} {:>9.2e} {:>8.4} {:>8.3}",
+                o.epsilon,
+                opt(o.onset_measured),
+                opt(p.onset_at_last_n(l)),
+                format!(
+                    "{}{}",
+                    p.convergence.n,
+                    if p.convergence.converged { "" } else { "*" }
+                ),
+                opt(o.onset_predicted),
+                rel(o.onset_predicted),
+                opt(o.onset_inner),
+                rel(o.onset_inner),
+                opt(o.inner_blowup),
+                opt(o.growing_weight),
+            );
+        }
+        if let Some((g, ci)) = study.onset_error_exponent(l) {
+            let _ = writeln!(out, 
+                "relative error of the composite t_{l} ~ ε^{g:.3} (95% CI [{:.3}, {:.3}])",
+                ci[0], ci[1]
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, 
+        "{:>6} {:>26} {:>26} {:>26} {:>26} {:>10} {:>8}",
+        "phase",
+        "γ measured (scenario N)",
+        "γ measured (last N)",
+        "γ composite prediction",
+        "γ inner prediction",
+        "conjecture",
+        "R_{l-1} unseen"
+    );
+    for e in study.onset_exponents() {
+        let _ = writeln!(out, 
+            "{:>6} {:>26} {:>26} {:>26} {:>26} {:>10.4} {:>8}",
+            e.phase,
+            show(e.measured),
+            show(e.measured_last_n),
+            show(e.predicted),
+            show(e.inner),
+            e.conjecture,
+            format!("{}/{}", e.previous_plateau_unseen, points.len())
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, 
+        "{:>6} {:>26} {:>8} {:>26} {:>8}",
+        "phase", "max|s| before ~ ε^β", "β pred.", "max|a| before ~ ε^(−ω)", "ω pred."
+    );
+    for l in 2..=k {
+        let (s_fit, a_fit) = study.size_exponents(l);
+        if s_fit.is_none() && a_fit.is_none() {
+            continue;
+        }
+        let _ = writeln!(out, 
+            "{:>6} {:>26} {:>8.4} {:>26} {:>8.4}",
+            l,
+            show(s_fit),
+            1.0 / (2.0 * l as f64),
+            show(a_fit),
+            0.5 - 1.0 / (2.0 * l as f64)
+        );
+    }
+    let _ = writeln!(out, 
+        "(max|s|, max|a| on the plateau before phase l, at √(t_(l−1) t_l) of the measured onsets;"
+    );
+    let _ = writeln!(out, 
+        " the inner problem's scalings s ~ ε^(1/(2l)), a ~ ε^(1/(2l) − ½) for the particles that grow)"
+    );
+    let _ = writeln!(out, 
+        "(phase 1: log-corrected model t = ε^γ (c₁ log(1/ε) + c₀); later phases: t = C ε^γ. \
+         `last N`: the particle count doubled until every onset moved < 1% (* = not converged \
+         at --n-max). `R_{{l-1}} unseen`: ε values where the risk never dwelt at the predicted \
+         plateau before phase l — merged phases, or a plateau shifted by later degrees.)"
+    );
+    for n in study.notes() {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
