@@ -6,13 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use serde::Serialize;
-use timescales_analysis::PowerLawFit;
-use timescales_analysis::sweep::EpsGrid;
-use timescales_matching::{APPROXIMATIONS, MatchingOptions, Study, integrate_full, study};
-use timescales_ode::{SlowFastSystem, SolverOptions, SolverStats, Trajectory};
-use timescales_report::{Axis, LinePlot, Series, Table, write_csv, write_json_atomic};
-use timescales_systems::{SystemFile, builtin};
+use timescales::analysis::sweep::EpsGrid;
+use timescales::matching::{MatchingOptions, Study, integrate_full, study};
+use timescales::ode::{SlowFastSystem, SolverOptions};
+use timescales::output;
+use timescales::systems::{SystemFile, builtin};
 
 /// Arguments of `timescales match`.
 #[derive(Debug, Args)]
@@ -95,24 +93,6 @@ fn print_list() {
     }
 }
 
-#[derive(Serialize)]
-struct MatchRecord<'a> {
-    version: &'static str,
-    command: Vec<String>,
-    system: &'a str,
-    provenance: &'a str,
-    x0: &'a [f64],
-    y0: &'a [f64],
-    t_end: f64,
-    eps: &'a [f64],
-    composite_eps: f64,
-    options: &'a MatchingOptions,
-    orders: &'a [timescales_matching::OrderRow],
-    matching: &'a timescales_matching::MatchingCheck,
-    direct_stats: Vec<SolverStats>,
-    outputs: Vec<&'static str>,
-}
-
 /// Runs `timescales match`.
 pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
     if args.list {
@@ -134,8 +114,16 @@ pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
     let st = study(s.system.as_ref(), &s.x0, &s.y0, s.t_end, &eps, &opts)
         .with_context(|| format!("matching study of {}", s.label))?;
     let shown = pick_comparison(&st, args.show_eps);
-    write_outputs(out, &s, &st, shown, &opts)?;
-    print_summary(&s, &st, out);
+    let subject = output::matching::Subject {
+        label: &s.label,
+        provenance: &s.provenance,
+        x0: &s.x0,
+        y0: &s.y0,
+        t_end: s.t_end,
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    output::matching::write(out, &subject, &st, shown, &opts)?;
+    print!("{}", output::matching::text(&subject, &st, out));
     Ok(())
 }
 
@@ -154,206 +142,6 @@ fn pick_comparison(st: &Study, wanted: Option<f64>) -> usize {
             })
             .map_or(0, |(i, _)| i),
     }
-}
-
-fn write_outputs(
-    out: &Path,
-    s: &Subject,
-    st: &Study,
-    shown: usize,
-    opts: &MatchingOptions,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    // composite.csv: t, then per variable full, outer, inner, composite; then the
-    // first-order composites.
-    let c = &st.comparisons[shown];
-    let mut names = Vec::new();
-    let mut columns = Vec::new();
-    for (v, name) in c.names.iter().enumerate() {
-        for (suffix, data) in [
-            ("full", &c.full),
-            ("outer", &c.outer),
-            ("inner", &c.inner),
-            ("composite", &c.composite),
-        ] {
-            names.push(format!("{name}_{suffix}"));
-            columns.push(data[v].clone());
-        }
-    }
-    for (v, name) in c.names.iter().enumerate() {
-        names.push(format!("{name}_composite1"));
-        columns.push(c.composite1[v].clone());
-    }
-    let traj = Trajectory {
-        names,
-        t: c.t.clone(),
-        columns,
-    };
-    write_csv(&Table::from_trajectory(&traj), &out.join("composite.csv"))?;
-
-    // composite_error.csv
-    let e = &st.errors;
-    let col =
-        |f: fn(&timescales_matching::VariableErrors) -> f64| e.iter().map(f).collect::<Vec<_>>();
-    let err = Table::new()
-        .f64("epsilon", col(|r| r.eps))
-        .str("variable", e.iter().map(|r| r.variable.as_str()))
-        .f64("max_error_outer", col(|r| r.outer))
-        .f64("max_error_inner", col(|r| r.inner))
-        .f64("max_error_composite", col(|r| r.composite))
-        .f64("max_error_composite1", col(|r| r.composite1));
-    write_csv(&err, &out.join("composite_error.csv"))?;
-
-    // order.csv
-    let o = &st.orders;
-    let pick = |f: fn(&PowerLawFit) -> f64| -> Vec<f64> {
-        o.iter()
-            .map(|r| r.fit.as_ref().map_or(f64::NAN, f))
-            .collect()
-    };
-    let ord = Table::new()
-        .str("variable", o.iter().map(|r| r.variable.as_str()))
-        .str("approximation", o.iter().map(|r| r.approximation.as_str()))
-        .f64("fitted_order", pick(|f| f.gamma))
-        .f64("ci_low", pick(|f| f.gamma_ci[0]))
-        .f64("ci_high", pick(|f| f.gamma_ci[1]))
-        .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()));
-    write_csv(&ord, &out.join("order.csv"))?;
-
-    // matching.csv: the intermediate-variable check.
-    let m = &st.matching;
-    let mt = Table::new()
-        .f64("epsilon", m.eps.as_slice())
-        .f64(
-            "t",
-            m.eps
-                .iter()
-                .map(|e| e.powf(m.alpha) * m.eta)
-                .collect::<Vec<_>>(),
-        )
-        .f64("mismatch", m.mismatch.as_slice())
-        .f64("mismatch1", m.mismatch1.as_slice());
-    write_csv(&mt, &out.join("matching.csv"))?;
-
-    // composite_error.svg: every error against ε, with slope-1 and slope-2 guides.
-    let mut series = Vec::new();
-    for name in &st.names {
-        let rows: Vec<_> = e.iter().filter(|r| &r.variable == name).collect();
-        let x: Vec<f64> = rows.iter().map(|r| r.eps).collect();
-        for (k, approx) in APPROXIMATIONS.iter().enumerate() {
-            let y: Vec<f64> = rows.iter().map(|r| r.values()[k]).collect();
-            if y.iter().all(|v| *v <= 0.0 || !v.is_finite()) {
-                continue;
-            }
-            series.push(Series::points(format!("{name} {approx}"), x.clone(), y));
-        }
-    }
-    if let (Some(&e0), Some(first)) = (st.eps.first(), e.first()) {
-        let scale1 = first.composite.max(f64::MIN_POSITIVE) / e0;
-        let scale2 = first.composite1.max(f64::MIN_POSITIVE) / (e0 * e0);
-        series.push(Series::dashed(
-            "slope 1",
-            st.eps.clone(),
-            st.eps.iter().map(|x| scale1 * x).collect(),
-        ));
-        series.push(Series::dashed(
-            "slope 2",
-            st.eps.clone(),
-            st.eps.iter().map(|x| scale2 * x * x).collect(),
-        ));
-    }
-    LinePlot {
-        title: format!("{}: max error on [0, {}] against ε", s.label, s.t_end),
-        x_label: "ε".into(),
-        y_label: "max error".into(),
-        x_axis: Axis::Log,
-        y_axis: Axis::Log,
-        series,
-        guides: Vec::new(),
-    }
-    .write_svg(&out.join("composite_error.svg"))?;
-
-    let record = MatchRecord {
-        version: env!("CARGO_PKG_VERSION"),
-        command: std::env::args().collect(),
-        system: &s.label,
-        provenance: &s.provenance,
-        x0: &s.x0,
-        y0: &s.y0,
-        t_end: s.t_end,
-        eps: &st.eps,
-        composite_eps: c.eps,
-        options: opts,
-        orders: &st.orders,
-        matching: &st.matching,
-        direct_stats: st.comparisons.iter().map(|c| c.direct_stats).collect(),
-        outputs: vec![
-            "composite.csv",
-            "composite_error.csv",
-            "order.csv",
-            "matching.csv",
-            "composite_error.svg",
-            "match.json",
-        ],
-    };
-    write_json_atomic(&out.join("match.json"), &record)?;
-    Ok(())
-}
-
-fn print_summary(s: &Subject, st: &Study, out: &Path) {
-    println!(
-        "{} on [0, {}]: fitted orders of the max error in ε",
-        s.label, s.t_end
-    );
-    println!("| variable | approximation | order | 95% CI |\n|---|---|---|---|");
-    for r in &st.orders {
-        match (&r.fit, &r.note) {
-            (Some(f), _) => println!(
-                "| {} | {} | {:.3} | [{:.3}, {:.3}] |",
-                r.variable, r.approximation, f.gamma, f.gamma_ci[0], f.gamma_ci[1]
-            ),
-            (None, note) => println!(
-                "| {} | {} | — | {} |",
-                r.variable,
-                r.approximation,
-                note.as_deref().unwrap_or("")
-            ),
-        }
-    }
-    let m = &st.matching;
-    let fmt = |f: &Option<PowerLawFit>| {
-        f.as_ref()
-            .map_or("—".to_string(), |f| format!("{:.3}", f.gamma))
-    };
-    println!(
-        "matching: |η₀(τ={}) − Y₀(0)| = {:.1e}, |lim η₁' − Y₀'(0)| = {:.1e}, |lim(η₁ − τY₀'(0)) − Y₁(0)| = {:.1e}; on t = ε^{} η: orders {} (leading) and {} (first order)",
-        m.tau_last,
-        m.limit_gap,
-        m.slope_gap,
-        m.offset_gap,
-        m.alpha,
-        fmt(&m.order),
-        fmt(&m.order1)
-    );
-    println!("written to {}", out.display());
-}
-
-#[derive(Serialize)]
-struct UserRunRecord<'a> {
-    version: &'static str,
-    command: Vec<String>,
-    system: String,
-    slow: Vec<String>,
-    fast: Vec<String>,
-    x0: &'a [f64],
-    y0: &'a [f64],
-    epsilon: f64,
-    t_end: f64,
-    rtol: f64,
-    atol: f64,
-    stats: SolverStats,
-    final_state: Vec<f64>,
-    outputs: Vec<&'static str>,
 }
 
 /// `timescales run FILE.toml` for a file with a `[system]` table: integrates
@@ -400,30 +188,13 @@ pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow:
     )
     .with_context(|| format!("integrating {}", path.display()))?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    write_csv(&Table::from_trajectory(&traj), &out.join("trajectory.csv"))?;
-    let record = UserRunRecord {
-        version: env!("CARGO_PKG_VERSION"),
-        command: std::env::args().collect(),
-        system: path.display().to_string(),
-        slow: sys.slow_names(),
-        fast: sys.fast_names(),
-        x0: &file.x0,
-        y0: &file.y0,
-        epsilon: eps,
-        t_end: run.t_end,
-        rtol: run.rtol,
-        atol: run.atol,
-        stats,
-        final_state: traj.last().map(|(_, v)| v).unwrap_or_default(),
-        outputs: vec!["trajectory.csv", "run.json"],
-    };
-    write_json_atomic(&out.join("run.json"), &record)?;
+    let label = path.display().to_string();
+    let final_state =
+        output::matching::write_user_run(out, &label, &file, eps, run.rtol, run.atol, &traj, stats)?;
     println!(
-        "{}: {} steps ({} rejected), final state {:?}; written to {}",
-        path.display(),
+        "{label}: {} steps ({} rejected), final state {final_state:?}; written to {}",
         stats.steps,
         stats.rejected_steps,
-        record.final_state,
         out.display()
     );
     Ok(())

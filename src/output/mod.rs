@@ -6,6 +6,7 @@
 //! optional dependency); Parquet files are written with the `parquet` feature only.
 
 pub mod asymptotics;
+pub mod matching;
 pub mod sweep;
 
 use crate::report::ReportError;

@@ -1,0 +1,294 @@
+//! The files of a matching study (`composite.csv`, `composite_error.csv`, `order.csv`,
+//! `matching.csv`, `composite_error.svg`, `match.json`) and of a direct run of a user system
+//! (`trajectory.csv`, `run.json`), with the summaries shown after them.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::analysis::PowerLawFit;
+use crate::matching::{APPROXIMATIONS, MatchingOptions, MatchingCheck, OrderRow, Study, VariableErrors};
+use crate::ode::{SlowFastSystem, SolverStats, Trajectory};
+use crate::report::{Axis, LinePlot, ReportError, Series, Table, write_csv, write_json_atomic};
+use crate::systems::SystemFile;
+
+/// What was studied: a built-in problem or a user's system file.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Its name (a built-in problem's, or the file's path).
+    pub label: &'a str,
+    /// Where its reference solution comes from.
+    pub provenance: &'a str,
+    /// `x(0)`.
+    pub x0: &'a [f64],
+    /// `y(0)`.
+    pub y0: &'a [f64],
+    /// The horizon `T`.
+    pub t_end: f64,
+}
+
+#[derive(Serialize)]
+struct MatchRecord<'a> {
+    version: &'static str,
+    command: Vec<String>,
+    system: &'a str,
+    provenance: &'a str,
+    x0: &'a [f64],
+    y0: &'a [f64],
+    t_end: f64,
+    eps: &'a [f64],
+    composite_eps: f64,
+    options: &'a MatchingOptions,
+    orders: &'a [OrderRow],
+    matching: &'a MatchingCheck,
+    direct_stats: Vec<SolverStats>,
+    outputs: Vec<&'static str>,
+}
+
+/// Writes the study's files into `out`; `composite.csv` shows the comparison at index
+/// `shown`.
+///
+/// # Errors
+/// [`ReportError`] when a file cannot be written.
+pub fn write(
+    out: &Path,
+    s: &Subject<'_>,
+    st: &Study,
+    shown: usize,
+    opts: &MatchingOptions,
+) -> Result<(), ReportError> {
+    // composite.csv: t, then per variable full, outer, inner, composite; then the
+    // first-order composites.
+    let c = &st.comparisons[shown];
+    let mut names = Vec::new();
+    let mut columns = Vec::new();
+    for (v, name) in c.names.iter().enumerate() {
+        for (suffix, data) in [
+            ("full", &c.full),
+            ("outer", &c.outer),
+            ("inner", &c.inner),
+            ("composite", &c.composite),
+        ] {
+            names.push(format!("{name}_{suffix}"));
+            columns.push(data[v].clone());
+        }
+    }
+    for (v, name) in c.names.iter().enumerate() {
+        names.push(format!("{name}_composite1"));
+        columns.push(c.composite1[v].clone());
+    }
+    let traj = Trajectory {
+        names,
+        t: c.t.clone(),
+        columns,
+    };
+    write_csv(&Table::from_trajectory(&traj), &out.join("composite.csv"))?;
+
+    // composite_error.csv
+    let e = &st.errors;
+    let col =
+        |f: fn(&VariableErrors) -> f64| e.iter().map(f).collect::<Vec<_>>();
+    let err = Table::new()
+        .f64("epsilon", col(|r| r.eps))
+        .str("variable", e.iter().map(|r| r.variable.as_str()))
+        .f64("max_error_outer", col(|r| r.outer))
+        .f64("max_error_inner", col(|r| r.inner))
+        .f64("max_error_composite", col(|r| r.composite))
+        .f64("max_error_composite1", col(|r| r.composite1));
+    write_csv(&err, &out.join("composite_error.csv"))?;
+
+    // order.csv
+    let o = &st.orders;
+    let pick = |f: fn(&PowerLawFit) -> f64| -> Vec<f64> {
+        o.iter()
+            .map(|r| r.fit.as_ref().map_or(f64::NAN, f))
+            .collect()
+    };
+    let ord = Table::new()
+        .str("variable", o.iter().map(|r| r.variable.as_str()))
+        .str("approximation", o.iter().map(|r| r.approximation.as_str()))
+        .f64("fitted_order", pick(|f| f.gamma))
+        .f64("ci_low", pick(|f| f.gamma_ci[0]))
+        .f64("ci_high", pick(|f| f.gamma_ci[1]))
+        .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()));
+    write_csv(&ord, &out.join("order.csv"))?;
+
+    // matching.csv: the intermediate-variable check.
+    let m = &st.matching;
+    let mt = Table::new()
+        .f64("epsilon", m.eps.as_slice())
+        .f64(
+            "t",
+            m.eps
+                .iter()
+                .map(|e| e.powf(m.alpha) * m.eta)
+                .collect::<Vec<_>>(),
+        )
+        .f64("mismatch", m.mismatch.as_slice())
+        .f64("mismatch1", m.mismatch1.as_slice());
+    write_csv(&mt, &out.join("matching.csv"))?;
+
+    // composite_error.svg: every error against ε, with slope-1 and slope-2 guides.
+    let mut series = Vec::new();
+    for name in &st.names {
+        let rows: Vec<_> = e.iter().filter(|r| &r.variable == name).collect();
+        let x: Vec<f64> = rows.iter().map(|r| r.eps).collect();
+        for (k, approx) in APPROXIMATIONS.iter().enumerate() {
+            let y: Vec<f64> = rows.iter().map(|r| r.values()[k]).collect();
+            if y.iter().all(|v| *v <= 0.0 || !v.is_finite()) {
+                continue;
+            }
+            series.push(Series::points(format!("{name} {approx}"), x.clone(), y));
+        }
+    }
+    if let (Some(&e0), Some(first)) = (st.eps.first(), e.first()) {
+        let scale1 = first.composite.max(f64::MIN_POSITIVE) / e0;
+        let scale2 = first.composite1.max(f64::MIN_POSITIVE) / (e0 * e0);
+        series.push(Series::dashed(
+            "slope 1",
+            st.eps.clone(),
+            st.eps.iter().map(|x| scale1 * x).collect(),
+        ));
+        series.push(Series::dashed(
+            "slope 2",
+            st.eps.clone(),
+            st.eps.iter().map(|x| scale2 * x * x).collect(),
+        ));
+    }
+    LinePlot {
+        title: format!("{}: max error on [0, {}] against ε", s.label, s.t_end),
+        x_label: "ε".into(),
+        y_label: "max error".into(),
+        x_axis: Axis::Log,
+        y_axis: Axis::Log,
+        series,
+        guides: Vec::new(),
+    }
+    .write_svg(&out.join("composite_error.svg"))?;
+
+    let record = MatchRecord {
+        version: env!("CARGO_PKG_VERSION"),
+        command: std::env::args().collect(),
+        system: s.label,
+        provenance: s.provenance,
+        x0: s.x0,
+        y0: s.y0,
+        t_end: s.t_end,
+        eps: &st.eps,
+        composite_eps: c.eps,
+        options: opts,
+        orders: &st.orders,
+        matching: &st.matching,
+        direct_stats: st.comparisons.iter().map(|c| c.direct_stats).collect(),
+        outputs: vec![
+            "composite.csv",
+            "composite_error.csv",
+            "order.csv",
+            "matching.csv",
+            "composite_error.svg",
+            "match.json",
+        ],
+    };
+    write_json_atomic(&out.join("match.json"), &record)?;
+    Ok(())
+}
+
+/// The summary shown after a study.
+pub fn text(s: &Subject<'_>, st: &Study, out: &Path) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, 
+        "{} on [0, {}]: fitted orders of the max error in ε",
+        s.label, s.t_end
+    );
+    let _ = writeln!(o, "| variable | approximation | order | 95% CI |\n|---|---|---|---|");
+    for r in &st.orders {
+        let _ = match (&r.fit, &r.note) {
+            (Some(f), _) => writeln!(o, 
+                "| {} | {} | {:.3} | [{:.3}, {:.3}] |",
+                r.variable, r.approximation, f.gamma, f.gamma_ci[0], f.gamma_ci[1]
+            ),
+            (None, note) => writeln!(o, 
+                "| {} | {} | — | {} |",
+                r.variable,
+                r.approximation,
+                note.as_deref().unwrap_or("")
+            ),
+        };
+    }
+    let m = &st.matching;
+    let fmt = |f: &Option<PowerLawFit>| {
+        f.as_ref()
+            .map_or("—".to_string(), |f| format!("{:.3}", f.gamma))
+    };
+    let _ = writeln!(o, 
+        "matching: |η₀(τ={}) − Y₀(0)| = {:.1e}, |lim η₁' − Y₀'(0)| = {:.1e}, |lim(η₁ − τY₀'(0)) − Y₁(0)| = {:.1e}; on t = ε^{} η: orders {} (leading) and {} (first order)",
+        m.tau_last,
+        m.limit_gap,
+        m.slope_gap,
+        m.offset_gap,
+        m.alpha,
+        fmt(&m.order),
+        fmt(&m.order1)
+    );
+    let _ = writeln!(o, "written to {}", out.display());
+    o
+}
+
+#[derive(Serialize)]
+struct UserRunRecord<'a> {
+    version: &'static str,
+    command: Vec<String>,
+    system: String,
+    slow: Vec<String>,
+    fast: Vec<String>,
+    x0: &'a [f64],
+    y0: &'a [f64],
+    epsilon: f64,
+    t_end: f64,
+    rtol: f64,
+    atol: f64,
+    stats: SolverStats,
+    final_state: Vec<f64>,
+    outputs: Vec<&'static str>,
+}
+
+/// Writes a direct run of a user system: `trajectory.csv` (`t`, then the variable names)
+/// and `run.json`.
+///
+/// # Errors
+/// [`ReportError`] when a file cannot be written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_user_run(
+    out: &Path,
+    label: &str,
+    file: &SystemFile,
+    eps: f64,
+    rtol: f64,
+    atol: f64,
+    traj: &Trajectory,
+    stats: SolverStats,
+) -> Result<Vec<f64>, ReportError> {
+    let sys = &file.system;
+    let t_end = traj.t.last().copied().unwrap_or(0.0);
+    write_csv(&Table::from_trajectory(traj), &out.join("trajectory.csv"))?;
+    let final_state = traj.last().map(|(_, v)| v).unwrap_or_default();
+    let record = UserRunRecord {
+        version: env!("CARGO_PKG_VERSION"),
+        command: std::env::args().collect(),
+        system: label.to_string(),
+        slow: sys.slow_names(),
+        fast: sys.fast_names(),
+        x0: &file.x0,
+        y0: &file.y0,
+        epsilon: eps,
+        t_end,
+        rtol,
+        atol,
+        stats,
+        final_state: final_state.clone(),
+        outputs: vec!["trajectory.csv", "run.json"],
+    };
+    write_json_atomic(&out.join("run.json"), &record)?;
+    Ok(final_state)
+}
