@@ -5,7 +5,7 @@
 //! (`Linearization::outside_domain`), the run completes inside the domain and agrees with RODAS4
 //! at the same tolerance.
 
-use timescales::full::{FlowRun, Method, simulate};
+use timescales::meanfield::{FlowRun, Method, simulate};
 use timescales::scenario::Scenario;
 
 fn run(method: Method) -> FlowRun {

@@ -189,8 +189,9 @@ pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow:
     .with_context(|| format!("integrating {}", path.display()))?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let label = path.display().to_string();
-    let final_state =
-        output::matching::write_user_run(out, &label, &file, eps, run.rtol, run.atol, &traj, stats)?;
+    let final_state = output::matching::write_user_run(
+        out, &label, &file, eps, run.rtol, run.atol, &traj, stats,
+    )?;
     println!(
         "{label}: {} steps ({} rejected), final state {final_state:?}; written to {}",
         stats.steps,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use timescales_scenario::Scenario;
+use timescales::scenario::Scenario;
 
 /// The scenario at `path`, or the built-in default.
 pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
@@ -20,30 +20,6 @@ pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
         }
         None => Ok(Scenario::default_scenario()),
     }
-}
-
-/// Key–value metadata for a Parquet file: the program's version and where the scenario came
-/// from.
-pub fn provenance(scenario: &str) -> [(&'static str, &str); 2] {
-    [
-        ("timescales_version", env!("CARGO_PKG_VERSION")),
-        ("scenario", scenario),
-    ]
-}
-
-/// Horizontal guides at the plateau levels `R_l > 0`, one per distinct level.
-pub fn plateau_guides(levels: &[f64]) -> Vec<(String, f64)> {
-    let mut guides: Vec<(String, f64)> = Vec::new();
-    for (l, &level) in levels.iter().enumerate() {
-        if level > 0.0
-            && !guides
-                .iter()
-                .any(|(_, v)| (v - level).abs() <= 1e-12 * level)
-        {
-            guides.push((format!("R_{l} = {level:.4}"), level));
-        }
-    }
-    guides
 }
 
 /// A progress bar over log-time from `t_lo` to `t_hi` (hidden when stderr is not a terminal).

@@ -1,19 +1,17 @@
 //! `timescales network`: a finite two-layer network (exact population gradient flow, or
 //! online SGD) against the `d → ∞, m → ∞` limit flow of the same scenario.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use timescales_analysis::interp_log_time;
-use timescales_meanfield::simulate_with;
-use timescales_network::{
-    FlowOptions, Model, NetworkState, PopulationFlow, Sgd, SgdOptions, Snapshot, SummaryRecorder,
-    fit_power_law, midpoint_crossing, phase1_shift_prediction, sup_distance,
+use timescales::meanfield::simulate_with;
+use timescales::network::{
+    FlowObserver, FlowOptions, LimitComparison, Model, NetworkState, PopulationFlow, Sgd,
+    SgdOptions, Snapshot, SummaryRecorder, fit_power_law,
 };
-use timescales_report::{Axis, LinePlot, ReportError, Series, write_atomic};
-use timescales_scenario::Scenario;
+use timescales::output;
+use timescales::output::network::fmt_opt;
 
 /// Arguments of `timescales network`.
 #[derive(Debug, Args)]
@@ -49,19 +47,6 @@ pub struct NetworkArgs {
     pub out: PathBuf,
 }
 
-/// One network run compared with the limit.
-struct Compared {
-    d: usize,
-    m: usize,
-    t: Vec<f64>,
-    risk: Vec<f64>,
-    risk_limit: Vec<f64>,
-    max_abs_overlap: Vec<f64>,
-    sup_distance: f64,
-    t1_network: Option<f64>,
-    wall_seconds: f64,
-}
-
 /// Runs `timescales network`.
 pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
     let mut scenario = super::load_scenario(args.scenario.as_deref())?;
@@ -95,29 +80,18 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let limit = limit.context("limit flow failed")?;
-    let lt = limit.trajectory.t.clone();
-    let lr = limit
-        .trajectory
-        .column("risk")
-        .context("limit risk column")?
-        .to_vec();
-    let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
-    let t1_limit = midpoint_crossing(&lt[1..], &lr[1..], r0, r1);
     let mut results = Vec::new();
     for &(d, m) in &pairs {
         let started = std::time::Instant::now();
         let mut state = NetworkState::random(d, m, &law, args.seed)?;
         let mean_a = state.a.mean();
         let var_a = state.a.iter().map(|a| (a - mean_a).powi(2)).sum::<f64>() / m as f64;
-        let predicted_t1 = phase1_shift_prediction(p.epsilon, d, var_a, p.sigma[1] * p.phi[1])
-            .zip(t1_limit)
-            .map(|(shift, t1)| t1 + shift);
         let mut rec = SummaryRecorder::new();
         let label = format!("network d = {d}, m = {m}");
         let (bar, mut tick) = super::log_time_bar(p.epsilon / 10.0, p.t_end, &label);
         let mut observer = |s: &Snapshot<'_>| {
             tick(s.t);
-            timescales_network::FlowObserver::observe(&mut rec, s)
+            FlowObserver::observe(&mut rec, s)
         };
         let outcome = if args.sgd {
             let opts = SgdOptions {
@@ -137,74 +111,38 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         };
         bar.finish_and_clear();
         outcome.with_context(|| format!("network run d = {d}, m = {m}"))?;
-        let traj = &rec.trajectory;
-        let t = traj.t.clone();
-        let risk = traj.column("risk").context("risk column")?.to_vec();
-        let overlap = traj
-            .column("max_abs_overlap")
-            .context("overlap column")?
-            .to_vec();
-        let risk_limit: Vec<f64> = t
-            .iter()
-            .map(|&x| {
-                if x <= lt[0] {
-                    lr[0]
-                } else {
-                    interp_log_time(&lt[1..], &lr[1..], x).unwrap_or(f64::NAN)
-                }
-            })
-            .collect();
-        if d as f64 * p.epsilon * var_a < 3.0 {
+        let c = LimitComparison::new(
+            d,
+            m,
+            &rec.trajectory,
+            &limit.trajectory,
+            &model,
+            p.epsilon,
+            var_a,
+        )?;
+        if c.seeding < 3.0 {
             eprintln!(
                 "note: d ε Var a(0) = {:.2} is not ≫ 1: the initial overlaps ~ 1/√d seed phase 1 \
                  as much as √ε (a − E a) does, so the network's phase 1 comes early (see \
                  phase1_shift_prediction)",
-                d as f64 * p.epsilon * var_a
+                c.seeding
             );
         }
-        let (sup, t_sup) = sup_distance(&t[1..], &risk[1..], &lt[1..], &lr[1..], &times[1..])?;
-        let c = Compared {
-            d,
-            m,
-            t1_network: midpoint_crossing(&t[1..], &risk[1..], r0, r1),
-            t,
-            risk,
-            risk_limit,
-            max_abs_overlap: overlap,
-            sup_distance: sup,
-            wall_seconds: started.elapsed().as_secs_f64(),
-        };
         println!(
-            "d = {d:5}, m = {m:5}: sup |R_net − R_lim| = {sup:.4e} (at t = {t_sup:.3e}), t1 network {} vs limit {} (limit + predicted overlap shift: {}), {:.1} s",
+            "d = {d:5}, m = {m:5}: sup |R_net − R_lim| = {:.4e} (at t = {:.3e}), t1 network {} vs limit {} (limit + predicted overlap shift: {}), {:.1} s",
+            c.sup_distance,
+            c.t_sup,
             fmt_opt(c.t1_network),
-            fmt_opt(t1_limit),
-            fmt_opt(predicted_t1),
-            c.wall_seconds
+            fmt_opt(c.t1_limit),
+            fmt_opt(c.t1_predicted),
+            started.elapsed().as_secs_f64()
         );
-        let name = if pairs.len() == 1 {
-            "network".to_string()
-        } else {
-            format!("network_d{d}_m{m}")
-        };
-        write_curve(&args.out.join(format!("{name}.csv")), &c)?;
-        plot(&scenario, &c, args.sgd)
-            .write_svg(&args.out.join(format!("{name}.svg")))
-            .context("plot")?;
+        let stem = output::network::stem(&c, pairs.len() == 1);
+        output::network::write_pair(&args.out, &stem, &scenario, &c, args.sgd)?;
         results.push(c);
     }
     if pairs.len() > 1 {
-        let mut text = String::from("d,m,sup_distance,t1_network,t1_limit\n");
-        for c in &results {
-            text.push_str(&format!(
-                "{},{},{:.9e},{},{}\n",
-                c.d,
-                c.m,
-                c.sup_distance,
-                fmt_opt(c.t1_network),
-                fmt_opt(t1_limit)
-            ));
-        }
-        write_text(&args.out.join("convergence.csv"), &text)?;
+        output::network::write_convergence(&args.out, &results)?;
         let x: Vec<f64> = results
             .iter()
             .map(|c| (c.d as f64 * c.m as f64).sqrt())
@@ -236,55 +174,4 @@ fn pairs(d: &[usize], m: &[usize]) -> anyhow::Result<Vec<(usize, usize)>> {
         (_, 1) => d.iter().map(|&d| (d, m[0])).collect(),
         (a, b) => bail!("--d has {a} values and --m {b}: give equal lengths or one value"),
     })
-}
-
-fn fmt_opt(x: Option<f64>) -> String {
-    x.map_or_else(|| "nan".to_string(), |v| format!("{v:.9e}"))
-}
-
-fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
-    write_atomic(path, |f| {
-        f.write_all(text.as_bytes())
-            .map_err(|source| ReportError::Io {
-                path: path.display().to_string(),
-                source,
-            })
-    })
-    .with_context(|| format!("writing {}", path.display()))
-}
-
-/// `t, risk_network, risk_limit, max_abs_overlap`.
-fn write_curve(path: &Path, c: &Compared) -> anyhow::Result<()> {
-    let mut text = String::from("t,risk_network,risk_limit,max_abs_overlap\n");
-    for k in 0..c.t.len() {
-        text.push_str(&format!(
-            "{:.9e},{:.12e},{:.12e},{:.9e}\n",
-            c.t[k], c.risk[k], c.risk_limit[k], c.max_abs_overlap[k]
-        ));
-    }
-    write_text(path, &text)
-}
-
-fn plot(scenario: &Scenario, c: &Compared, sgd: bool) -> LinePlot {
-    let tail: Vec<usize> = (1..c.t.len()).collect();
-    let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
-    let guides = super::plateau_guides(&scenario.plateau_levels);
-    LinePlot {
-        title: format!(
-            "risk, ε = {:e}: network d = {}, m = {} ({}) vs limit",
-            scenario.problem.epsilon,
-            c.d,
-            c.m,
-            if sgd { "SGD" } else { "population flow" }
-        ),
-        x_label: "t".into(),
-        y_label: "risk".into(),
-        x_axis: Axis::Log,
-        y_axis: Axis::Log,
-        series: vec![
-            Series::line("network", pick(&c.t), pick(&c.risk)),
-            Series::dashed("limit d, m → ∞", pick(&c.t), pick(&c.risk_limit)),
-        ],
-        guides,
-    }
 }

@@ -106,7 +106,11 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     };
     let report = run_sweep(&grid, shard, &store, &opts, |eps| {
         let problem = scenario.with_epsilon(eps)?.problem;
-        Ok::<_, anyhow::Error>(measure_point(&problem, &scenario.origin, converge.as_ref())?)
+        Ok::<_, anyhow::Error>(measure_point(
+            &problem,
+            &scenario.origin,
+            converge.as_ref(),
+        )?)
     })?;
     for (eps, failure) in &report.failed {
         eprintln!("ε = {eps:e}: {failure:#}");

@@ -109,7 +109,9 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
     write_csv(&curves, &dir.join("composite_risk.csv"))?;
 
     let k = studies.first().map_or(0, |s| s.onsets.len());
-    let per_study = |f: &dyn Fn(&crate::phases::Comparison) -> f64| studies.iter().map(|s| f(s)).collect::<Vec<_>>();
+    let per_study = |f: &dyn Fn(&crate::phases::Comparison) -> f64| {
+        studies.iter().map(|s| f(s)).collect::<Vec<_>>()
+    };
     let mut errors = Table::new()
         .f64("epsilon", per_study(&|s| s.composite.epsilon))
         .f64("max_abs_error", per_study(&|s| s.composite.max_abs_error))
@@ -159,19 +161,20 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
     Ok(())
 }
 
-
 /// The report shown after a study of the problem from `origin`.
 pub fn text(origin: &str, study: &Study) -> String {
     let points = &study.points;
     let mut out = String::new();
     let _ = writeln!(out, "phase asymptotics for {origin}");
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         "{:>10} {:>12} {:>12} {:>10} {:>14} {:>18}",
         "ε", "t1 predicted", "t1 measured", "rel. err", "composite err", "composite ln t err"
     );
     for p in points {
         let (s, o) = (&p.comparison, &p.comparison.onsets[0]);
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "{:>10.1e} {:>12.5e} {:>12.5e} {:>10.2e} {:>14.3e} {:>18.3e}",
             s.composite.epsilon,
             opt(o.onset_predicted),
@@ -182,19 +185,22 @@ pub fn text(origin: &str, study: &Study) -> String {
         );
     }
     if let Some(f) = study.power_law(&|p| p.onset_error(1)) {
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "relative error of t1 ~ ε^{:.3} (95% CI [{:.3}, {:.3}], {} points)",
             f.gamma, f.gamma_ci[0], f.gamma_ci[1], f.n_points
         );
     }
     if let Some(f) = study.power_law(&|p| p.comparison.composite.max_abs_error) {
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "composite max error (all phases, t ≤ t_end) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
             f.gamma, f.gamma_ci[0], f.gamma_ci[1]
         );
     }
     if let Some(f) = study.power_law(&|p| p.comparison.composite.max_log_time_error) {
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "composite max |ln t| error (time shift at levels across every drop) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
             f.gamma, f.gamma_ci[0], f.gamma_ci[1]
         );
@@ -209,7 +215,8 @@ pub fn text(origin: &str, study: &Study) -> String {
         }
         let _ = writeln!(out);
         let _ = writeln!(out, "phase {l}:");
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "{:>10} {:>12} {:>18} {:>12} {:>9} {:>12} {:>9} {:>8} {:>8}",
             "ε",
             "measured",
@@ -227,7 +234,8 @@ pub fn text(origin: &str, study: &Study) -> String {
                 (Some(a), Some(m)) => ((a - m) / m).abs(),
                 _ => f64::NAN,
             };
-            let _ = writeln!(out, 
+            let _ = writeln!(
+                out,
                 "{:>10.1e} {:>12.5e} {:>11.5e} {:>6} {:>12.5e} {:>9.2e} {:>12.5e} {:>9.2e} {:>8.4} {:>8.3}",
                 o.epsilon,
                 opt(o.onset_measured),
@@ -246,14 +254,16 @@ pub fn text(origin: &str, study: &Study) -> String {
             );
         }
         if let Some((g, ci)) = study.onset_error_exponent(l) {
-            let _ = writeln!(out, 
+            let _ = writeln!(
+                out,
                 "relative error of the composite t_{l} ~ ε^{g:.3} (95% CI [{:.3}, {:.3}])",
                 ci[0], ci[1]
             );
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         "{:>6} {:>26} {:>26} {:>26} {:>26} {:>10} {:>8}",
         "phase",
         "γ measured (scenario N)",
@@ -264,7 +274,8 @@ pub fn text(origin: &str, study: &Study) -> String {
         "R_{l-1} unseen"
     );
     for e in study.onset_exponents() {
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "{:>6} {:>26} {:>26} {:>26} {:>26} {:>10.4} {:>8}",
             e.phase,
             show(e.measured),
@@ -276,7 +287,8 @@ pub fn text(origin: &str, study: &Study) -> String {
         );
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         "{:>6} {:>26} {:>8} {:>26} {:>8}",
         "phase", "max|s| before ~ ε^β", "β pred.", "max|a| before ~ ε^(−ω)", "ω pred."
     );
@@ -285,7 +297,8 @@ pub fn text(origin: &str, study: &Study) -> String {
         if s_fit.is_none() && a_fit.is_none() {
             continue;
         }
-        let _ = writeln!(out, 
+        let _ = writeln!(
+            out,
             "{:>6} {:>26} {:>8.4} {:>26} {:>8.4}",
             l,
             show(s_fit),
@@ -294,13 +307,16 @@ pub fn text(origin: &str, study: &Study) -> String {
             0.5 - 1.0 / (2.0 * l as f64)
         );
     }
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         "(max|s|, max|a| on the plateau before phase l, at √(t_(l−1) t_l) of the measured onsets;"
     );
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         " the inner problem's scalings s ~ ε^(1/(2l)), a ~ ε^(1/(2l) − ½) for the particles that grow)"
     );
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         "(phase 1: log-corrected model t = ε^γ (c₁ log(1/ε) + c₀); later phases: t = C ε^γ. \
          `last N`: the particle count doubled until every onset moved < 1% (* = not converged \
          at --n-max). `R_{{l-1}} unseen`: ε values where the risk never dwelt at the predicted \

@@ -8,7 +8,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::PowerLawFit;
-use crate::matching::{APPROXIMATIONS, MatchingOptions, MatchingCheck, OrderRow, Study, VariableErrors};
+use crate::matching::{
+    APPROXIMATIONS, MatchingCheck, MatchingOptions, OrderRow, Study, VariableErrors,
+};
 use crate::ode::{SlowFastSystem, SolverStats, Trajectory};
 use crate::report::{Axis, LinePlot, ReportError, Series, Table, write_csv, write_json_atomic};
 use crate::systems::SystemFile;
@@ -87,8 +89,7 @@ pub fn write(
 
     // composite_error.csv
     let e = &st.errors;
-    let col =
-        |f: fn(&VariableErrors) -> f64| e.iter().map(f).collect::<Vec<_>>();
+    let col = |f: fn(&VariableErrors) -> f64| e.iter().map(f).collect::<Vec<_>>();
     let err = Table::new()
         .f64("epsilon", col(|r| r.eps))
         .str("variable", e.iter().map(|r| r.variable.as_str()))
@@ -197,18 +198,24 @@ pub fn write(
 /// The summary shown after a study.
 pub fn text(s: &Subject<'_>, st: &Study, out: &Path) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, 
+    let _ = writeln!(
+        o,
         "{} on [0, {}]: fitted orders of the max error in ε",
         s.label, s.t_end
     );
-    let _ = writeln!(o, "| variable | approximation | order | 95% CI |\n|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| variable | approximation | order | 95% CI |\n|---|---|---|---|"
+    );
     for r in &st.orders {
         let _ = match (&r.fit, &r.note) {
-            (Some(f), _) => writeln!(o, 
+            (Some(f), _) => writeln!(
+                o,
                 "| {} | {} | {:.3} | [{:.3}, {:.3}] |",
                 r.variable, r.approximation, f.gamma, f.gamma_ci[0], f.gamma_ci[1]
             ),
-            (None, note) => writeln!(o, 
+            (None, note) => writeln!(
+                o,
                 "| {} | {} | — | {} |",
                 r.variable,
                 r.approximation,
@@ -221,7 +228,8 @@ pub fn text(s: &Subject<'_>, st: &Study, out: &Path) -> String {
         f.as_ref()
             .map_or("—".to_string(), |f| format!("{:.3}", f.gamma))
     };
-    let _ = writeln!(o, 
+    let _ = writeln!(
+        o,
         "matching: |η₀(τ={}) − Y₀(0)| = {:.1e}, |lim η₁' − Y₀'(0)| = {:.1e}, |lim(η₁ − τY₀'(0)) − Y₁(0)| = {:.1e}; on t = ε^{} η: orders {} (leading) and {} (first order)",
         m.tau_last,
         m.limit_gap,

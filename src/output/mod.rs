@@ -7,6 +7,8 @@
 
 pub mod asymptotics;
 pub mod matching;
+pub mod network;
+pub mod run;
 pub mod sweep;
 
 use crate::report::ReportError;

@@ -43,29 +43,65 @@ pub fn tables(summary: &SweepSummary) -> SweepTables {
         .f64("epsilon", p.iter().map(|r| r.epsilon).collect::<Vec<_>>())
         .str("phase", p.iter().map(|r| r.phase.to_string()))
         .f64("t_mid", p.iter().map(|r| r.t_mid).collect::<Vec<_>>())
-        .f64("t_steepest", p.iter().map(|r| r.t_steepest).collect::<Vec<_>>())
-        .f64("plateau_level", p.iter().map(|r| r.plateau_level).collect::<Vec<_>>())
-        .f64("predicted_level", p.iter().map(|r| r.predicted_level).collect::<Vec<_>>())
-        .f64("level_deviation", p.iter().map(|r| r.level_deviation).collect::<Vec<_>>())
+        .f64(
+            "t_steepest",
+            p.iter().map(|r| r.t_steepest).collect::<Vec<_>>(),
+        )
+        .f64(
+            "plateau_level",
+            p.iter().map(|r| r.plateau_level).collect::<Vec<_>>(),
+        )
+        .f64(
+            "predicted_level",
+            p.iter().map(|r| r.predicted_level).collect::<Vec<_>>(),
+        )
+        .f64(
+            "level_deviation",
+            p.iter().map(|r| r.level_deviation).collect::<Vec<_>>(),
+        )
         .f64(
             "plateau_length_log",
             p.iter().map(|r| r.plateau_length_log).collect::<Vec<_>>(),
         )
-        .f64("max_abs_a", p.iter().map(|r| r.max_abs_a).collect::<Vec<_>>())
-        .f64("max_abs_s", p.iter().map(|r| r.max_abs_s).collect::<Vec<_>>())
-        .u64("particles", p.iter().map(|r| r.particles as u64).collect::<Vec<_>>());
+        .f64(
+            "max_abs_a",
+            p.iter().map(|r| r.max_abs_a).collect::<Vec<_>>(),
+        )
+        .f64(
+            "max_abs_s",
+            p.iter().map(|r| r.max_abs_s).collect::<Vec<_>>(),
+        )
+        .u64(
+            "particles",
+            p.iter().map(|r| r.particles as u64).collect::<Vec<_>>(),
+        );
     let q = &summary.plateaus;
     let plateaus = Table::new()
         .f64("epsilon", q.iter().map(|r| r.epsilon).collect::<Vec<_>>())
-        .opt_i64("degree", q.iter().map(|r| r.degree.map(|d| d as i64)).collect::<Vec<_>>())
+        .opt_i64(
+            "degree",
+            q.iter()
+                .map(|r| r.degree.map(|d| d as i64))
+                .collect::<Vec<_>>(),
+        )
         .f64("level", q.iter().map(|r| r.level).collect::<Vec<_>>())
-        .f64("predicted_level", q.iter().map(|r| r.predicted_level).collect::<Vec<_>>())
-        .f64("deviation", q.iter().map(|r| r.deviation).collect::<Vec<_>>())
+        .f64(
+            "predicted_level",
+            q.iter().map(|r| r.predicted_level).collect::<Vec<_>>(),
+        )
+        .f64(
+            "deviation",
+            q.iter().map(|r| r.deviation).collect::<Vec<_>>(),
+        )
         .f64("t_entry", q.iter().map(|r| r.t_entry).collect::<Vec<_>>())
         .f64("t_exit", q.iter().map(|r| r.t_exit).collect::<Vec<_>>())
-        .f64("length_log", q.iter().map(|r| r.length_log).collect::<Vec<_>>());
+        .f64(
+            "length_log",
+            q.iter().map(|r| r.length_log).collect::<Vec<_>>(),
+        );
     let e = &summary.exponents;
-    let col = |f: fn(&crate::phases::sweep::ExponentRow) -> f64| e.iter().map(f).collect::<Vec<_>>();
+    let col =
+        |f: fn(&crate::phases::sweep::ExponentRow) -> f64| e.iter().map(f).collect::<Vec<_>>();
     let n_points: Vec<u64> = e.iter().map(|r| r.n_points as u64).collect();
     let exponents = Table::new()
         .str("phase", e.iter().map(|r| r.phase.to_string()))
@@ -104,12 +140,18 @@ pub fn tables(summary: &SweepSummary) -> SweepTables {
     let convergence = summary.convergence.as_ref().map(|rows| {
         Table::new()
             .f64("ε", rows.iter().map(|r| r.epsilon).collect::<Vec<_>>())
-            .u64("N used", rows.iter().map(|r| r.particles as u64).collect::<Vec<_>>())
+            .u64(
+                "N used",
+                rows.iter().map(|r| r.particles as u64).collect::<Vec<_>>(),
+            )
             .str(
                 "converged",
                 rows.iter().map(|r| if r.converged { "yes" } else { "NO" }),
             )
-            .f64("last rel. change", rows.iter().map(|r| r.last_change).collect::<Vec<_>>())
+            .f64(
+                "last rel. change",
+                rows.iter().map(|r| r.last_change).collect::<Vec<_>>(),
+            )
             .str("N:phases tried", rows.iter().map(|r| r.tried.clone()))
     });
     SweepTables {

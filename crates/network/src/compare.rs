@@ -77,6 +77,113 @@ pub fn phase1_shift_prediction(eps: f64, d: usize, var_a: f64, sigma1_phi1: f64)
     Some(-(eps.sqrt() / (2.0 * c)) * (1.0 / (d as f64 * eps * var_a)).ln_1p())
 }
 
+/// A finite network's risk curve set against the limit flow's, on the network's output
+/// times: the sup distance, the phase-1 times of both (midpoint crossings between `R_0` and
+/// `R_1`), and the phase-1 time predicted from the overlaps' seeding of phase 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitComparison {
+    /// Input dimension.
+    pub d: usize,
+    /// Width.
+    pub m: usize,
+    /// Output times.
+    pub t: Vec<f64>,
+    /// The network's risk.
+    pub risk: Vec<f64>,
+    /// The limit's risk at the same times (log-time interpolation).
+    pub risk_limit: Vec<f64>,
+    /// `max_i |s_i|` of the network.
+    pub max_abs_overlap: Vec<f64>,
+    /// `sup_t |R_network − R_limit|` over the positive output times.
+    pub sup_distance: f64,
+    /// Where the sup is attained.
+    pub t_sup: f64,
+    /// The network's phase-1 time.
+    pub t1_network: Option<f64>,
+    /// The limit's phase-1 time.
+    pub t1_limit: Option<f64>,
+    /// The limit's phase-1 time shifted by [`phase1_shift_prediction`].
+    pub t1_predicted: Option<f64>,
+    /// `d ε Var a(0)`: phase 1 is seeded by `√ε (a − E a)` rather than by the initial overlaps
+    /// `~ 1/√d` only when this is `≫ 1`.
+    pub seeding: f64,
+}
+
+impl LimitComparison {
+    /// Compares `network` (a [`SummaryRecorder`](crate::SummaryRecorder)'s trajectory, first row
+    /// at `t = 0`) with the `limit` trajectory (a `risk` column, first row at `t = 0`) of the
+    /// same `model` at `eps`; `var_a` is the variance of the network's `a(0)`.
+    ///
+    /// # Errors
+    /// [`NetworkError::TooFewPoints`] when the curves share no positive time,
+    /// [`NetworkError::Mismatch`] when a trajectory lacks its `risk` (or `max_abs_overlap`)
+    /// column.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        d: usize,
+        m: usize,
+        network: &timescales_ode::Trajectory,
+        limit: &timescales_ode::Trajectory,
+        model: &crate::Model,
+        eps: f64,
+        var_a: f64,
+    ) -> Result<Self, NetworkError> {
+        let column = |traj: &timescales_ode::Trajectory, name: &'static str| {
+            traj.column(name)
+                .map(<[f64]>::to_vec)
+                .ok_or(NetworkError::Mismatch {
+                    what: name,
+                    expected: 1,
+                    got: 0,
+                })
+        };
+        let (t, risk) = (network.t.clone(), column(network, "risk")?);
+        let overlap = column(network, "max_abs_overlap")?;
+        let (lt, lr) = (&limit.t, column(limit, "risk")?);
+        if t.len() < 2 || lt.len() < 2 {
+            return Err(NetworkError::TooFewPoints {
+                what: "a risk curve to compare",
+                needed: 2,
+                got: t.len().min(lt.len()),
+            });
+        }
+        let risk_limit = t
+            .iter()
+            .map(|&x| {
+                if x <= lt[0] {
+                    lr[0]
+                } else {
+                    interp_log_time(&lt[1..], &lr[1..], x).unwrap_or(f64::NAN)
+                }
+            })
+            .collect();
+        let (sup, t_sup) = sup_distance(&t[1..], &risk[1..], &lt[1..], &lr[1..], &t[1..])?;
+        let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
+        let t1_limit = midpoint_crossing(&lt[1..], &lr[1..], r0, r1);
+        let sigma1_phi1 = model
+            .sigma()
+            .get(1)
+            .zip(model.phi().get(1))
+            .map_or(0.0, |(s, p)| s * p);
+        Ok(Self {
+            d,
+            m,
+            t1_network: midpoint_crossing(&t[1..], &risk[1..], r0, r1),
+            t1_predicted: phase1_shift_prediction(eps, d, var_a, sigma1_phi1)
+                .zip(t1_limit)
+                .map(|(shift, t1)| t1 + shift),
+            t1_limit,
+            t,
+            risk,
+            risk_limit,
+            max_abs_overlap: overlap,
+            sup_distance: sup,
+            t_sup,
+            seeding: d as f64 * eps * var_a,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,7 +52,9 @@ mod record;
 mod sgd;
 mod state;
 
-pub use compare::{log_grid, midpoint_crossing, phase1_shift_prediction, sup_distance};
+pub use compare::{
+    LimitComparison, log_grid, midpoint_crossing, phase1_shift_prediction, sup_distance,
+};
 pub use error::NetworkError;
 pub use flow::{FlowObserver, FlowOptions, FlowStats, PopulationFlow, Snapshot};
 pub use model::Model;

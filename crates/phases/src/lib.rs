@@ -67,8 +67,8 @@ mod inner;
 pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 mod blowup;
 mod held;
-pub mod sweep;
 mod plateau;
+pub mod sweep;
 
 pub use blowup::{
     InnerBlowup, InnerProblem, phase_scaling, phase_two_start, rescaled_start, solve_inner,

@@ -10,9 +10,7 @@ use timescales_analysis::{
 };
 use timescales_meanfield::FlowProblem;
 
-use crate::{
-    Comparison, EarlyPhases, OnsetRow, PhaseError, compare, direct_risk, measured_onsets,
-};
+use crate::{Comparison, EarlyPhases, OnsetRow, PhaseError, compare, direct_risk, measured_onsets};
 
 /// Options of a [`Study`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -190,9 +188,7 @@ impl Study {
 
     /// The truncation degree `K` (the number of phases that could exist).
     pub fn degree(&self) -> usize {
-        self.points
-            .first()
-            .map_or(0, |p| p.comparison.onsets.len())
+        self.points.first().map_or(0, |p| p.comparison.onsets.len())
     }
 
     /// `value(point)` across ε, where it exists.
@@ -205,11 +201,8 @@ impl Study {
 
     /// The power law of a positive quantity across ε (least squares in log–log, 95% CI).
     pub fn power_law(&self, value: &dyn Fn(&StudyPoint) -> f64) -> Option<PowerLawFit> {
-        let (x, y): (Vec<f64>, Vec<f64>) = self
-            .points
-            .iter()
-            .map(|p| (p.epsilon(), value(p)))
-            .unzip();
+        let (x, y): (Vec<f64>, Vec<f64>) =
+            self.points.iter().map(|p| (p.epsilon(), value(p))).unzip();
         fit_power_law(&x, &y, 0.95).ok()
     }
 
@@ -248,10 +241,7 @@ impl Study {
     /// The exponents of `max|s| ~ ε^β` and `max|a| ~ ε^{−ω}` on the plateau before phase
     /// `l ≥ 2`, as `(β fit, ω fit)` (`ω`'s interval negated accordingly).
     #[allow(clippy::type_complexity)]
-    pub fn size_exponents(
-        &self,
-        l: usize,
-    ) -> (Option<(f64, [f64; 2])>, Option<(f64, [f64; 2])>) {
+    pub fn size_exponents(&self, l: usize) -> (Option<(f64, [f64; 2])>, Option<(f64, [f64; 2])>) {
         let s_fit = exponent(&self.across(&|p| Self::onset(p, l).max_abs_s_before), false);
         let a_fit = exponent(&self.across(&|p| Self::onset(p, l).max_abs_a_before), false)
             .map(|(g, ci)| (-g, [-ci[1], -ci[0]]));

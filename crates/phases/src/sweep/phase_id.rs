@@ -33,7 +33,10 @@ impl PhaseId {
                 first: *first,
                 last: *last,
             },
-            ([k], _) => PhaseId::Degrees { first: *k, last: *k },
+            ([k], _) => PhaseId::Degrees {
+                first: *k,
+                last: *k,
+            },
             ([], Some(l)) => PhaseId::Degrees { first: l, last: l },
             ([], None) => PhaseId::ToLevel {
                 hundredths: (level_after * 100.0).round() as i64,

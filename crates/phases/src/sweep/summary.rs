@@ -229,7 +229,11 @@ impl SweepSummary {
 
     /// A short explanation of the tables.
     pub fn legend(&self) -> String {
-        let levels: Vec<String> = self.plateau_levels.iter().map(|v| format!("{v:.4}")).collect();
+        let levels: Vec<String> = self
+            .plateau_levels
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect();
         let n = self.epsilon.len();
         format!(
             "Scenario {}: {} values of ε from {:e} to {:e}, N = {}.\n\

@@ -1,0 +1,96 @@
+//! The files of a finite network against its limit: `network.csv` (or
+//! `network_d{d}_m{m}.csv` per pair), a plot per pair, and `convergence.csv` over several pairs.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::network::LimitComparison;
+use crate::report::{Axis, LinePlot, ReportError, Series, write_atomic};
+use crate::scenario::Scenario;
+
+/// `x` with 9 significant digits, or `nan`.
+pub fn fmt_opt(x: Option<f64>) -> String {
+    x.map_or_else(|| "nan".to_string(), |v| format!("{v:.9e}"))
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    write_atomic(path, |f| {
+        f.write_all(text.as_bytes())
+            .map_err(|source| ReportError::Io {
+                path: path.display().to_string(),
+                source,
+            })
+    })
+}
+
+/// The file stem of a pair's outputs: `network` for a single pair, `network_d{d}_m{m}`
+/// otherwise.
+pub fn stem(c: &LimitComparison, single: bool) -> String {
+    if single {
+        "network".to_string()
+    } else {
+        format!("network_d{}_m{}", c.d, c.m)
+    }
+}
+
+/// Writes one pair's curve (`t, risk_network, risk_limit, max_abs_overlap`) and plot into
+/// `dir` under `stem`.
+///
+/// # Errors
+/// [`ReportError`] when a file cannot be written.
+pub fn write_pair(
+    dir: &Path,
+    stem: &str,
+    scenario: &Scenario,
+    c: &LimitComparison,
+    sgd: bool,
+) -> Result<(), ReportError> {
+    let mut text = String::from("t,risk_network,risk_limit,max_abs_overlap\n");
+    for k in 0..c.t.len() {
+        text.push_str(&format!(
+            "{:.9e},{:.12e},{:.12e},{:.9e}\n",
+            c.t[k], c.risk[k], c.risk_limit[k], c.max_abs_overlap[k]
+        ));
+    }
+    write_text(&dir.join(format!("{stem}.csv")), &text)?;
+    let tail: Vec<usize> = (1..c.t.len()).collect();
+    let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+    LinePlot {
+        title: format!(
+            "risk, ε = {:e}: network d = {}, m = {} ({}) vs limit",
+            scenario.problem.epsilon,
+            c.d,
+            c.m,
+            if sgd { "SGD" } else { "population flow" }
+        ),
+        x_label: "t".into(),
+        y_label: "risk".into(),
+        x_axis: Axis::Log,
+        y_axis: Axis::Log,
+        series: vec![
+            Series::line("network", pick(&c.t), pick(&c.risk)),
+            Series::dashed("limit d, m → ∞", pick(&c.t), pick(&c.risk_limit)),
+        ],
+        guides: super::plateau_guides(&scenario.plateau_levels),
+    }
+    .write_svg(&dir.join(format!("{stem}.svg")))
+}
+
+/// Writes `convergence.csv` (`d, m, sup_distance, t1_network, t1_limit`) over the pairs.
+///
+/// # Errors
+/// [`ReportError`] when the file cannot be written.
+pub fn write_convergence(dir: &Path, pairs: &[LimitComparison]) -> Result<(), ReportError> {
+    let mut text = String::from("d,m,sup_distance,t1_network,t1_limit\n");
+    for c in pairs {
+        text.push_str(&format!(
+            "{},{},{:.9e},{},{}\n",
+            c.d,
+            c.m,
+            c.sup_distance,
+            fmt_opt(c.t1_network),
+            fmt_opt(c.t1_limit)
+        ));
+    }
+    write_text(&dir.join("convergence.csv"), &text)
+}

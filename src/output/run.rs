@@ -1,0 +1,120 @@
+//! The files of a direct run of a scenario (`trajectory.csv`, `trajectory.parquet` with the
+//! `parquet` feature, `risk.svg`, `run.json`) and the summary shown after it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::meanfield::FlowRun;
+use crate::report::{Axis, LinePlot, ReportError, Series, Table, write_csv, write_json_atomic};
+use crate::scenario::Scenario;
+
+#[derive(Serialize)]
+struct RunRecord<'a> {
+    version: &'static str,
+    command: Vec<String>,
+    scenario: &'a Scenario,
+    stats: crate::ode::SolverStats,
+    notes: &'a [String],
+    max_risk_increase: f64,
+    final_risk: f64,
+    outputs: Vec<&'static str>,
+}
+
+/// Writes `trajectory.csv`, `trajectory.parquet` (with the `parquet` feature), `risk.svg`
+/// and `run.json` into `out`.
+///
+/// # Errors
+/// [`ReportError`] when a file cannot be written.
+pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<(), ReportError> {
+    let table = Table::from_trajectory(&run.trajectory);
+    write_csv(&table, &out.join("trajectory.csv"))?;
+    let mut outputs = vec!["trajectory.csv"];
+    if super::write_parquet_if_enabled(
+        &table,
+        &out.join("trajectory.parquet"),
+        &super::provenance(&scenario.origin),
+    )? {
+        outputs.push("trajectory.parquet");
+    }
+    risk_plot(scenario, run).write_svg(&out.join("risk.svg"))?;
+    outputs.extend(["risk.svg", "run.json"]);
+    let risk = run.trajectory.column("risk").unwrap_or_default();
+    let record = RunRecord {
+        version: env!("CARGO_PKG_VERSION"),
+        command: std::env::args().collect(),
+        scenario,
+        stats: run.stats,
+        notes: &run.notes,
+        max_risk_increase: run.max_risk_increase,
+        final_risk: *risk.last().unwrap_or(&f64::NAN),
+        outputs,
+    };
+    write_json_atomic(&out.join("run.json"), &record)
+}
+
+fn risk_plot(scenario: &Scenario, run: &FlowRun) -> LinePlot {
+    let t = run.trajectory.t.clone();
+    let risk = run.trajectory.column("risk").unwrap_or_default().to_vec();
+    let guides = super::plateau_guides(&scenario.plateau_levels);
+    LinePlot {
+        title: format!(
+            "risk, ε = {:e}, N = {}",
+            scenario.problem.epsilon, scenario.problem.particles
+        ),
+        x_label: "t".into(),
+        y_label: "risk".into(),
+        x_axis: Axis::Log,
+        y_axis: Axis::Log,
+        series: vec![Series::line("direct integration", t, risk)],
+        guides,
+    }
+}
+
+/// The summary shown after a run written to `out`.
+pub fn text(scenario: &Scenario, run: &FlowRun, out: &Path) -> String {
+    let mut o = String::new();
+    let s = &run.stats;
+    let risk = run.trajectory.column("risk").unwrap_or_default();
+    let _ = writeln!(o, "scenario      {}", scenario.origin);
+    let _ = writeln!(
+        o,
+        "problem       K = {}, N = {}, ε = {:e}, t_end = {}",
+        scenario.degree,
+        scenario.problem.particles,
+        scenario.problem.epsilon,
+        scenario.problem.t_end
+    );
+    let _ = writeln!(
+        o,
+        "solver        {} steps ({} rejected), {} RHS, {} Jacobians, {} solves, {:.3} s",
+        s.steps, s.rejected_steps, s.rhs_evals, s.jacobian_evals, s.linear_solves, s.wall_seconds
+    );
+    let _ = writeln!(
+        o,
+        "risk          {:.6} → {:.6e} (largest one-step increase {:.1e})",
+        risk.first().copied().unwrap_or(f64::NAN),
+        risk.last().copied().unwrap_or(f64::NAN),
+        run.max_risk_increase
+    );
+    let levels: Vec<String> = scenario
+        .plateau_levels
+        .iter()
+        .map(|v| format!("{v:.4}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "plateaus R_l   {} (predicted, l = 0..K)",
+        levels.join(", ")
+    );
+    for note in &run.notes {
+        let _ = writeln!(o, "note          {note}");
+    }
+    let _ = writeln!(
+        o,
+        "written       {}/{{trajectory.csv, trajectory.parquet, risk.svg, run.json}}",
+        out.display()
+    );
+    o
+}
