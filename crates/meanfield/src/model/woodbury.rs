@@ -1,0 +1,258 @@
+//! The structured linearization of [`TwoLayerFlow`]: the Jacobian kept as diagonal `2 × 2`
+//! blocks plus a low-rank coupling through the moments, and the Newton matrix factored and
+//! solved with the Woodbury identity through a small capacitance matrix (formulas in the
+//! [module documentation](super)).
+
+use timescales_ode::Linearization;
+
+use super::TwoLayerFlow;
+use super::kernels::{factor_kernel, jacobian_kernel, solve_scale_kernel, solve_update_kernel};
+use super::lanes::{Len, with_len};
+use super::parallel::{Shared, chunked_for, chunked_sum};
+use super::scratch::Scratch;
+
+/// What the structured Jacobian needs: the state it was taken at (`U` and `V` are
+/// polynomials in `s_i` times `a_i`, `w_i`, never stored) and the entries of the blocks `B_i`
+/// (`∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`, `∂ȧ_i/∂s_i` with `r` frozen).
+#[derive(Debug, Clone, Default)]
+pub(super) struct StructuredJacobian {
+    pub(super) s: Vec<f64>,
+    pub(super) a: Vec<f64>,
+    pub(super) ss: Vec<f64>,
+    pub(super) sa: Vec<f64>,
+    pub(super) as_: Vec<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Factorization {
+    /// Per particle, `D_i⁻¹ = [[d11, d12], [d21, d22]]` (one vector per entry).
+    dinv: [Vec<f64>; 4],
+    /// Per particle, `D_i⁻¹ U_i z = (f1 Q' + f3 Q, f2 Q' + f4 Q)`: `f = (d11 (1 − s²) a,
+    /// d21 (1 − s²) a, d12/ε, d22/ε)`.
+    f: [Vec<f64>; 4],
+    /// LU of the capacitance matrix `I − Vᵀ D⁻¹ U` (`(K+1) × (K+1)`).
+    cap: CapacitanceInverse,
+    /// The power sums it was built from (kept as a buffer).
+    sums: Vec<f64>,
+}
+
+/// The inverse of the small `L × L` capacitance matrix by Gauss–Jordan elimination with
+/// partial pivoting, kept in a reused buffer: no allocation per step (nalgebra's `LU`
+/// allocates on every call, which showed in the profile of an `N = 64` run), row operations
+/// over contiguous rows, and a solve that is a matrix–vector product whose rows are
+/// independent (not two substitutions whose divisions and updates form one latency chain).
+#[derive(Debug, Clone, Default)]
+pub(super) struct CapacitanceInverse {
+    /// `[A | I]` reduced to `[I | A⁻¹]`, row-major, `L × 2L`.
+    aug: Vec<f64>,
+}
+
+impl CapacitanceInverse {
+    /// Inverts the row-major `n × n` matrix whose entry `(j, k)` is `entry(j, k)`. `None`
+    /// when a pivot is zero or not finite.
+    pub(super) fn invert(&mut self, n: usize, entry: impl Fn(usize, usize) -> f64) -> Option<()> {
+        let w = 2 * n;
+        self.aug.clear();
+        self.aug.resize(n * w, 0.0);
+        for (j, row) in self.aug.chunks_exact_mut(w).enumerate() {
+            for (k, v) in row[..n].iter_mut().enumerate() {
+                *v = entry(j, k);
+            }
+            row[n + j] = 1.0;
+        }
+        let m = &mut self.aug;
+        for k in 0..n {
+            let p = (k..n)
+                .max_by(|&i, &j| m[i * w + k].abs().total_cmp(&m[j * w + k].abs()))
+                .unwrap_or(k);
+            let pivot = m[p * w + k];
+            if pivot == 0.0 || !pivot.is_finite() {
+                return None;
+            }
+            if p != k {
+                for c in 0..w {
+                    m.swap(p * w + c, k * w + c);
+                }
+            }
+            let scale = 1.0 / pivot;
+            for v in &mut m[k * w..(k + 1) * w] {
+                *v *= scale;
+            }
+            let (above, rest) = m.split_at_mut(k * w);
+            let (row_k, below) = rest.split_at_mut(w);
+            for row in above.chunks_exact_mut(w).chain(below.chunks_exact_mut(w)) {
+                let f = row[k];
+                if f != 0.0 {
+                    for (v, r) in row.iter_mut().zip(&*row_k) {
+                        *v -= f * r;
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// `out = A⁻¹ b` (`L` entries each).
+    #[inline(always)]
+    pub(super) fn apply<L: Len>(&self, len: L, b: &[f64], out: &mut [f64]) {
+        let n = len.get();
+        let b = &b[..n];
+        for (o, row) in out[..n].iter_mut().zip(self.aug.chunks_exact(2 * n)) {
+            *o = row[n..].iter().zip(b).map(|(a, b)| a * b).sum();
+        }
+    }
+}
+
+impl Linearization for TwoLayerFlow {
+    fn update_jacobian(&mut self, u: &[f64]) {
+        let n = self.particles();
+        let c = self.p_coeffs_scratch(u);
+        let (s, a) = u.split_at(n);
+        let inv_eps = 1.0 / self.eps;
+        let j = &mut self.jac;
+        j.s.clear();
+        j.s.extend_from_slice(s);
+        j.a.clear();
+        j.a.extend_from_slice(a);
+        for v in [&mut j.ss, &mut j.sa, &mut j.as_] {
+            v.resize(n, 0.0);
+        }
+        let ptr = [&mut j.ss, &mut j.sa, &mut j.as_].map(|v| Shared(v.as_mut_ptr()));
+        with_len!(c.len(), len => chunked_for(n, |range| {
+            // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
+            let out = unsafe { ptr.map(|p| p.slice(range.clone())) };
+            jacobian_kernel(len, &c, inv_eps, &s[range.clone()], &a[range], out);
+        }));
+    }
+
+    /// `D_i⁻¹`, the coefficients of `D⁻¹ U z`, and the capacitance matrix
+    /// `I − Vᵀ D⁻¹ U` from four power sums (module documentation), then its LU.
+    fn factor(&mut self, c: f64) -> Result<(), String> {
+        let n = self.particles();
+        let len = self.sigma.len();
+        let inv_eps = 1.0 / self.eps;
+        let j = &self.jac;
+        // Reuse the previous factorization's buffers (no page faults per step for large N).
+        let (mut dinv, mut f, mut cap, mut sums) = match self.fact.take() {
+            Some(f) => (f.dinv, f.f, f.cap, f.sums),
+            None => Default::default(),
+        };
+        for v in dinv.iter_mut().chain(f.iter_mut()) {
+            v.resize(n, 0.0);
+        }
+        let pd = dinv.each_mut().map(|v| Shared(v.as_mut_ptr()));
+        let pf = f.each_mut().map(|v| Shared(v.as_mut_ptr()));
+        let powers = 2 * len - 1;
+        let singular = std::sync::atomic::AtomicUsize::new(usize::MAX);
+        sums.resize(4 * powers, 0.0);
+        let w = &self.weights;
+        with_len!(len, l => chunked_sum(n, &mut sums, |range, acc| {
+            // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
+            let (dinv, f) = unsafe {
+                (pd.map(|p| p.slice(range.clone())), pf.map(|p| p.slice(range.clone())))
+            };
+            let r = range.clone();
+            let state = (&w[r.clone()], &j.s[r.clone()], &j.a[r.clone()]);
+            let blocks = [&j.ss[r.clone()], &j.sa[r.clone()], &j.as_[r]];
+            if let Some(i) =
+                factor_kernel(l, c, inv_eps, range.start, state, blocks, dinv, f, acc)
+            {
+                singular.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+        let bad = singular.into_inner();
+        if bad != usize::MAX {
+            return Err(format!("2×2 block of particle {bad} is singular"));
+        }
+        // (Vᵀ D⁻¹ U)_jk = −σ_j σ_k (jk A_{j+k−2} + j B_{j+k−1} + k C_{j+k−1} + E_{j+k}).
+        let (sa, rest) = sums.split_at(powers);
+        let (sb, rest) = rest.split_at(powers);
+        let (sc, se) = rest.split_at(powers);
+        let sigma = &self.sigma;
+        let entry = |j: usize, k: usize| {
+            let (jf, kf) = (j as f64, k as f64);
+            let mut v = se[j + k];
+            if j > 0 {
+                v += jf * sb[j + k - 1];
+            }
+            if k > 0 {
+                v += kf * sc[j + k - 1];
+            }
+            if j > 0 && k > 0 {
+                v += jf * kf * sa[j + k - 2];
+            }
+            f64::from(u8::from(j == k)) + sigma[j] * sigma[k] * v
+        };
+        if cap.invert(len, entry).is_none() {
+            return Err("capacitance matrix I − VᵀD⁻¹U is singular".into());
+        }
+        self.fact = Some(Factorization { dinv, f, cap, sums });
+        Ok(())
+    }
+
+    /// The overlaps must stay in `[−1, 1]` (up to a few units of rounding: a saturated
+    /// `s_i = 1 − δ` plus an increment can round to just above 1).
+    fn outside_domain(&self, u: &[f64]) -> Option<usize> {
+        const LIMIT: f64 = 1.0 + 8.0 * f64::EPSILON;
+        let s = &u[..self.particles()];
+        let outside = |s: &&f64| s.abs() > LIMIT || s.is_nan();
+        // A branch-free count first (vectorized; this runs after every Newton solve), the
+        // culprit only when there is one.
+        if s.iter().filter(outside).count() == 0 {
+            return None;
+        }
+        s.iter().position(|s| outside(&s))
+    }
+
+    /// `x = D⁻¹ b`, `g = Vᵀ x` (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g`,
+    /// `x += D⁻¹ U z`.
+    fn solve(&self, b: &mut [f64]) {
+        let n = self.particles();
+        let len = self.sigma.len();
+        let f = self
+            .fact
+            .as_ref()
+            .expect("factor() is called before solve()");
+        let j = &self.jac;
+        let w = &self.weights;
+        let pb = Shared(b[..2 * n].as_mut_ptr());
+        let mut sums = Scratch::zeros(2 * len);
+        with_len!(len, l => {
+            chunked_sum(n, &mut sums, |range, acc| {
+                // SAFETY: chunks own disjoint particle ranges of both halves of b (2n long).
+                let (bs, ba) = unsafe {
+                    (
+                        pb.slice(range.clone()),
+                        pb.slice(n + range.start..n + range.end),
+                    )
+                };
+                let r = range;
+                let state = (&w[r.clone()], &j.s[r.clone()], &j.a[r.clone()]);
+                let dinv = f.dinv.each_ref().map(|v| &v[r.clone()]);
+                solve_scale_kernel(l, state, dinv, bs, ba, acc);
+            });
+            let mut g = Scratch::zeros(len);
+            for (k, gk) in g.iter_mut().enumerate() {
+                let s1 = if k > 0 { k as f64 * sums[k - 1] } else { 0.0 };
+                *gk = -self.sigma[k] * (s1 + sums[len + k]);
+            }
+            let mut qc = Scratch::zeros(len);
+            f.cap.apply(l, &g, &mut qc);
+            for (q, sg) in qc.iter_mut().zip(&self.sigma) {
+                *q *= sg;
+            }
+            let qc = &*qc;
+            chunked_for(n, |range| {
+                // SAFETY: as above.
+                let (bs, ba) = unsafe {
+                    (
+                        pb.slice(range.clone()),
+                        pb.slice(n + range.start..n + range.end),
+                    )
+                };
+                let coeffs = f.f.each_ref().map(|v| &v[range.clone()]);
+                solve_update_kernel(l, qc, &j.s[range], coeffs, bs, ba);
+            });
+        });
+    }
+}
