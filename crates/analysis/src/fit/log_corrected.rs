@@ -320,7 +320,11 @@ fn brent_minimum(profile: &Profile<'_>, a: f64, b: f64) -> f64 {
         .run()
         .ok()
         .and_then(|r| r.state().get_best_param().copied())
-        .unwrap_or(if profile.rss(a) <= profile.rss(b) { a } else { b })
+        .unwrap_or(if profile.rss(a) <= profile.rss(b) {
+            a
+        } else {
+            b
+        })
 }
 
 /// End of the piece of the profile-likelihood set that contains `γ̂`, towards `edge` (one end
