@@ -188,14 +188,14 @@ impl Asymptotics {
         let name = &self.names[v];
         let lead = Composite::new(name, t.to_vec())
             .with_order(1.0)
-            .outer("outer", 0.0, outer)?
-            .inner("inner", 0.0, inner)?
-            .common("common", 0.0, common)?;
+            .outer("Y₀(t)", 0.0, outer)?
+            .inner("η₀(t/ε)", 0.0, inner)?
+            .common("Y₀(0)", 0.0, common)?;
         let first = Composite::new(name, t.to_vec())
             .with_order(2.0)
-            .outer("outer1", 0.0, outer1)?
-            .inner("inner1", 0.0, inner1)?
-            .common("common1", 0.0, common1)?;
+            .outer("Y₀ + εY₁", 0.0, outer1)?
+            .inner("η₀ + εη₁", 0.0, inner1)?
+            .common("Y₀(0) + t Y₀'(0) + εY₁(0)", 0.0, common1)?;
         Ok([lead, first])
     }
 
