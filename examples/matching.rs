@@ -45,9 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     // The composite of the fast variable at the largest ε, term by term.
-    let [lead, _] = study
-        .asymptotics
-        .composites(study.names.len() - 1, eps[0], &study.comparisons[0].t)?;
+    let [lead, _] =
+        study
+            .asymptotics
+            .composites(study.names.len() - 1, eps[0], &study.comparisons[0].t)?;
     let terms: Vec<String> = lead
         .terms
         .iter()

@@ -13,7 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(1e-8);
     let problem = Scenario::default_scenario().with_epsilon(eps)?.problem;
-    let particles = problem.law.particles(problem.particles, problem.placement)?;
+    let particles = problem
+        .law
+        .particles(problem.particles, problem.placement)?;
     let n = particles.a.len();
     let flow = TwoLayerFlow::new(
         problem.sigma.clone(),
@@ -35,7 +37,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|&l| {
             let mid = 0.5 * (levels[l - 1] + levels[l]);
-            let event = Event::new(move |_t, u: &[f64]| risk(u) - mid).direction(Direction::Falling);
+            let event =
+                Event::new(move |_t, u: &[f64]| risk(u) - mid).direction(Direction::Falling);
             if Some(&l) == phases.last() {
                 event
             } else {

@@ -148,8 +148,8 @@ pub mod prelude {
     pub use crate::matching::{Composite, MatchingOptions, study as matching_study};
     pub use crate::meanfield::{FlowProblem, FlowRun, InitialLaw, Placement, simulate};
     pub use crate::ode::{
-        Direction, Event, Method, OdeSystem, Recorder, SlowFastSystem, Solver, SolverOptions,
-        Stop, integrate,
+        Direction, Event, Method, OdeSystem, Recorder, SlowFastSystem, Solver, SolverOptions, Stop,
+        integrate,
     };
     pub use crate::phases::sweep::{FitLaw, SweepSummary, measure_point};
     pub use crate::phases::{Study, StudyOptions, compare};

@@ -54,7 +54,7 @@ pub use event::{Direction, Event, EventHit};
 pub use method::Method;
 pub use observer::{Observer, Recorder, Trajectory};
 pub use rodas::Rodas4;
-pub use solver::{OutputMode, Solver, SolverOptions, SolverStats};
+pub use solver::{Clock, OutputMode, Solver, SolverOptions, SolverStats};
 pub use system::{
     DenseSlowFast, JacobianBlocks, Linearization, OdeSystem, SlowFastSystem,
     finite_difference_blocks,

@@ -13,10 +13,10 @@
 //! perturbed problem are damped in one step however large `h/ε` is. It needs the exact
 //! Jacobian (it is a Rosenbrock, not a W-method): systems provide it analytically.
 
-use crate::solver::{
-    at_stop_time, check_in_step, check_start, check_stop_time, initial_step_guess,
+use crate::solver::{at_stop_time, check_in_step, check_start, initial_step_guess};
+use crate::{
+    Clock, IntegrationError, Linearization, OutputMode, Solver, SolverOptions, SolverStats,
 };
-use crate::{IntegrationError, Linearization, OutputMode, Solver, SolverOptions, SolverStats};
 
 const GAMMA: f64 = 0.25;
 const A: [[f64; 5]; 6] = [
@@ -114,8 +114,7 @@ pub struct Rodas4<S> {
     system: S,
     opts: SolverOptions,
     stats: SolverStats,
-    t: f64,
-    t_previous: f64,
+    clock: Clock,
     u: Vec<f64>,
     /// The state at the start of the last step (after it), the trial state during one.
     u_other: Vec<f64>,
@@ -126,7 +125,6 @@ pub struct Rodas4<S> {
     h: f64,
     /// Predictive (Gustafsson) controller memory: last accepted step and its error.
     previous: Option<(f64, f64)>,
-    stop: Option<f64>,
 }
 
 impl<S: Linearization> Rodas4<S> {
@@ -158,8 +156,7 @@ impl<S: Linearization> Rodas4<S> {
                 rhs_evals: 1,
                 ..SolverStats::default()
             },
-            t: t0,
-            t_previous: t0,
+            clock: Clock::new(t0),
             u: u0.to_vec(),
             u_other: vec![0.0; n],
             k: vec![vec![0.0; n]; 6],
@@ -167,7 +164,6 @@ impl<S: Linearization> Rodas4<S> {
             fval,
             h,
             previous: None,
-            stop: None,
         })
     }
 
@@ -226,33 +222,25 @@ impl<S: Linearization> Solver for Rodas4<S> {
     fn dim(&self) -> usize {
         self.u.len()
     }
-    fn t(&self) -> f64 {
-        self.t
-    }
     fn state(&self) -> &[f64] {
         &self.u
-    }
-    fn t_previous(&self) -> f64 {
-        self.t_previous
     }
     fn stats(&self) -> SolverStats {
         self.stats
     }
-    fn stop_time(&self) -> Option<f64> {
-        self.stop
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
     fn set_stop_time(&mut self, t_stop: f64) -> Result<(), IntegrationError> {
-        check_stop_time(self.t, t_stop)?;
-        self.stop = Some(t_stop);
-        Ok(())
+        self.clock.set_stop(t_stop)
     }
     fn output_mode(&self) -> OutputMode {
         OutputMode::LandOnOutputs
     }
 
     fn step(&mut self) -> Result<f64, IntegrationError> {
-        let target = self.stop.unwrap_or(f64::INFINITY);
-        let t = self.t;
+        let target = self.clock.horizon();
+        let t = self.clock.t();
         if t >= target {
             return Err(at_stop_time(t));
         }
@@ -334,14 +322,14 @@ impl<S: Linearization> Solver for Rodas4<S> {
                 if rejected_here {
                     q = q.max(1.0);
                 }
-                self.t_previous = t;
-                self.t = if hits_stop { target } else { t + h_step };
+                self.clock
+                    .advance(if hits_stop { target } else { t + h_step });
                 std::mem::swap(&mut self.u, &mut self.u_other);
                 self.stats.steps += 1;
                 let proposal = h_step / q;
                 // A step shortened to hit the stop time says nothing against the longer one.
                 self.h = if hits_stop { proposal.max(h) } else { proposal };
-                return Ok(self.t);
+                return Ok(self.clock.t());
             }
             self.stats.rejected_steps += 1;
             rejections += 1;
@@ -352,13 +340,13 @@ impl<S: Linearization> Solver for Rodas4<S> {
 
     /// Hairer's continuous extension of the last step (the constants [`D`]).
     fn interpolate(&self, t: f64, out: &mut [f64]) -> Result<(), IntegrationError> {
-        check_in_step(self.t_previous, self.t, t)?;
-        if self.stats.steps == 0 || t == self.t {
+        let (t0, t1) = (self.clock.t_previous(), self.clock.t());
+        check_in_step(t0, t1, t)?;
+        if self.stats.steps == 0 || t == t1 {
             out.copy_from_slice(&self.u);
             return Ok(());
         }
-        let h = self.t - self.t_previous;
-        let theta = (t - self.t_previous) / h;
+        let theta = (t - t0) / (t1 - t0);
         let k = &self.k;
         for (i, o) in out.iter_mut().enumerate() {
             let h2: f64 = (0..5).map(|j| D[0][j] * k[j][i]).sum();

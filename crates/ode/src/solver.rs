@@ -123,6 +123,61 @@ pub enum OutputMode {
     LandOnOutputs,
 }
 
+/// A solver's time: where it is, where its last accepted step started, and where it must
+/// stop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clock {
+    t: f64,
+    t_previous: f64,
+    stop: Option<f64>,
+}
+
+impl Clock {
+    /// At `t0`, no step taken, no stop time.
+    pub fn new(t0: f64) -> Self {
+        Self {
+            t: t0,
+            t_previous: t0,
+            stop: None,
+        }
+    }
+    /// The time reached.
+    pub fn t(&self) -> f64 {
+        self.t
+    }
+    /// Where the last accepted step started.
+    pub fn t_previous(&self) -> f64 {
+        self.t_previous
+    }
+    /// The stop time, if one is set.
+    pub fn stop(&self) -> Option<f64> {
+        self.stop
+    }
+    /// The stop time, `+∞` when none is set.
+    pub fn horizon(&self) -> f64 {
+        self.stop.unwrap_or(f64::INFINITY)
+    }
+    /// Sets the stop time.
+    ///
+    /// # Errors
+    /// [`IntegrationError::InvalidRequest`] when `t_stop` is not finite or before `t`.
+    pub fn set_stop(&mut self, t_stop: f64) -> Result<(), IntegrationError> {
+        if !t_stop.is_finite() || t_stop < self.t {
+            return Err(IntegrationError::InvalidRequest(format!(
+                "stop time must be finite and ≥ t = {}, got {t_stop}",
+                self.t
+            )));
+        }
+        self.stop = Some(t_stop);
+        Ok(())
+    }
+    /// Records an accepted step that ends at `t_new`.
+    pub fn advance(&mut self, t_new: f64) {
+        self.t_previous = self.t;
+        self.t = t_new;
+    }
+}
+
 /// A one-step integrator of `u' = F(u)` with explicit state (module documentation).
 ///
 /// Invariants every implementation keeps: `t()` only increases, by accepted steps;
@@ -132,16 +187,24 @@ pub enum OutputMode {
 pub trait Solver {
     /// Dimension of `u`.
     fn dim(&self) -> usize;
+    /// The solver's time.
+    fn clock(&self) -> &Clock;
     /// Time reached: the end of the last accepted step (the initial time before any).
-    fn t(&self) -> f64;
+    fn t(&self) -> f64 {
+        self.clock().t()
+    }
     /// The state at [`t`](Self::t).
     fn state(&self) -> &[f64];
     /// Start of the last accepted step (equal to [`t`](Self::t) before the first step).
-    fn t_previous(&self) -> f64;
+    fn t_previous(&self) -> f64 {
+        self.clock().t_previous()
+    }
     /// Work counters so far.
     fn stats(&self) -> SolverStats;
     /// The stop time, if one is set.
-    fn stop_time(&self) -> Option<f64>;
+    fn stop_time(&self) -> Option<f64> {
+        self.clock().stop()
+    }
     /// Never step past `t_stop`: the step that would cross it ends exactly on it.
     ///
     /// # Errors
@@ -185,16 +248,6 @@ pub(crate) fn check_start(dim: usize, t0: f64, u0: &[f64]) -> Result<(), Integra
             component: i,
             h: 0.0,
         });
-    }
-    Ok(())
-}
-
-/// Checks a new stop time against the time reached.
-pub(crate) fn check_stop_time(t: f64, t_stop: f64) -> Result<(), IntegrationError> {
-    if !t_stop.is_finite() || t_stop < t {
-        return Err(IntegrationError::InvalidRequest(format!(
-            "stop time must be finite and ≥ t = {t}, got {t_stop}"
-        )));
     }
     Ok(())
 }

@@ -58,6 +58,22 @@ impl<F: Fn(&[f64]) -> Vec<f64>> HeldMoments<'_, F> {
             1.0
         }
     }
+    /// One row per held degree `k` (`m × 2N`, row-major) with the entries
+    /// `(x_i a_i k s_i^{k−1}, y_i s_i^k)` of particle `i`, `(x_i, y_i) = scale(i, s_i)`.
+    fn degree_rows(&self, u: &[f64], out: &mut [f64], scale: impl Fn(usize, f64) -> (f64, f64)) {
+        let n = self.n();
+        let (s, a) = u.split_at(n);
+        for (row, &k) in out.chunks_exact_mut(2 * n).zip(self.held) {
+            let (rs, ra) = row.split_at_mut(n);
+            for i in 0..n {
+                let (pk, dpk) = Self::power(s[i], k);
+                let (x, y) = scale(i, s[i]);
+                rs[i] = x * a[i] * dpk;
+                ra[i] = y * pk;
+            }
+        }
+    }
+
     /// `(s_i^k, k s_i^{k−1})`.
     fn power(s: f64, k: usize) -> (f64, f64) {
         let pk = s.powi(k as i32);
@@ -93,29 +109,13 @@ impl<F: Fn(&[f64]) -> Vec<f64>> ConstrainedSystem for HeldMoments<'_, F> {
             da[i] = self.fast * p;
         }
     }
+    /// `D_k = (q a k s^{k−1}, m s^k)` per particle.
     fn force_directions(&self, u: &[f64], out: &mut [f64]) {
-        let n = self.n();
-        let (s, a) = u.split_at(n);
-        for (row, &k) in out.chunks_exact_mut(2 * n).zip(self.held) {
-            let (rs, ra) = row.split_at_mut(n);
-            for i in 0..n {
-                let (pk, dpk) = Self::power(s[i], k);
-                rs[i] = self.q(s[i]) * a[i] * dpk;
-                ra[i] = self.fast * pk;
-            }
-        }
+        self.degree_rows(u, out, |_, s| (self.q(s), self.fast));
     }
+    /// `∇c_k = (w a k s^{k−1}, w s^k)` per particle.
     fn constraint_gradients(&self, u: &[f64], out: &mut [f64]) {
-        let n = self.n();
-        let (s, a) = u.split_at(n);
-        for (row, &k) in out.chunks_exact_mut(2 * n).zip(self.held) {
-            let (rs, ra) = row.split_at_mut(n);
-            for i in 0..n {
-                let (pk, dpk) = Self::power(s[i], k);
-                rs[i] = self.weights[i] * a[i] * dpk;
-                ra[i] = self.weights[i] * pk;
-            }
-        }
+        self.degree_rows(u, out, |i, _| (self.weights[i], self.weights[i]));
     }
     fn constraints(&self, u: &[f64], out: &mut [f64]) {
         let n = self.n();

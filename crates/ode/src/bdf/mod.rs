@@ -62,8 +62,8 @@ use kernels::{
     add_and_sum_sq, change_d, dense_output, next_up, rms,
 };
 
-use crate::solver::{at_stop_time, check_in_step, check_start, check_stop_time};
-use crate::{IntegrationError, Linearization, Solver, SolverOptions, SolverStats};
+use crate::solver::{at_stop_time, check_in_step, check_start};
+use crate::{Clock, IntegrationError, Linearization, Solver, SolverOptions, SolverStats};
 
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme),
 /// owning its system.
@@ -74,8 +74,7 @@ pub struct Bdf<S> {
     stats: SolverStats,
     co: Coefficients,
     newton_tol: f64,
-    t: f64,
-    t_previous: f64,
+    clock: Clock,
     /// The differences `D_0 … D_{k+2}`, row `j` at `d[j n..(j + 1) n]`; `D_0` is the state.
     d: Vec<f64>,
     order: usize,
@@ -85,7 +84,6 @@ pub struct Bdf<S> {
     lu: Option<f64>,
     /// Whether the first step has been prepared (`F(u0)`, `h`, `J(u0)`, `D_1`).
     started: bool,
-    stop: Option<f64>,
     work: Work,
 }
 
@@ -127,15 +125,13 @@ impl<S: Linearization> Bdf<S> {
             stats: SolverStats::default(),
             co: Coefficients::new(),
             newton_tol: (10.0 * f64::EPSILON / rtol).max(0.03f64.min(rtol.sqrt())),
-            t: t0,
-            t_previous: t0,
+            clock: Clock::new(t0),
             d,
             order: 1,
             n_equal_steps: 0,
             h_abs: 0.0,
             lu: None,
             started: false,
-            stop: None,
             work: Work {
                 f: vec![0.0; n],
                 y_predict: vec![0.0; n],
@@ -171,7 +167,7 @@ impl<S: Linearization> Bdf<S> {
     /// scipy's start: `F(u0)`, the first step size, `J(u0)` and `D_1 = h F(u0)`.
     fn start(&mut self, t_bound: f64) -> Result<(), IntegrationError> {
         let n = self.n();
-        let (t0, h_max) = (self.t, self.opts.h_max.unwrap_or(f64::INFINITY));
+        let (t0, h_max) = (self.clock.t(), self.opts.h_max.unwrap_or(f64::INFINITY));
         let u0 = self.d[..n].to_vec();
         let f = &mut self.work.f;
         self.system.rhs(&u0, f);
@@ -200,7 +196,7 @@ impl<S: Linearization> Bdf<S> {
     /// scipy's `select_initial_step` (Hairer, Nørsett & Wanner I, §II.4) for an error
     /// estimate of order 1: one extra right-hand side (`F(u0)` is in `work.f`).
     fn select_initial_step(&mut self, y0: &[f64], t_bound: f64, h_max: f64) -> f64 {
-        let interval = t_bound - self.t;
+        let interval = t_bound - self.clock.t();
         let (rtol, atol) = (self.opts.rtol, self.opts.atol);
         let f0 = &self.work.f;
         let weight: Vec<f64> = y0.iter().map(|y| 1.0 / (atol + rtol * y.abs())).collect();
@@ -342,41 +338,32 @@ impl<S: Linearization> Solver for Bdf<S> {
     fn dim(&self) -> usize {
         self.n()
     }
-    fn t(&self) -> f64 {
-        self.t
-    }
     fn state(&self) -> &[f64] {
         &self.d[..self.n()]
-    }
-    fn t_previous(&self) -> f64 {
-        self.t_previous
     }
     fn stats(&self) -> SolverStats {
         self.stats
     }
-    fn stop_time(&self) -> Option<f64> {
-        self.stop
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
     fn set_stop_time(&mut self, t_stop: f64) -> Result<(), IntegrationError> {
-        check_stop_time(self.t, t_stop)?;
-        self.stop = Some(t_stop);
-        Ok(())
+        self.clock.set_stop(t_stop)
     }
 
     #[allow(clippy::too_many_lines)]
     fn step(&mut self) -> Result<f64, IntegrationError> {
-        let t_bound = self.stop.unwrap_or(f64::INFINITY);
-        let t = self.t;
+        let t_bound = self.clock.horizon();
+        let t = self.clock.t();
         if t >= t_bound {
             return Err(at_stop_time(t));
         }
         let n = self.n();
         if n == 0 {
             // Nothing evolves: the only step goes to the stop time.
-            return match self.stop {
+            return match self.clock.stop() {
                 Some(stop) => {
-                    self.t_previous = t;
-                    self.t = stop;
+                    self.clock.advance(stop);
                     self.stats.steps += 1;
                     Ok(stop)
                 }
@@ -532,20 +519,27 @@ impl<S: Linearization> Solver for Bdf<S> {
 
         self.stats.steps += 1;
         self.n_equal_steps += 1;
-        self.t_previous = t;
-        self.t = t_new;
+        self.clock.advance(t_new);
         self.h_abs = h;
         self.accept(safety, error_norm);
-        Ok(self.t)
+        Ok(t_new)
     }
 
     fn interpolate(&self, t: f64, out: &mut [f64]) -> Result<(), IntegrationError> {
-        check_in_step(self.t_previous, self.t, t)?;
+        check_in_step(self.clock.t_previous(), self.clock.t(), t)?;
         if self.stats.steps == 0 {
             out.copy_from_slice(self.state());
             return Ok(());
         }
-        dense_output(&self.d, self.n(), self.order, self.t, self.h_abs, t, out);
+        dense_output(
+            &self.d,
+            self.n(),
+            self.order,
+            self.clock.t(),
+            self.h_abs,
+            t,
+            out,
+        );
         Ok(())
     }
 }

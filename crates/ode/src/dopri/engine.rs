@@ -2,10 +2,8 @@
 
 use super::control::{Controller, StiffnessTest, Verdict, lipschitz_estimate};
 use super::{Pair, States, Tolerance, first_non_finite};
-use crate::solver::{
-    at_stop_time, check_in_step, check_start, check_stop_time, initial_step_guess,
-};
-use crate::{IntegrationError, OdeSystem, Solver, SolverOptions, SolverStats};
+use crate::solver::{at_stop_time, check_in_step, check_start, initial_step_guess};
+use crate::{Clock, IntegrationError, OdeSystem, Solver, SolverOptions, SolverStats};
 
 /// Step reduction after a non-finite stage or state.
 const NON_FINITE_SHRINK: f64 = 0.25;
@@ -70,16 +68,12 @@ pub(crate) struct Explicit<S, P> {
     pub(super) system: S,
     pair: P,
     st: States,
-    /// Time reached.
-    t: f64,
-    /// Start of the last accepted step.
-    t_old: f64,
+    clock: Clock,
     /// Size of the last accepted step (0 before the first).
     h_last: f64,
     /// Step size to try next; `None` before the first step.
     h_next: Option<f64>,
     opts: SolverOptions,
-    stop: Option<f64>,
     controller: Controller,
     stiffness: StiffnessTest,
     stats: SolverStats,
@@ -107,12 +101,10 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
                 u_new: vec![0.0; n],
                 f_new: vec![0.0; n],
             },
-            t: t0,
-            t_old: t0,
+            clock: Clock::new(t0),
             h_last: 0.0,
             h_next: None,
             opts: *opts,
-            stop: None,
             controller: P::controller(),
             stiffness: StiffnessTest::new(P::STIFFNESS_BOUND),
             stats: SolverStats::default(),
@@ -133,7 +125,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
         self.stats.rhs_evals += 1;
         if let Some(component) = first_non_finite(&self.st.f) {
             return Err(IntegrationError::NonFinite {
-                t: self.t,
+                t: self.clock.t(),
                 component,
                 h: 0.0,
             });
@@ -141,7 +133,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
         if let Some(h) = self.opts.h_init {
             return Ok(h);
         }
-        let horizon = self.stop.map_or(f64::INFINITY, |ts| ts - self.t);
+        let horizon = self.clock.horizon() - self.clock.t();
         let h_cap = self.opts.h_max.unwrap_or(f64::INFINITY).min(horizon);
         let tol = self.tolerance();
         Ok(initial_step(
@@ -163,8 +155,8 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
 
     /// One accepted step ([`Solver::step`]).
     fn advance(&mut self) -> Result<f64, IntegrationError> {
-        let t = self.t;
-        if self.stop == Some(t) {
+        let t = self.clock.t();
+        if self.clock.stop() == Some(t) {
             return Err(at_stop_time(t));
         }
         if self.stats.steps >= self.opts.max_steps {
@@ -198,7 +190,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
             }
             // Hairer's rule: a step that would end past, or within 1% of a step before, the
             // stop time ends exactly on it.
-            let landing = self.stop.filter(|&ts| t + 1.01 * h > ts);
+            let landing = self.clock.stop().filter(|&ts| t + 1.01 * h > ts);
             let h_step = landing.map_or(h, |ts| ts - t);
             let attempt = self.pair.attempt(
                 &self.system,
@@ -248,8 +240,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
             self.controller.accepted(err);
             self.pair.accept(h_step, &self.st);
             self.st.rotate();
-            self.t_old = t;
-            self.t = landing.unwrap_or(t + h_step);
+            self.clock.advance(landing.unwrap_or(t + h_step));
             self.h_last = h_step;
             self.stats.steps += 1;
             // A step shortened to land on the stop time says nothing against the longer one.
@@ -258,7 +249,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
             } else {
                 h_next
             });
-            return Ok(self.t);
+            return Ok(self.clock.t());
         }
     }
 }
@@ -267,27 +258,19 @@ impl<S: OdeSystem, P: Pair> Solver for Explicit<S, P> {
     fn dim(&self) -> usize {
         self.st.u.len()
     }
-    fn t(&self) -> f64 {
-        self.t
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
     fn state(&self) -> &[f64] {
         &self.st.u
-    }
-    fn t_previous(&self) -> f64 {
-        self.t_old
     }
     fn stats(&self) -> SolverStats {
         let mut stats = self.stats;
         stats.rhs_evals += self.pair.dense_rhs_evals();
         stats
     }
-    fn stop_time(&self) -> Option<f64> {
-        self.stop
-    }
     fn set_stop_time(&mut self, t_stop: f64) -> Result<(), IntegrationError> {
-        check_stop_time(self.t, t_stop)?;
-        self.stop = Some(t_stop);
-        Ok(())
+        self.clock.set_stop(t_stop)
     }
     fn step(&mut self) -> Result<f64, IntegrationError> {
         self.advance()
@@ -295,7 +278,8 @@ impl<S: OdeSystem, P: Pair> Solver for Explicit<S, P> {
     /// The ends of the step give the stored states exactly; inside, the pair's continuous
     /// extension.
     fn interpolate(&self, t: f64, out: &mut [f64]) -> Result<(), IntegrationError> {
-        check_in_step(self.t_old, self.t, t)?;
+        let (t_old, t_now) = (self.clock.t_previous(), self.clock.t());
+        check_in_step(t_old, t_now, t)?;
         if out.len() != self.st.u.len() {
             return Err(IntegrationError::InvalidRequest(format!(
                 "dense output into {} components, the system has {}",
@@ -303,12 +287,12 @@ impl<S: OdeSystem, P: Pair> Solver for Explicit<S, P> {
                 self.st.u.len()
             )));
         }
-        if t >= self.t {
+        if t >= t_now {
             out.copy_from_slice(&self.st.u);
-        } else if t <= self.t_old {
+        } else if t <= t_old {
             out.copy_from_slice(&self.st.u_old);
         } else {
-            let theta = (t - self.t_old) / self.h_last;
+            let theta = (t - t_old) / self.h_last;
             self.pair
                 .interpolate(&self.system, &self.st, self.h_last, theta, out);
             if let Some(component) = first_non_finite(out) {

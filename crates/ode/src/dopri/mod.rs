@@ -64,20 +64,14 @@ macro_rules! explicit_solver {
             fn dim(&self) -> usize {
                 crate::Solver::dim(&self.0)
             }
-            fn t(&self) -> f64 {
-                crate::Solver::t(&self.0)
+            fn clock(&self) -> &crate::Clock {
+                crate::Solver::clock(&self.0)
             }
             fn state(&self) -> &[f64] {
                 crate::Solver::state(&self.0)
             }
-            fn t_previous(&self) -> f64 {
-                crate::Solver::t_previous(&self.0)
-            }
             fn stats(&self) -> crate::SolverStats {
                 crate::Solver::stats(&self.0)
-            }
-            fn stop_time(&self) -> Option<f64> {
-                crate::Solver::stop_time(&self.0)
             }
             fn set_stop_time(&mut self, t_stop: f64) -> Result<(), crate::IntegrationError> {
                 crate::Solver::set_stop_time(&mut self.0, t_stop)
