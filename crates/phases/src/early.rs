@@ -222,7 +222,6 @@ impl EarlyPhases {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timescales_analysis::crossing_time;
     use timescales_meanfield::{InitialLaw, Method, OutputTimes, Placement, simulate};
 
     fn public(eps: f64, law: InitialLaw, phi0: f64) -> FlowProblem {
@@ -243,22 +242,16 @@ mod tests {
     }
 
     /// Measured onset: the risk crosses `R_1 + φ_1²/4`, sampled densely around the prediction.
+    /// The measured phase-1 onset ([`crate::measured_onsets`]) on 3001 log-spaced times in
+    /// `[t_1/3, 3 t_1]` around the prediction.
     fn measured_onset(p: &FlowProblem, pred: &EarlyPhases) -> f64 {
         let mut p = p.clone();
-        let (lo, hi) = (pred.t_onset / 3.0, pred.t_onset * 3.0);
-        let times: Vec<f64> = (0..=3000)
-            .map(|i| lo * (hi / lo).powf(i as f64 / 3000.0))
-            .collect();
+        let times = timescales_ode::log_grid(pred.t_onset / 3.0, pred.t_onset * 3.0, 3001).unwrap();
         p.t_end = times[3000];
         p.times = OutputTimes::Explicit(times);
         let run = simulate(&p).unwrap();
-        let level = pred.plateau_levels[1] + 0.25 * pred.phi1 * pred.phi1;
-        crossing_time(
-            &run.trajectory.t,
-            run.trajectory.column("risk").unwrap(),
-            level,
-        )
-        .unwrap()
+        let risk = run.trajectory.column("risk").unwrap();
+        crate::measured_onsets(&p, &pred.plateau_levels, &run.trajectory.t, risk)[0].unwrap()
     }
 
     #[test]

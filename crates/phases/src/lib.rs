@@ -1,3 +1,15 @@
+//! The phases of the two-layer flow, measured and predicted.
+//!
+//! **Measured** ([`sweep`]): ε sweeps of the direct integration, their plateaus and phases
+//! with typed identities, and the timescale exponents beside the predictions.
+//!
+//! **Predicted** — in the terms of the generic asymptotics layer: the plateau flow is a
+//! reduced problem on a constraint manifold ([`timescales_outer::ManifoldFlow`]), the phase
+//! inner problems are inner problems that blow up in finite stretched time in a
+//! [`timescales_inner::Scaling`] ([`timescales_inner::solve_blowup`]), and the composite risk
+//! is a [`timescales_matching::Composite`]; [`compare`] sets them against direct integration
+//! at one ε, [`Study`] over a grid of ε.
+//!
 //! Phase asymptotics of the two-layer flow (model.md §5): the initial layer (phase 0), the
 //! linear phase 1 with its onset time, the ε-free inner problem of phase 1, the plateau flow
 //! (the reduced flow on the manifold where the learnt residuals vanish, with Lagrange
@@ -50,28 +62,23 @@
 //! `l ≥ 3` it is the plateau-flow state between phases `l − 1` and `l`.
 #![warn(missing_docs)]
 
-mod early;
-
-pub use early::{EarlyPhases, PhaseError};
-pub use timescales_analysis::crossing_time;
-mod comparison;
-mod study;
-
-pub use comparison::{
-    Comparison, CompositeComparison, OnsetRow, compare, composite_risk, direct_risk,
-    measured_onsets,
-};
-pub use study::{OnsetExponents, Study, StudyOptions, StudyPoint};
-mod inner;
-
-pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 mod blowup;
+mod comparison;
+mod early;
 mod held;
+mod inner;
 mod plateau;
+mod study;
 pub mod sweep;
 
 pub use blowup::{
     InnerBlowup, InnerProblem, phase_scaling, phase_two_start, rescaled_start, solve_inner,
 };
-
+pub use comparison::{
+    Comparison, CompositeComparison, OnsetRow, compare, composite_risk, direct_risk,
+    measured_onsets,
+};
+pub use early::{EarlyPhases, PhaseError};
+pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 pub use plateau::{LEARNT, Learnt, PlateauFlow, PlateauRun, phase_one_exit, plateau_chain};
+pub use study::{OnsetExponents, Study, StudyOptions, StudyPoint};
