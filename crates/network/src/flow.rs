@@ -104,7 +104,7 @@ impl<F: FnMut(&Snapshot<'_>) -> ControlFlow<()>> FlowObserver for F {
 ///   ε da/dt = V(s) − (1/m) U(G) a,      dW/dt = F_W(W, a)      (see Population),
 /// ```
 ///
-/// integrated by the IMEX pair ARK4(3)6L[2]SA (Kennedy & Carpenter 2003): the first layer
+/// integrated by the IMEX pair ARK4(3)6L\[2\]SA (Kennedy & Carpenter 2003): the first layer
 /// `W` (`m·d` unknowns, non-stiff) with the explicit tableau, the second layer `a` (`m`
 /// unknowns, stiff: rates up to `U(1)/ε`) with the L-stable, stiffly accurate ESDIRK
 /// tableau. Because the fast equation is *linear* in `a` for a given `W`, and the stage

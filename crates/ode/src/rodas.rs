@@ -338,7 +338,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
         }
     }
 
-    /// Hairer's continuous extension of the last step (the constants [`D`]).
+    /// Hairer's continuous extension of the last step (the constants `D21…D35` of `rodas.f`).
     fn interpolate(&self, t: f64, out: &mut [f64]) -> Result<(), IntegrationError> {
         let (t0, t1) = (self.clock.t_previous(), self.clock.t());
         check_in_step(t0, t1, t)?;

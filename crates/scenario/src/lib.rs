@@ -1,5 +1,5 @@
 //! Scenario files: the TOML description of a run of the full ODE, parsed, validated and
-//! resolved into a [`FlowProblem`](timescales_meanfield::FlowProblem).
+//! resolved into a [`FlowProblem`].
 //!
 //! ```toml
 //! [activation]          # `hermite = [σ_0, …, σ_K]`, or `polynomial = [c_0, c_1, …]`,
