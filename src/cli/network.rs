@@ -104,8 +104,8 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
                 .and_then(|mut sgd| sgd.run(&mut state, &times, &mut observer))
         } else {
             let mut opts = FlowOptions::new(p.epsilon);
-            opts.rtol = args.rtol;
-            opts.atol = args.rtol * 1e-3;
+            opts.solver.rtol = args.rtol;
+            opts.solver.atol = args.rtol * 1e-3;
             PopulationFlow::new(model.clone(), d, m, opts)
                 .and_then(|mut flow| flow.integrate(&mut state, 0.0, &times, &mut observer))
         };

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use nalgebra::{DMatrix, DVector};
 
+use timescales_ode::SolverOptions;
+
 use crate::ark::{AE, AI, B, B_HAT, GAMMA, STAGES};
 use crate::{Model, NetworkError, NetworkState, Population};
 
@@ -13,18 +15,9 @@ use crate::{Model, NetworkError, NetworkState, Population};
 pub struct FlowOptions {
     /// Relative learning rate `ε` of the second layer (`ε da/dt = F_a`).
     pub eps: f64,
-    /// Relative tolerance of the local error.
-    pub rtol: f64,
-    /// Absolute tolerance of the local error.
-    pub atol: f64,
-    /// First step (`ε/100` when `None`).
-    pub h_init: Option<f64>,
-    /// Largest step (unbounded when `None`).
-    pub h_max: Option<f64>,
-    /// Most accepted steps.
-    pub max_steps: usize,
-    /// Most consecutive rejections before a step-size collapse is declared.
-    pub max_rejections: usize,
+    /// Tolerances of the local error, first step (`ε/100` when `None`), largest step, step
+    /// and consecutive-rejection limits: the options every integrator of the workspace takes.
+    pub solver: SolverOptions,
     /// Fixed step size: no error control (for convergence-order studies). `None` (the
     /// default) means adaptive steps.
     pub fixed_step: Option<f64>,
@@ -39,12 +32,14 @@ impl FlowOptions {
     pub fn new(eps: f64) -> Self {
         Self {
             eps,
-            rtol: 1e-6,
-            atol: 1e-9,
-            h_init: None,
-            h_max: None,
-            max_steps: 1_000_000,
-            max_rejections: 40,
+            solver: SolverOptions {
+                rtol: 1e-6,
+                atol: 1e-9,
+                h_init: None,
+                h_max: None,
+                max_steps: 1_000_000,
+                max_rejections: 40,
+            },
             fixed_step: None,
             risk_increase_tol: 1e-6,
         }
@@ -145,7 +140,11 @@ impl PopulationFlow {
     /// # Errors
     /// [`NetworkError::InvalidParameter`] for non-positive `ε` or tolerances, or a zero size.
     pub fn new(model: Model, d: usize, m: usize, opts: FlowOptions) -> Result<Self, NetworkError> {
-        for (what, v) in [("eps", opts.eps), ("rtol", opts.rtol), ("atol", opts.atol)] {
+        for (what, v) in [
+            ("eps", opts.eps),
+            ("rtol", opts.solver.rtol),
+            ("atol", opts.solver.atol),
+        ] {
             if !(v > 0.0 && v.is_finite()) {
                 return Err(NetworkError::InvalidParameter {
                     what,
@@ -261,9 +260,9 @@ impl PopulationFlow {
         let mut h = self
             .opts
             .fixed_step
-            .or(self.opts.h_init)
+            .or(self.opts.solver.h_init)
             .unwrap_or(eps * 1e-2);
-        if let Some(hm) = self.opts.h_max {
+        if let Some(hm) = self.opts.solver.h_max {
             h = h.min(hm);
         }
         let mut rejections = 0usize;
@@ -342,7 +341,7 @@ impl PopulationFlow {
                         ea.axpy(h_try * e, &ka[j], 1.0);
                     }
                 }
-                let (rt, at) = (self.opts.rtol, self.opts.atol);
+                let (rt, at) = (self.opts.solver.rtol, self.opts.solver.atol);
                 let rms = |e: &[f64], u0: &[f64], u1: &[f64]| -> f64 {
                     let s: f64 = e
                         .iter()
@@ -412,14 +411,14 @@ impl PopulationFlow {
                     Some(hf) => hf,
                     None => h_basis * fac,
                 };
-                if let Some(hm) = self.opts.h_max {
+                if let Some(hm) = self.opts.solver.h_max {
                     h = h.min(hm);
                 }
                 rejections = 0;
-                if step >= self.opts.max_steps && idx < t_out.len() {
+                if step >= self.opts.solver.max_steps && idx < t_out.len() {
                     return Err(NetworkError::MaxSteps {
                         t,
-                        max_steps: self.opts.max_steps,
+                        max_steps: self.opts.solver.max_steps,
                     });
                 }
             } else {
@@ -431,7 +430,7 @@ impl PopulationFlow {
                     0.2
                 };
                 h = h_try * fac;
-                if rejections > self.opts.max_rejections || h < h_min {
+                if rejections > self.opts.solver.max_rejections || h < h_min {
                     return Err(NetworkError::StepSizeCollapse {
                         t,
                         h,

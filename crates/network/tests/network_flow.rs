@@ -119,8 +119,8 @@ fn adaptive_error_follows_tolerance() {
     let t_out = [0.0, 0.3];
     let at = |rtol: f64| {
         let mut o = FlowOptions::new(eps);
-        o.rtol = rtol;
-        o.atol = rtol * 1e-3;
+        o.solver.rtol = rtol;
+        o.solver.atol = rtol * 1e-3;
         run(8, 6, 2, o, &t_out)
     };
     let (_, reference, _) = at(1e-11);
@@ -195,8 +195,8 @@ fn agrees_with_rodas_on_a_tiny_network() {
     integrate(&mut solver, &t_out, &mut [], &mut rec).unwrap();
     let mut pop = Population::new(public_model(), d, m).unwrap();
     let mut o = FlowOptions::new(eps);
-    o.rtol = 1e-10;
-    o.atol = 1e-12;
+    o.solver.rtol = 1e-10;
+    o.solver.atol = 1e-12;
     let mut state = s0.clone();
     let mut flow = PopulationFlow::new(public_model(), d, m, o).unwrap();
     let mut ours = SummaryRecorder::new();

@@ -24,7 +24,7 @@ fn grid() -> Vec<f64> {
 fn flow_curve() -> (Vec<f64>, Vec<f64>) {
     let mut s = NetworkState::random(D, M, &LAW, 4).unwrap();
     let mut o = FlowOptions::new(EPS);
-    o.rtol = 1e-8;
+    o.solver.rtol = 1e-8;
     let mut flow = PopulationFlow::new(public_model(), D, M, o).unwrap();
     let mut rec = SummaryRecorder::new();
     flow.integrate(&mut s, 0.0, &grid(), &mut rec).unwrap();
