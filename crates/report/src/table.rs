@@ -250,13 +250,22 @@ pub fn format_csv_float(v: f64, out: &mut String) {
 /// back as `a`, the one with the even last digit, as `zmij` (and so polars) chooses; Rust's
 /// `{:e}`, which gives the digits otherwise, takes the upper one.
 fn shortest_digits(a: f64) -> (String, i32) {
-    let sci = format!("{a:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    // `{:e}` of a finite double is at most 24 bytes (17 digits, '.', 'e', sign, 3 digits):
+    // written on the stack, no allocation on the common path.
+    let mut buf = [0u8; 32];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{a:e}"));
+        cursor.position() as usize
+    };
+    let sci = std::str::from_utf8(&buf[..len]).unwrap_or("0e0");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut digits = String::with_capacity(24);
+    digits.extend(mantissa.chars().filter(char::is_ascii_digit));
     let n = digits.len();
     let last = digits.as_bytes()[n - 1] - b'0';
-    if last % 2 == 1 {
+    if last % 2 == 1 && tie_possible(a) {
         // Odd: an even neighbour differing in the last digit only, if `a` is halfway to it.
         for other in [last - 1, last + 1].into_iter().filter(|&d| d <= 9) {
             let halfway = format!("{}{}5", &digits[..n - 1], last.min(other));
@@ -268,6 +277,36 @@ fn shortest_digits(a: f64) -> (String, i32) {
         }
     }
     (digits, exp)
+}
+
+/// Whether `a` can be exactly halfway between two decimals of its shortest length: only
+/// when its exact decimal expansion is short. With `a = m 2^q`, `m` odd, a non-integer's
+/// expansion has the digits of `m 5^{−q}`; a tie needs them to fit in the 17–18 digits of
+/// a shortest representation plus one, so `m 5^{−q} < 10^19`. Integers (`q ≥ 0`) are left to
+/// the exact check. Almost no computed value passes, which keeps the exact check (an
+/// 800-digit expansion) off the common path.
+fn tie_possible(a: f64) -> bool {
+    let bits = a.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mut m, mut q) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return false;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    q += zeros as i32;
+    if q >= 0 {
+        return true;
+    }
+    5u128
+        .checked_pow(q.unsigned_abs())
+        .and_then(|p| u128::from(m).checked_mul(p))
+        .is_some_and(|x| x < 10u128.pow(19))
 }
 
 /// `d₁.d₂…` (the mantissa Rust's `{:e}` prints for these digits).
