@@ -135,3 +135,49 @@ fn asymptotics_rejects_bad_eps_grid() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--eps"));
 }
+
+#[test]
+fn asymptotics_resumes_from_its_store() {
+    // Each ε is kept in DIR/runs: a second invocation reuses the stored points (a stored
+    // value edited on disk shows up in the tables, so it was read, not recomputed) and
+    // recomputes a deleted one (the same numbers as the first time).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("asy");
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_timescales"))
+            .args(["asymptotics", "--eps", "1e-3:1e-5:3", "--n-max", "8"])
+            .args(["--samples", "200", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        read_csv(&out.join("phases_predicted.csv"))
+    };
+    let first = run();
+    let runs = out.join("runs");
+    assert_eq!(std::fs::read_dir(&runs).unwrap().count(), 3);
+    // Edit the stored ε = 1e-3 point: its measured phase-1 onset becomes 42.
+    let stored = runs.join("eps_1e-3.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stored).unwrap()).unwrap();
+    let onset = &mut record["result"]["comparison"]["onsets"][0]["onset_measured"];
+    assert!(onset.is_number(), "{onset}");
+    *onset = serde_json::json!(42.0);
+    std::fs::write(&stored, serde_json::to_string(&record).unwrap()).unwrap();
+    // Delete the ε = 1e-5 point.
+    std::fs::remove_file(runs.join("eps_1e-5.json")).unwrap();
+    let second = run();
+    let measured = |rows: &[HashMap<String, String>], eps: f64| {
+        rows.iter()
+            .find(|r| num(r, "epsilon") == eps && r["phase"] == "1")
+            .map(|r| num(r, "onset_measured"))
+            .unwrap()
+    };
+    assert_eq!(measured(&second, 1e-3), 42.0);
+    assert_eq!(measured(&second, 1e-5), measured(&first, 1e-5));
+    assert_eq!(measured(&second, 1e-4), measured(&first, 1e-4));
+}

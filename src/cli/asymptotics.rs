@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
-use timescales::analysis::sweep::EpsGrid;
+use timescales::analysis::sweep::{EpsGrid, RunStore, Shard, SweepOptions, run_sweep};
 use timescales::output;
 use timescales::phases::{Study, StudyOptions};
 
@@ -49,9 +49,34 @@ pub fn run(args: &AsymptoticsArgs) -> anyhow::Result<()> {
         n_max: args.n_max,
         ..StudyOptions::default()
     };
-    let bar = indicatif::ProgressBar::new(grid.len() as u64);
-    let study = Study::run(&scenario.problem, grid.points(), &opts, &|| bar.inc(1))?;
-    bar.finish_and_clear();
+    // One record per ε in DIR/runs: an interrupted study resumes where it stopped.
+    let store = RunStore::open(args.out.join("runs"))?;
+    let sweep_opts = SweepOptions {
+        progress: true,
+        threads: None,
+    };
+    let report = run_sweep(&grid, Shard::default(), &store, &sweep_opts, |eps| {
+        let problem = scenario.with_epsilon(eps)?.problem;
+        Ok::<_, anyhow::Error>(Study::point(&problem, &opts)?)
+    })?;
+    for (eps, failure) in &report.failed {
+        eprintln!("ε = {eps:e}: {failure:#}");
+    }
+    if !report.failed.is_empty() {
+        bail!(
+            "{} of {} values of ε failed; rerun the same command to retry them",
+            report.failed.len(),
+            grid.len()
+        );
+    }
+    let mut points = report.results;
+    points.sort_by(|a, b| {
+        let at = |e: f64| grid.points().iter().position(|&p| p == e);
+        at(a.0).cmp(&at(b.0))
+    });
+    let study = Study {
+        points: points.into_iter().map(|(_, p)| p).collect(),
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     output::asymptotics::write(&args.out, &study)?;
