@@ -140,9 +140,7 @@ impl<S: Linearization> Rodas4<S> {
         u0: &[f64],
         opts: &SolverOptions,
     ) -> Result<Self, IntegrationError> {
-        opts.validate()?;
-        let n = system.dim();
-        check_start(n, t0, u0)?;
+        let n = check_start(opts, system.dim(), t0, u0)?;
         let mut fval = vec![0.0; n];
         system.rhs(u0, &mut fval);
         let h = match opts.h_init {

@@ -229,8 +229,15 @@ pub trait Solver {
     }
 }
 
-/// Checks an initial state: its length and finiteness, and a finite initial time.
-pub(crate) fn check_start(dim: usize, t0: f64, u0: &[f64]) -> Result<(), IntegrationError> {
+/// Checks a solver's start: the options, the initial state's length and finiteness, and a
+/// finite initial time. Returns the dimension.
+pub(crate) fn check_start(
+    opts: &SolverOptions,
+    dim: usize,
+    t0: f64,
+    u0: &[f64],
+) -> Result<usize, IntegrationError> {
+    opts.validate()?;
     if u0.len() != dim {
         return Err(IntegrationError::InvalidRequest(format!(
             "initial state has {} components, the system has {dim}",
@@ -249,7 +256,7 @@ pub(crate) fn check_start(dim: usize, t0: f64, u0: &[f64]) -> Result<(), Integra
             h: 0.0,
         });
     }
-    Ok(())
+    Ok(dim)
 }
 
 /// Checks that `t` lies in the last step `[t0, t1]` (up to rounding of the ends).

@@ -113,9 +113,7 @@ impl<S: Linearization> Bdf<S> {
         u0: &[f64],
         opts: &SolverOptions,
     ) -> Result<Self, IntegrationError> {
-        opts.validate()?;
-        let n = system.dim();
-        check_start(n, t0, u0)?;
+        let n = check_start(opts, system.dim(), t0, u0)?;
         let mut d = vec![0.0; ROWS * n];
         d[..n].copy_from_slice(u0);
         let rtol = opts.rtol;

@@ -87,9 +87,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
         u0: &[f64],
         opts: &SolverOptions,
     ) -> Result<Self, IntegrationError> {
-        opts.validate()?;
-        check_start(system.dim(), t0, u0)?;
-        let n = u0.len();
+        let n = check_start(opts, system.dim(), t0, u0)?;
         Ok(Self {
             system,
             pair: P::with_dim(n),
