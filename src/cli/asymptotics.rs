@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use timescales::analysis::sweep::{EpsGrid, RunStore, Shard, SweepOptions, run_sweep};
 use timescales::output;
-use timescales::phases::{Study, StudyOptions};
+use timescales::phases::{EarlyPhases, Study, StudyOptions};
 
 /// Arguments of `timescales asymptotics`.
 #[derive(Debug, Args)]
@@ -38,6 +38,9 @@ pub fn run(args: &AsymptoticsArgs) -> anyhow::Result<()> {
     for &e in grid.points() {
         scenario.with_epsilon(e).context("--eps")?;
     }
+    // The asymptotics start from phase 1: say at once when the scenario has none.
+    EarlyPhases::new(&scenario.problem)
+        .with_context(|| format!("{}: no phase asymptotics", scenario.origin))?;
     if args.n_max < scenario.problem.particles {
         eprintln!(
             "note: --n-max {} is below the scenario's particle count {}: no convergence check in N",
