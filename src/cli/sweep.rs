@@ -194,11 +194,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
 /// Tables, plots and the printed summary of a complete set of points.
 fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
     let summary = SweepSummary::new(points)?;
-    let tables = output::sweep::write(out, points, &summary)?;
+    let (tables, files) = output::sweep::write(out, points, &summary)?;
     print!("{}", output::sweep::text(&summary, &tables)?);
-    println!(
-        "\nwritten {}/{{phases.csv, plateaus.csv, exponents.csv, local_slopes.csv, table.md, table.tex, risk_curves.svg, phase_times.svg, sweep.json}} (and sweep.parquet with the parquet feature)",
-        out.display()
-    );
+    println!("\nwritten {}/{{{}}}", out.display(), files.join(", "));
     Ok(())
 }

@@ -203,8 +203,8 @@ pub fn text(summary: &SweepSummary, tables: &SweepTables) -> Result<String, Repo
     Ok(s)
 }
 
-/// Writes the sweep's files into `dir` (module documentation) and returns the summary and
-/// its tables.
+/// Writes the sweep's files into `dir` (module documentation) and returns its tables and
+/// the names of the files written.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
@@ -212,7 +212,7 @@ pub fn write(
     dir: &Path,
     points: &[SweepPoint],
     summary: &SweepSummary,
-) -> Result<SweepTables, ReportError> {
+) -> Result<(SweepTables, Vec<&'static str>), ReportError> {
     let t = tables(summary);
     let mut outputs = vec![];
     if super::write_parquet_if_enabled(
@@ -265,7 +265,8 @@ pub fn write(
             "outputs": outputs,
         }),
     )?;
-    Ok(t)
+    outputs.push("sweep.json");
+    Ok((t, outputs))
 }
 
 fn risk_plot(points: &[SweepPoint], summary: &SweepSummary) -> LinePlot {
