@@ -1,26 +1,16 @@
 //! The files of a finite network against its limit: `network.csv` (or
 //! `network_d{d}_m{m}.csv` per pair), a plot per pair, and `convergence.csv` over several pairs.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::network::LimitComparison;
-use crate::report::{Axis, LinePlot, ReportError, Series, write_atomic};
+use crate::report::atomic::write_bytes_atomic;
+use crate::report::{Axis, LinePlot, ReportError, Series};
 use crate::scenario::Scenario;
 
 /// `x` with 9 significant digits, or `nan`.
 pub fn fmt_opt(x: Option<f64>) -> String {
     x.map_or_else(|| "nan".to_string(), |v| format!("{v:.9e}"))
-}
-
-fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
-    write_atomic(path, |f| {
-        f.write_all(text.as_bytes())
-            .map_err(|source| ReportError::Io {
-                path: path.display().to_string(),
-                source,
-            })
-    })
 }
 
 /// The file stem of a pair's outputs: `network` for a single pair, `network_d{d}_m{m}`
@@ -52,7 +42,7 @@ pub fn write_pair(
             c.t[k], c.risk[k], c.risk_limit[k], c.max_abs_overlap[k]
         ));
     }
-    write_text(&dir.join(format!("{stem}.csv")), &text)?;
+    write_bytes_atomic(&dir.join(format!("{stem}.csv")), text.as_bytes())?;
     let tail: Vec<usize> = (1..c.t.len()).collect();
     let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
     LinePlot {
@@ -92,5 +82,5 @@ pub fn write_convergence(dir: &Path, pairs: &[LimitComparison]) -> Result<(), Re
             fmt_opt(c.t1_limit)
         ));
     }
-    write_text(&dir.join("convergence.csv"), &text)
+    write_bytes_atomic(&dir.join("convergence.csv"), text.as_bytes())
 }

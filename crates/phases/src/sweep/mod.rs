@@ -82,7 +82,6 @@ pub fn measure_point(
     origin: &str,
     converge: Option<&ConvergeOptions>,
 ) -> Result<SweepPoint, PhaseError> {
-    problem.validate()?;
     let (used, run, detection, convergence) = match converge {
         None => {
             let (run, det) = integrate_and_detect(problem)?;
@@ -95,7 +94,6 @@ pub fn measure_point(
                     particles: n,
                     ..problem.clone()
                 };
-                p.validate()?;
                 let (run, det) = integrate_and_detect(&p)?;
                 let times = det.t_mid();
                 last = Some((p, run, det));
