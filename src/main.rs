@@ -2,6 +2,8 @@
 
 mod cli;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 /// Multiscale asymptotic analysis of two-layer-network learning dynamics.
@@ -29,14 +31,42 @@ enum Command {
     Network(cli::network::NetworkArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+/// SIGINT, SIGTERM (Slurm's pre-emption signal) and SIGHUP ask every integration to stop
+/// at its next step ([`timescales::ode::interrupt`]); the command then writes what finished
+/// and exits with status 130. A second signal exits at once.
+fn install_interrupt_handler() {
+    let installed = ctrlc::set_handler(|| {
+        if timescales::ode::interrupt::request() {
+            eprintln!("\ninterrupted again: exiting at once");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: stopping at the next step (interrupt again to exit at once)");
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: no interrupt handler ({e}): a signal kills the program at once");
+    }
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
+    install_interrupt_handler();
+    let result = match &cli.command {
         Command::Run(args) => cli::run::run(args),
         Command::Sweep(args) => cli::sweep::sweep(args),
         Command::Merge(args) => cli::sweep::merge(args),
         Command::Match(args) => cli::matching::run(args),
         Command::Asymptotics(args) => cli::asymptotics::run(args),
         Command::Network(args) => cli::network::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if timescales::ode::interrupt::requested() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
     }
 }

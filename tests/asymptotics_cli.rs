@@ -159,7 +159,23 @@ fn asymptotics_resumes_from_its_store() {
     };
     let first = run();
     let runs = out.join("runs");
-    assert_eq!(std::fs::read_dir(&runs).unwrap().count(), 3);
+    let stored_runs = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("eps_")
+            })
+            .count()
+    };
+    assert_eq!(stored_runs(&runs), 3);
+    assert!(
+        runs.join("store.json").is_file(),
+        "the store names its computation"
+    );
     // Edit the stored ε = 1e-3 point: its measured phase-1 onset becomes 42.
     let stored = runs.join("eps_1e-3.json");
     let mut record: serde_json::Value =
@@ -180,4 +196,35 @@ fn asymptotics_resumes_from_its_store() {
     assert_eq!(measured(&second, 1e-3), 42.0);
     assert_eq!(measured(&second, 1e-5), measured(&first, 1e-5));
     assert_eq!(measured(&second, 1e-4), measured(&first, 1e-4));
+    // Another computation in the same directory is refused, naming what differs; --fresh
+    // starts afresh.
+    let other = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_timescales"));
+        c.args(["asymptotics", "--eps", "1e-3:1e-5:3", "--n-max", "8"])
+            .args(["--samples", "300", "--out"])
+            .arg(&out);
+        c
+    };
+    let refused = other().output().unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("options.samples: 200 → 300") && err.contains("--fresh"),
+        "{err}"
+    );
+    assert_eq!(
+        measured(&read_csv(&out.join("phases_predicted.csv")), 1e-3),
+        42.0
+    );
+    let fresh = other().arg("--fresh").output().unwrap();
+    assert!(
+        fresh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+    assert_ne!(
+        measured(&read_csv(&out.join("phases_predicted.csv")), 1e-3),
+        42.0
+    );
+    assert_eq!(stored_runs(&runs), 3);
 }

@@ -29,6 +29,10 @@ pub struct AsymptoticsArgs {
     /// or less, skips the check).
     #[arg(long, default_value_t = 256)]
     pub n_max: usize,
+    /// Discard the runs stored in DIR/runs (by default a rerun resumes them, and a
+    /// directory holding another computation's runs is refused).
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 /// Runs `timescales asymptotics`.
@@ -53,36 +57,95 @@ pub fn run(args: &AsymptoticsArgs) -> anyhow::Result<()> {
         ..StudyOptions::default()
     };
     // One record per ε in DIR/runs: an interrupted study resumes where it stopped.
-    let store = RunStore::open(args.out.join("runs"))?;
+    let fingerprint = output::fingerprint(
+        "asymptotics point (Study::point)",
+        &scenario.problem,
+        serde_json::to_value(opts)?,
+    )?;
+    let store = RunStore::open(
+        args.out.join("runs"),
+        fingerprint,
+        super::sweep::open_mode(args.fresh),
+    )
+    .map_err(super::sweep::store_error)?;
+    let started = std::time::Instant::now();
     let sweep_opts = SweepOptions {
         progress: true,
         threads: None,
     };
     let report = run_sweep(&grid, Shard::default(), &store, &sweep_opts, |eps| {
         let problem = scenario.with_epsilon(eps)?.problem;
-        Ok::<_, anyhow::Error>(Study::point(&problem, &opts)?)
+        Study::point(&problem, &opts)
+            .map_err(|e| anyhow::Error::new(e).context(format!("ε = {eps:e}")))
     })?;
-    for (eps, failure) in &report.failed {
-        eprintln!("ε = {eps:e}: {failure:#}");
+    for (eps, chain) in &report.failed {
+        eprintln!("ε = {eps:e} failed: {}", chain.join(": "));
     }
-    if !report.failed.is_empty() {
-        bail!(
-            "{} of {} values of ε failed; rerun the same command to retry them",
-            report.failed.len(),
-            grid.len()
-        );
-    }
+    // The finished points in grid order (all of them, unless interrupted or failed).
     let mut points = report.results;
     points.sort_by(|a, b| {
         let at = |e: f64| grid.points().iter().position(|&p| p == e);
         at(a.0).cmp(&at(b.0))
     });
+    let finished: Vec<f64> = points.iter().map(|p| p.0).collect();
     let study = Study {
         points: points.into_iter().map(|(_, p)| p).collect(),
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    output::asymptotics::write(&args.out, &study)?;
-    print!("{}", output::asymptotics::text(&scenario.origin, &study));
+    let missing: Vec<f64> = grid
+        .points()
+        .iter()
+        .copied()
+        .filter(|e| !finished.contains(e))
+        .collect();
+    let record = serde_json::json!({
+        "scenario": scenario.origin,
+        "fingerprint": store.fingerprint().fields(),
+        "fingerprint_digest": store.fingerprint().digest(),
+        "epsilon": grid.points(),
+        "status": if !report.interrupted.is_empty() {
+            "interrupted"
+        } else if !report.failed.is_empty() {
+            "failed"
+        } else {
+            "complete"
+        },
+        "computed": report.computed,
+        "resumed": report.resumed,
+        "missing": missing,
+        "failed": report.failed,
+        "wall_seconds": started.elapsed().as_secs_f64(),
+    });
+    if !study.points.is_empty() {
+        let manifest = output::asymptotics::write(&args.out, &study, record)?;
+        print!("{}", output::asymptotics::text(&scenario.origin, &study));
+        println!(
+            "\nwritten {}",
+            output::written(&args.out, &manifest, "asymptotics.json")
+        );
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} of {} values of ε not finished ({}){}; what finished is written and kept in {}: \
+             rerun the same command to {}",
+            missing.len(),
+            grid.len(),
+            if report.interrupted.is_empty() {
+                "failed"
+            } else {
+                "interrupted"
+            },
+            if study.points.is_empty() {
+                ""
+            } else {
+                " — the tables cover the others only"
+            },
+            store.dir().display(),
+            if report.interrupted.is_empty() {
+                "retry them"
+            } else {
+                "resume"
+            },
+        );
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ use timescales::network::{
     FlowObserver, FlowOptions, LimitComparison, Model, NetworkState, PopulationFlow, Sgd,
     SgdOptions, Snapshot, SummaryRecorder, fit_power_law,
 };
+use timescales::ode::interrupt;
 use timescales::output;
 use timescales::output::network::fmt_opt;
 
@@ -76,10 +77,17 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
     let (bar, mut tick) = super::log_time_bar(p.epsilon / 10.0, p.t_end, "limit flow");
     let limit = simulate_with(p, &mut |t| {
         tick(t);
-        std::ops::ControlFlow::Continue(())
+        if interrupt::requested() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
     });
     bar.finish_and_clear();
     let limit = limit.context("limit flow failed")?;
+    if let Some(t) = limit.interrupted_at {
+        bail!("interrupted at t = {t:e} of the limit flow: nothing is finished, nothing written");
+    }
     let mut results = Vec::new();
     for &(d, m) in &pairs {
         let started = std::time::Instant::now();
@@ -110,6 +118,9 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
                 .and_then(|mut flow| flow.integrate(&mut state, 0.0, &times, &mut observer))
         };
         bar.finish_and_clear();
+        if interrupt::requested() {
+            break;
+        }
         outcome.with_context(|| format!("network run d = {d}, m = {m}"))?;
         let c = LimitComparison::new(
             d,
@@ -137,12 +148,33 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
             fmt_opt(c.t1_predicted),
             started.elapsed().as_secs_f64()
         );
-        let stem = output::network::stem(&c, pairs.len() == 1);
-        output::network::write_pair(&args.out, &stem, &scenario, &c, args.sgd)?;
         results.push(c);
     }
-    if pairs.len() > 1 {
-        output::network::write_convergence(&args.out, &results)?;
+    let single = pairs.len() == 1;
+    let record = serde_json::json!({
+        "scenario": scenario.origin,
+        "problem": p,
+        "pairs": pairs,
+        "finished_pairs": results.iter().map(|c| (c.d, c.m)).collect::<Vec<_>>(),
+        "method": if args.sgd { "sgd" } else { "population flow" },
+        "seed": args.seed,
+        "lr": args.sgd.then_some(args.lr),
+        "batch": args.sgd.then_some(args.batch),
+        "rtol": (!args.sgd).then_some(args.rtol),
+        "status": if results.len() == pairs.len() { "complete" } else { "interrupted" },
+        "threads": rayon::current_num_threads(),
+    });
+    let manifest = output::write_set(&args.out, "network.json", record, |set| {
+        for c in &results {
+            let stem = output::network::stem(c, single);
+            output::network::write_pair(set, &stem, &scenario, c, args.sgd)?;
+        }
+        if !single && !results.is_empty() {
+            output::network::write_convergence(set, &results)?;
+        }
+        Ok(())
+    })?;
+    if results.len() > 1 {
         let x: Vec<f64> = results
             .iter()
             .map(|c| (c.d as f64 * c.m as f64).sqrt())
@@ -155,10 +187,16 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
             ),
             Err(e) => println!("no rate fitted: {e}"),
         }
-        println!("written       {}/convergence.csv", args.out.display());
-    } else {
-        println!(
-            "written       {}/{{network.csv, network.svg}}",
+    }
+    println!(
+        "written       {}",
+        output::written(&args.out, &manifest, "network.json")
+    );
+    if results.len() < pairs.len() {
+        bail!(
+            "interrupted: {} of {} pairs (d, m) finished, written to {}",
+            results.len(),
+            pairs.len(),
             args.out.display()
         );
     }

@@ -2,12 +2,11 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Args;
 use timescales::meanfield::simulate_with;
+use timescales::ode::interrupt;
 use timescales::output;
 
 /// Arguments of `timescales run`.
@@ -52,16 +51,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         scenario.origin, scenario.degree, p.particles, p.epsilon, p.t_end, p.rtol
     );
     let (bar, mut tick) = super::log_time_bar(p.epsilon / 10.0, p.t_end, "integrating");
-    // Ctrl-C stops the integration at the next accepted step; what was computed is written.
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        // A second handler cannot be installed in one process; then Ctrl-C just kills it.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
+    // An interrupt (SIGINT, SIGTERM) stops the integration at the next accepted step; what
+    // was computed is written.
     let result = simulate_with(p, &mut |t| {
         tick(t);
-        if stop.load(Ordering::SeqCst) {
+        if interrupt::requested() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -69,13 +63,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let run = result.context("direct integration failed")?;
-    output::run::write(&args.out, &scenario, &run)?;
+    let manifest = output::run::write(&args.out, &scenario, &run)?;
     if let Some(t) = run.interrupted_at {
         anyhow::bail!(
             "interrupted at t = {t:e}: the trajectory up to there is written to {}",
             args.out.display()
         );
     }
-    print!("{}", output::run::text(&scenario, &run, &args.out));
+    print!(
+        "{}",
+        output::run::text(&scenario, &run, &args.out, &manifest)
+    );
     Ok(())
 }

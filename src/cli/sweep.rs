@@ -6,19 +6,23 @@
 //! curve (the scenario's predicted plateau levels `R_l` as hints), and, once every point of the
 //! grid is there, fits the exponents and writes `sweep.parquet`, `phases.csv`,
 //! `exponents.csv`, `local_slopes.csv`, `plateaus.csv`, `table.md`, `table.tex`,
-//! `risk_curves.svg`, `phase_times.svg` and `sweep.json`. With `--shard i/n` a job runs one
-//! share of the grid; `timescales merge` joins the shards' run directories and writes the
-//! same outputs.
+//! `risk_curves.svg`, `phase_times.svg`, `failures.csv` (if points failed) and, last, the
+//! manifest `sweep.json`. The run directory carries the fingerprint of the computation: a
+//! rerun resumes only runs of the same computation (`--fresh` discards them). With
+//! `--shard i/n` a job runs one share of the grid; `timescales merge` checks that the shards
+//! are of one computation and grid and cover it (or writes a result marked partial with
+//! `--partial`), joins their run directories and writes the same outputs.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use timescales::analysis::ConvergeOptions;
 use timescales::analysis::sweep::{
-    EpsGrid, RunStore, Shard, SweepOptions, merge_run_dirs, run_sweep,
+    EpsGrid, OpenMode, RunStore, Shard, SweepOptions, merge_run_dirs, run_sweep,
 };
+use timescales::analysis::{AnalysisError, ConvergeOptions};
 use timescales::output;
+use timescales::output::sweep::SweepRecord;
 use timescales::phases::sweep::{SweepPoint, SweepSummary, measure_point};
 
 /// Arguments of `timescales sweep`.
@@ -49,9 +53,13 @@ pub struct SweepArgs {
     /// array task: `--shard $SLURM_ARRAY_TASK_ID/8`. Join the shards with `timescales merge`.
     #[arg(long, default_value = "0/1")]
     pub shard: String,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core). The numbers do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Discard the runs stored in DIR/runs (by default a rerun resumes them, and a
+    /// directory holding another computation's runs is refused).
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 /// Arguments of `timescales merge`.
@@ -60,9 +68,32 @@ pub struct MergeArgs {
     /// Output directory of the merged sweep.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write the tables even if grid points are in no shard: every table then says it is
+    /// partial and how many points it has.
+    #[arg(long)]
+    pub partial: bool,
     /// The shards' output directories (each the --out of one `timescales sweep --shard`).
     #[arg(required = true)]
     pub shards: Vec<PathBuf>,
+}
+
+/// How to open a run directory.
+pub fn open_mode(fresh: bool) -> OpenMode {
+    if fresh {
+        OpenMode::Fresh
+    } else {
+        OpenMode::Resume
+    }
+}
+
+/// The store's refusal, with the flag that overrides it.
+pub fn store_error(e: AnalysisError) -> anyhow::Error {
+    let hint = matches!(e, AnalysisError::StoreMismatch { .. })
+        .then_some(" (pass --fresh to discard its runs, or choose another --out)");
+    anyhow::Error::new(e).context(format!(
+        "the run directory cannot be reused{}",
+        hint.unwrap_or("")
+    ))
 }
 
 /// Runs `timescales sweep`.
@@ -73,8 +104,19 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     }
     let grid = EpsGrid::parse(&args.eps).context("--eps")?;
     let shard = Shard::parse(&args.shard).context("--shard")?;
-    let store = RunStore::open(args.out.join("runs"))?;
     let p = &scenario.problem;
+    let converge = args.converge_n.then_some(ConvergeOptions {
+        n_start: p.particles,
+        n_max: args.n_max.max(p.particles),
+        rel_tol: args.n_tol,
+    });
+    let fingerprint = output::fingerprint(
+        "sweep point (measure_point)",
+        p,
+        serde_json::json!({ "converge_n": converge }),
+    )?;
+    let store = RunStore::open(args.out.join("runs"), fingerprint, open_mode(args.fresh))
+        .map_err(store_error)?;
     eprintln!(
         "timescales sweep: {} — K = {}, N = {}{}, {} values of ε from {:e} to {:e}{}",
         scenario.origin,
@@ -94,108 +136,283 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
             String::new()
         },
     );
-    let converge = args.converge_n.then_some(ConvergeOptions {
-        n_start: p.particles,
-        n_max: args.n_max.max(p.particles),
-        rel_tol: args.n_tol,
-    });
     let started = std::time::Instant::now();
     let opts = SweepOptions {
         progress: true,
         threads: args.threads,
     };
     let report = run_sweep(&grid, shard, &store, &opts, |eps| {
-        let problem = scenario.with_epsilon(eps)?.problem;
-        Ok::<_, anyhow::Error>(measure_point(
-            &problem,
-            &scenario.origin,
-            converge.as_ref(),
-        )?)
+        let problem = scenario
+            .with_epsilon(eps)
+            .map_err(|e| anyhow::Error::new(e).context(format!("ε = {eps:e}")))?
+            .problem;
+        measure_point(&problem, &scenario.origin, converge.as_ref())
+            .map_err(|e| anyhow::Error::new(e).context(format!("ε = {eps:e}")))
     })?;
-    for (eps, failure) in &report.failed {
-        eprintln!("ε = {eps:e}: {failure:#}");
+    for (eps, chain) in &report.failed {
+        eprintln!("ε = {eps:e} failed: {}", chain.join(": "));
     }
     eprintln!(
-        "{} computed, {} resumed, {} failed in {:.1} s",
+        "{} computed, {} resumed, {} failed{} in {:.1} s",
         report.computed.len(),
         report.resumed.len(),
         report.failed.len(),
+        if report.interrupted.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not finished (interrupted)", report.interrupted.len())
+        },
         started.elapsed().as_secs_f64()
     );
-    if !report.failed.is_empty() {
+    // Every point of the grid in the store: a shard's directory may hold other shards' too.
+    let points = grid_points(&store, &grid)?;
+    let missing = missing(&grid, &points);
+    let status = if !report.interrupted.is_empty() {
+        "interrupted"
+    } else if !report.failed.is_empty() {
+        "failed"
+    } else if !missing.is_empty() {
+        "partial"
+    } else {
+        "complete"
+    };
+    let record = SweepRecord {
+        scenario: scenario.origin.clone(),
+        fingerprint: store.fingerprint().fields().clone(),
+        fingerprint_digest: store.fingerprint().digest().to_string(),
+        epsilon: grid.points().to_vec(),
+        shard,
+        status,
+        computed: report.computed.clone(),
+        resumed: report.resumed.clone(),
+        missing: missing.clone(),
+        failed: report.failed.clone(),
+        merged_from: Vec::new(),
+        threads: args.threads.unwrap_or_else(rayon::current_num_threads),
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    write_report(&args.out, &record, &points)?;
+    if !report.interrupted.is_empty() {
         bail!(
-            "{} of {} points failed; rerun the same command to retry them",
-            report.failed.len(),
-            grid.len()
+            "interrupted: {} of {} points of this shard are finished and kept in {}; rerun the \
+             same command to resume",
+            report.computed.len() + report.resumed.len(),
+            report.computed.len()
+                + report.resumed.len()
+                + report.interrupted.len()
+                + report.failed.len(),
+            store.dir().display()
         );
     }
-    let all: Vec<SweepPoint> = store
-        .load_all::<SweepPoint>()?
-        .into_iter()
-        .filter(|(e, _)| grid.points().contains(e))
-        .map(|(_, p)| p)
-        .collect();
-    if all.len() < grid.len() {
+    if !report.failed.is_empty() {
+        bail!(
+            "{} of {} points failed (their errors are in {}); rerun the same command to retry them",
+            report.failed.len(),
+            grid.len(),
+            args.out.join("failures.csv").display()
+        );
+    }
+    if !missing.is_empty() {
         println!(
             "shard {}/{} done: {} of {} points of the grid are in {}; when every shard is done, run\n  \
              timescales merge --out DIR {} <other shards' directories>",
             shard.index,
             shard.count,
-            all.len(),
+            points.len(),
             grid.len(),
             store.dir().display(),
             args.out.display()
         );
-        return Ok(());
     }
-    write_report(&args.out, &all)
+    Ok(())
+}
+
+/// The stored points of `grid`, in ascending ε.
+fn grid_points(store: &RunStore, grid: &EpsGrid) -> anyhow::Result<Vec<SweepPoint>> {
+    Ok(store
+        .load_all::<SweepPoint>()?
+        .into_iter()
+        .filter(|(e, _)| grid.points().contains(e))
+        .map(|(_, p)| p)
+        .collect())
+}
+
+/// The points of `grid` without a result in `points`, in grid order.
+fn missing(grid: &EpsGrid, points: &[SweepPoint]) -> Vec<f64> {
+    grid.points()
+        .iter()
+        .copied()
+        .filter(|e| !points.iter().any(|p| p.epsilon == *e))
+        .collect()
+}
+
+/// What a shard's `sweep.json` says of its grid and share.
+#[derive(serde::Deserialize)]
+struct ShardManifest {
+    epsilon: Vec<f64>,
+    shard: Shard,
 }
 
 /// Runs `timescales merge`.
 pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
-    let dirs: Vec<PathBuf> = args
-        .shards
-        .iter()
-        .map(|d| {
-            if d.join("runs").is_dir() {
-                d.join("runs")
-            } else {
-                d.clone()
+    let started = std::time::Instant::now();
+    let mut plan: Option<(PathBuf, ShardManifest)> = None;
+    let mut shards_seen = Vec::new();
+    let mut runs = Vec::new();
+    let mut present: Vec<f64> = Vec::new();
+    for dir in &args.shards {
+        let path = dir.join("sweep.json");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: not the output directory of a finished `timescales sweep` (rerun its \
+                 command: it resumes)",
+                path.display()
+            )
+        })?;
+        let m: ShardManifest = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a sweep manifest", path.display()))?;
+        if let Some((first, p)) = &plan {
+            let same_grid = p.epsilon.len() == m.epsilon.len()
+                && p.epsilon
+                    .iter()
+                    .zip(&m.epsilon)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            if !same_grid {
+                bail!(
+                    "{} and {} are shards of different grids of ε",
+                    first.display(),
+                    dir.display()
+                );
             }
-        })
+            if p.shard.count != m.shard.count {
+                bail!(
+                    "{} is a shard of {} and {} of {}: not one sharding of the grid",
+                    first.display(),
+                    p.shard.count,
+                    dir.display(),
+                    m.shard.count
+                );
+            }
+        }
+        shards_seen.push(m.shard.index);
+        let store = RunStore::read(dir.join("runs"))?;
+        present.extend(store.list()?.into_iter().map(|(e, _)| e));
+        runs.push(dir.join("runs"));
+        if plan.is_none() {
+            plan = Some((dir.clone(), m));
+        }
+    }
+    let Some((_, plan)) = plan else {
+        bail!("no shard directories given");
+    };
+    let grid = EpsGrid::from_points(plan.epsilon.clone()).context("the shards' grid")?;
+    let count = plan.shard.count;
+    let absent: Vec<f64> = grid
+        .points()
+        .iter()
+        .copied()
+        .filter(|e| !present.contains(e))
         .collect();
+    if !absent.is_empty() {
+        let mut unseen: Vec<usize> = (0..count).filter(|i| !shards_seen.contains(i)).collect();
+        for (k, e) in grid.points().iter().enumerate() {
+            if absent.contains(e) && !unseen.contains(&(k % count)) {
+                unseen.push(k % count);
+            }
+        }
+        unseen.sort_unstable();
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|e| format!("{e:e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let shards = unseen
+            .iter()
+            .map(|i| format!("{i}/{count}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !args.partial {
+            bail!(
+                "{} of {} grid points are in no shard (ε = {}): shards {shards} are missing or \
+                 unfinished. Rerun them (each resumes), or pass --partial to write a result \
+                 that says in every table that it is partial",
+                absent.len(),
+                grid.len(),
+                list(&absent)
+            );
+        }
+        eprintln!(
+            "warning: writing a partial result: {} of {} grid points missing (ε = {}; shards {shards})",
+            absent.len(),
+            grid.len(),
+            list(&absent)
+        );
+    }
     let out_runs = args.out.join("runs");
-    let rep = merge_run_dirs(&dirs, &out_runs)?;
+    let rep = merge_run_dirs(&runs, &out_runs, &grid)?;
     eprintln!(
         "merged {} shard directories into {}: {} written, {} duplicates, {} already there",
-        dirs.len(),
+        runs.len(),
         out_runs.display(),
         rep.written.len(),
         rep.duplicates.len(),
         rep.already_present.len()
     );
-    let all: Vec<SweepPoint> = RunStore::open(&out_runs)?
-        .load_all::<SweepPoint>()?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
-    if all.is_empty() {
-        bail!(
-            "no finished runs found in {}",
-            dirs.iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    write_report(&args.out, &all)
+    let store = RunStore::read(&out_runs)?;
+    let points = grid_points(&store, &grid)?;
+    let missing = missing(&grid, &points);
+    let record = SweepRecord {
+        scenario: points
+            .first()
+            .map(|p| p.scenario.clone())
+            .unwrap_or_default(),
+        fingerprint: store.fingerprint().fields().clone(),
+        fingerprint_digest: store.fingerprint().digest().to_string(),
+        epsilon: grid.points().to_vec(),
+        shard: Shard::default(),
+        status: if missing.is_empty() {
+            "complete"
+        } else {
+            "partial"
+        },
+        computed: Vec::new(),
+        resumed: rep
+            .written
+            .iter()
+            .chain(&rep.already_present)
+            .copied()
+            .collect(),
+        missing,
+        failed: Vec::new(),
+        merged_from: args
+            .shards
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect(),
+        threads: 1,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    write_report(&args.out, &record, &points)
 }
 
-/// Tables, plots and the printed summary of a complete set of points.
-fn write_report(out: &Path, points: &[SweepPoint]) -> anyhow::Result<()> {
-    let summary = SweepSummary::new(points)?;
-    let (tables, files) = output::sweep::write(out, points, &summary)?;
-    print!("{}", output::sweep::text(&summary, &tables)?);
-    println!("\nwritten {}/{{{}}}", out.display(), files.join(", "));
+/// Tables, plots, the manifest and the printed summary of the points a sweep has.
+fn write_report(out: &Path, record: &SweepRecord, points: &[SweepPoint]) -> anyhow::Result<()> {
+    let summary = if points.is_empty() {
+        None
+    } else {
+        Some(SweepSummary::new(points)?)
+    };
+    let (tables, manifest) = output::sweep::write(out, record, points, summary.as_ref())?;
+    if let (Some(summary), Some(tables)) = (&summary, &tables) {
+        if let Some(note) = record.partial() {
+            println!("PARTIAL RESULT: {note}\n");
+        }
+        print!("{}", output::sweep::text(summary, tables)?);
+    }
+    println!(
+        "\nwritten {}",
+        output::written(out, &manifest, "sweep.json")
+    );
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::phases::{OnsetRow, Study};
-use crate::report::{Axis, Column, LinePlot, ReportError, Series, Table, write_csv};
+use crate::report::{
+    Axis, Column, LinePlot, Manifest, OutputSet, ReportError, Series, Table, write_csv,
+};
 
 fn opt(v: Option<f64>) -> f64 {
     v.unwrap_or(f64::NAN)
@@ -18,11 +20,22 @@ fn show(fit: Option<(f64, [f64; 2])>) -> String {
     })
 }
 
-/// Writes the study's tables and plot into `dir`.
+/// Writes the study's tables and plot into `dir`, closed by the manifest `asymptotics.json`
+/// with [`provenance`](super::provenance)`(record)`.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
-pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
+pub fn write(
+    dir: &Path,
+    study: &Study,
+    record: serde_json::Value,
+) -> Result<Manifest, ReportError> {
+    super::write_set(dir, "asymptotics.json", record, |set| {
+        write_files(set, study)
+    })
+}
+
+fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
     let points = &study.points;
     let studies: Vec<&crate::phases::Comparison> = points.iter().map(|p| &p.comparison).collect();
     let rows: Vec<_> = studies.iter().flat_map(|s| s.onsets.iter()).collect();
@@ -71,7 +84,7 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
         .f64("max_abs_a_before", num(|r| opt(r.max_abs_a_before)))
         .bool("present", flag(|r| r.present))
         .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen));
-    write_csv(&phases, &dir.join("phases_predicted.csv"))?;
+    write_csv(&phases, &set.path("phases_predicted.csv"))?;
 
     let (mut ce, mut cn, mut cp, mut ct, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
     for p in points {
@@ -91,7 +104,7 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
         .u64("phase", cp)
         .f64("onset_measured", ct)
         .f64("max_rel_change_all_phases", cc);
-    write_csv(&conv, &dir.join("convergence_n.csv"))?;
+    write_csv(&conv, &set.path("convergence_n.csv"))?;
 
     let (mut e, mut t, mut full, mut comp) = (vec![], vec![], vec![], vec![]);
     for s in &studies {
@@ -106,7 +119,7 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
         .f64("t", t)
         .f64("risk_full", full)
         .f64("risk_composite", comp);
-    write_csv(&curves, &dir.join("composite_risk.csv"))?;
+    write_csv(&curves, &set.path("composite_risk.csv"))?;
 
     let k = studies.first().map_or(0, |s| s.onsets.len());
     let per_study = |f: &dyn Fn(&crate::phases::Comparison) -> f64| {
@@ -129,7 +142,7 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
         "window_end",
         Column::F64(per_study(&|s| s.composite.window_end)),
     );
-    write_csv(&errors, &dir.join("composite_error.csv"))?;
+    write_csv(&errors, &set.path("composite_error.csv"))?;
 
     // One colour per ε: solid direct, dashed composite.
     let series = studies
@@ -157,7 +170,7 @@ pub fn write(dir: &Path, study: &Study) -> Result<(), ReportError> {
         series,
         guides: vec![],
     }
-    .write_svg(&dir.join("composite_risk.svg"))?;
+    .write_svg(&set.path("composite_risk.svg"))?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::matching::{
     APPROXIMATIONS, MatchingCheck, MatchingOptions, OrderRow, Study, VariableErrors,
 };
 use crate::ode::{SlowFastSystem, SolverStats, Trajectory};
-use crate::report::{Axis, LinePlot, ReportError, Series, Table, write_csv, write_json_atomic};
+use crate::report::{Axis, LinePlot, Manifest, OutputSet, ReportError, Series, Table, write_csv};
 use crate::systems::SystemFile;
 
 /// What was studied: a built-in problem or a user's system file.
@@ -32,8 +32,6 @@ pub struct Subject<'a> {
 
 #[derive(Serialize)]
 struct MatchRecord<'a> {
-    version: &'static str,
-    command: Vec<String>,
     system: &'a str,
     provenance: &'a str,
     x0: &'a [f64],
@@ -45,7 +43,6 @@ struct MatchRecord<'a> {
     orders: &'a [OrderRow],
     matching: &'a MatchingCheck,
     direct_stats: Vec<SolverStats>,
-    outputs: Vec<&'static str>,
 }
 
 /// Writes the study's files into `out`; `composite.csv` shows the comparison at index
@@ -59,6 +56,42 @@ pub fn write(
     st: &Study,
     shown: usize,
     opts: &MatchingOptions,
+) -> Result<Manifest, ReportError> {
+    let c = &st.comparisons[shown];
+    let record = MatchRecord {
+        system: s.label,
+        provenance: s.provenance,
+        x0: s.x0,
+        y0: s.y0,
+        t_end: s.t_end,
+        eps: &st.eps,
+        composite_eps: c.eps,
+        options: opts,
+        orders: &st.orders,
+        matching: &st.matching,
+        direct_stats: st.comparisons.iter().map(|c| c.direct_stats).collect(),
+    };
+    super::write_set(
+        out,
+        "match.json",
+        to_fields(&record, "match.json")?,
+        |set| write_files(set, s, st, shown),
+    )
+}
+
+/// `value` as the fields of a manifest.
+fn to_fields<T: Serialize>(value: &T, what: &str) -> Result<serde_json::Value, ReportError> {
+    serde_json::to_value(value).map_err(|e| ReportError::Table {
+        what: what.into(),
+        message: e.to_string(),
+    })
+}
+
+fn write_files(
+    set: &mut OutputSet,
+    s: &Subject<'_>,
+    st: &Study,
+    shown: usize,
 ) -> Result<(), ReportError> {
     // composite.csv: t, then per variable full, outer, inner, composite; then the
     // first-order composites.
@@ -85,7 +118,7 @@ pub fn write(
         t: c.t.clone(),
         columns,
     };
-    write_csv(&Table::from_trajectory(&traj), &out.join("composite.csv"))?;
+    write_csv(&Table::from_trajectory(&traj), &set.path("composite.csv"))?;
 
     // composite_error.csv
     let e = &st.errors;
@@ -97,7 +130,7 @@ pub fn write(
         .f64("max_error_inner", col(|r| r.inner))
         .f64("max_error_composite", col(|r| r.composite))
         .f64("max_error_composite1", col(|r| r.composite1));
-    write_csv(&err, &out.join("composite_error.csv"))?;
+    write_csv(&err, &set.path("composite_error.csv"))?;
 
     // order.csv
     let o = &st.orders;
@@ -113,7 +146,7 @@ pub fn write(
         .f64("ci_low", pick(|f| f.gamma_ci[0]))
         .f64("ci_high", pick(|f| f.gamma_ci[1]))
         .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()));
-    write_csv(&ord, &out.join("order.csv"))?;
+    write_csv(&ord, &set.path("order.csv"))?;
 
     // matching.csv: the intermediate-variable check.
     let m = &st.matching;
@@ -128,7 +161,7 @@ pub fn write(
         )
         .f64("mismatch", m.mismatch.as_slice())
         .f64("mismatch1", m.mismatch1.as_slice());
-    write_csv(&mt, &out.join("matching.csv"))?;
+    write_csv(&mt, &set.path("matching.csv"))?;
 
     // composite_error.svg: every error against ε, with slope-1 and slope-2 guides.
     let mut series = Vec::new();
@@ -166,32 +199,8 @@ pub fn write(
         series,
         guides: Vec::new(),
     }
-    .write_svg(&out.join("composite_error.svg"))?;
+    .write_svg(&set.path("composite_error.svg"))?;
 
-    let record = MatchRecord {
-        version: env!("CARGO_PKG_VERSION"),
-        command: std::env::args().collect(),
-        system: s.label,
-        provenance: s.provenance,
-        x0: s.x0,
-        y0: s.y0,
-        t_end: s.t_end,
-        eps: &st.eps,
-        composite_eps: c.eps,
-        options: opts,
-        orders: &st.orders,
-        matching: &st.matching,
-        direct_stats: st.comparisons.iter().map(|c| c.direct_stats).collect(),
-        outputs: vec![
-            "composite.csv",
-            "composite_error.csv",
-            "order.csv",
-            "matching.csv",
-            "composite_error.svg",
-            "match.json",
-        ],
-    };
-    write_json_atomic(&out.join("match.json"), &record)?;
     Ok(())
 }
 
@@ -245,8 +254,6 @@ pub fn text(s: &Subject<'_>, st: &Study, out: &Path) -> String {
 
 #[derive(Serialize)]
 struct UserRunRecord<'a> {
-    version: &'static str,
-    command: Vec<String>,
     system: String,
     slow: Vec<String>,
     fast: Vec<String>,
@@ -258,7 +265,6 @@ struct UserRunRecord<'a> {
     atol: f64,
     stats: SolverStats,
     final_state: Vec<f64>,
-    outputs: Vec<&'static str>,
 }
 
 /// Writes a direct run of a user system: `trajectory.csv` (`t`, then the variable names)
@@ -279,11 +285,8 @@ pub fn write_user_run(
 ) -> Result<Vec<f64>, ReportError> {
     let sys = &file.system;
     let t_end = traj.t.last().copied().unwrap_or(0.0);
-    write_csv(&Table::from_trajectory(traj), &out.join("trajectory.csv"))?;
     let final_state = traj.last().map(|(_, v)| v).unwrap_or_default();
     let record = UserRunRecord {
-        version: env!("CARGO_PKG_VERSION"),
-        command: std::env::args().collect(),
         system: label.to_string(),
         slow: sys.slow_names(),
         fast: sys.fast_names(),
@@ -295,8 +298,9 @@ pub fn write_user_run(
         atol,
         stats,
         final_state: final_state.clone(),
-        outputs: vec!["trajectory.csv", "run.json"],
     };
-    write_json_atomic(&out.join("run.json"), &record)?;
+    super::write_set(out, "run.json", to_fields(&record, "run.json")?, |set| {
+        write_csv(&Table::from_trajectory(traj), &set.path("trajectory.csv"))
+    })?;
     Ok(final_state)
 }

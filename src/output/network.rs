@@ -1,11 +1,9 @@
 //! The files of a finite network against its limit: `network.csv` (or
 //! `network_d{d}_m{m}.csv` per pair), a plot per pair, and `convergence.csv` over several pairs.
 
-use std::path::Path;
-
 use crate::network::LimitComparison;
 use crate::report::atomic::write_bytes_atomic;
-use crate::report::{Axis, LinePlot, ReportError, Series};
+use crate::report::{Axis, LinePlot, OutputSet, ReportError, Series};
 use crate::scenario::Scenario;
 
 /// `x` with 9 significant digits, or `nan`.
@@ -24,12 +22,12 @@ pub fn stem(c: &LimitComparison, single: bool) -> String {
 }
 
 /// Writes one pair's curve (`t, risk_network, risk_limit, max_abs_overlap`) and plot into
-/// `dir` under `stem`.
+/// `set` under `stem`.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
 pub fn write_pair(
-    dir: &Path,
+    set: &mut OutputSet,
     stem: &str,
     scenario: &Scenario,
     c: &LimitComparison,
@@ -42,7 +40,7 @@ pub fn write_pair(
             c.t[k], c.risk[k], c.risk_limit[k], c.max_abs_overlap[k]
         ));
     }
-    write_bytes_atomic(&dir.join(format!("{stem}.csv")), text.as_bytes())?;
+    write_bytes_atomic(&set.path(&format!("{stem}.csv")), text.as_bytes())?;
     let tail: Vec<usize> = (1..c.t.len()).collect();
     let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
     LinePlot {
@@ -63,14 +61,17 @@ pub fn write_pair(
         ],
         guides: super::plateau_guides(&scenario.plateau_levels),
     }
-    .write_svg(&dir.join(format!("{stem}.svg")))
+    .write_svg(&set.path(&format!("{stem}.svg")))
 }
 
 /// Writes `convergence.csv` (`d, m, sup_distance, t1_network, t1_limit`) over the pairs.
 ///
 /// # Errors
 /// [`ReportError`] when the file cannot be written.
-pub fn write_convergence(dir: &Path, pairs: &[LimitComparison]) -> Result<(), ReportError> {
+pub fn write_convergence(
+    set: &mut OutputSet,
+    pairs: &[LimitComparison],
+) -> Result<(), ReportError> {
     let mut text = String::from("d,m,sup_distance,t1_network,t1_limit\n");
     for c in pairs {
         text.push_str(&format!(
@@ -82,5 +83,5 @@ pub fn write_convergence(dir: &Path, pairs: &[LimitComparison]) -> Result<(), Re
             fmt_opt(c.t1_limit)
         ));
     }
-    write_bytes_atomic(&dir.join("convergence.csv"), text.as_bytes())
+    write_bytes_atomic(&set.path("convergence.csv"), text.as_bytes())
 }

@@ -7,51 +7,46 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::meanfield::FlowRun;
-use crate::report::{Axis, LinePlot, ReportError, Series, Table, write_csv, write_json_atomic};
+use crate::report::{Axis, LinePlot, Manifest, ReportError, Series, Table, write_csv};
 use crate::scenario::Scenario;
 
 #[derive(Serialize)]
 struct RunRecord<'a> {
-    version: &'static str,
-    command: Vec<String>,
     scenario: &'a Scenario,
     stats: crate::ode::SolverStats,
     notes: &'a [String],
     max_risk_increase: f64,
     final_risk: f64,
-    outputs: Vec<&'static str>,
+    interrupted_at: Option<f64>,
 }
 
 /// Writes `trajectory.csv`, `trajectory.parquet` (with the `parquet` feature), `risk.svg`
-/// and `run.json` into `out`.
+/// and, last, the manifest `run.json` (provenance, scenario, solver statistics, files) into
+/// `out`.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
-pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<(), ReportError> {
-    let table = Table::from_trajectory(&run.trajectory);
-    write_csv(&table, &out.join("trajectory.csv"))?;
-    let mut outputs = vec!["trajectory.csv"];
-    if super::write_parquet_if_enabled(
-        &table,
-        &out.join("trajectory.parquet"),
-        &super::provenance(&scenario.origin),
-    )? {
-        outputs.push("trajectory.parquet");
-    }
-    risk_plot(scenario, run).write_svg(&out.join("risk.svg"))?;
-    outputs.extend(["risk.svg", "run.json"]);
+pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest, ReportError> {
     let risk = run.trajectory.column("risk").unwrap_or_default();
     let record = RunRecord {
-        version: env!("CARGO_PKG_VERSION"),
-        command: std::env::args().collect(),
         scenario,
         stats: run.stats,
         notes: &run.notes,
         max_risk_increase: run.max_risk_increase,
         final_risk: *risk.last().unwrap_or(&f64::NAN),
-        outputs,
+        interrupted_at: run.interrupted_at,
     };
-    write_json_atomic(&out.join("run.json"), &record)
+    let fields = serde_json::to_value(&record).map_err(|e| ReportError::Table {
+        what: "run.json".into(),
+        message: e.to_string(),
+    })?;
+    let provenance = super::provenance(fields.clone());
+    super::write_set(out, "run.json", fields, |set| {
+        let table = Table::from_trajectory(&run.trajectory);
+        write_csv(&table, &set.path("trajectory.csv"))?;
+        super::write_parquet_if_enabled(set, "trajectory.parquet", &table, &provenance)?;
+        risk_plot(scenario, run).write_svg(&set.path("risk.svg"))
+    })
 }
 
 fn risk_plot(scenario: &Scenario, run: &FlowRun) -> LinePlot {
@@ -72,8 +67,8 @@ fn risk_plot(scenario: &Scenario, run: &FlowRun) -> LinePlot {
     }
 }
 
-/// The summary shown after a run written to `out`.
-pub fn text(scenario: &Scenario, run: &FlowRun, out: &Path) -> String {
+/// The summary shown after a run whose files (`manifest`) were written to `out`.
+pub fn text(scenario: &Scenario, run: &FlowRun, out: &Path, manifest: &Manifest) -> String {
     let mut o = String::new();
     let s = &run.stats;
     let risk = run.trajectory.column("risk").unwrap_or_default();
@@ -113,8 +108,8 @@ pub fn text(scenario: &Scenario, run: &FlowRun, out: &Path) -> String {
     }
     let _ = writeln!(
         o,
-        "written       {}/{{trajectory.csv, trajectory.parquet, risk.svg, run.json}}",
-        out.display()
+        "written       {}",
+        super::written(out, manifest, "run.json")
     );
     o
 }

@@ -1,16 +1,78 @@
 //! The files of an ε sweep: `sweep.parquet` (every trajectory, with the `parquet` feature),
 //! `phases.csv`, `plateaus.csv`, `exponents.csv`, `local_slopes.csv`, `table.md`,
-//! `table.tex`, `plateau_deviation.md`, `risk_curves.svg`, `phase_times.svg` and
-//! `sweep.json`.
+//! `table.tex`, `plateau_deviation.md`, `risk_curves.svg`, `phase_times.svg`,
+//! `failures.csv` (when points failed), and last the manifest `sweep.json`.
+//!
+//! A sweep whose points do not cover its grid (a shard, an interrupted or failed sweep, a
+//! merge asked for a partial result) writes its tables from the points it has, and says so
+//! in every table: a first column `partial` (`"k of n grid points"`), a line in `table.md`
+//! and `table.tex`, and the plots' titles.
 
 use std::path::Path;
 
+use serde::Serialize;
+
+use crate::analysis::sweep::Shard;
 use crate::phases::sweep::{SweepPoint, SweepSummary};
 use crate::report::text_table::{to_markdown, write_latex, write_markdown};
 use crate::report::{
-    Axis, Column, LinePlot, ReportError, Series, Table, atomic::write_bytes_atomic, write_csv,
-    write_json_atomic,
+    Axis, Column, LinePlot, Manifest, OutputSet, ReportError, Series, Table,
+    atomic::write_bytes_atomic, write_csv,
 };
+
+/// What produced a sweep's points and how far it got: the fields of the manifest
+/// `sweep.json` besides its files.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRecord {
+    /// Where the scenario came from.
+    pub scenario: String,
+    /// The fingerprint of the computation (every parameter that determines the numbers).
+    pub fingerprint: serde_json::Value,
+    /// Its SHA-256 digest (the run files in `runs/` carry it).
+    pub fingerprint_digest: String,
+    /// The grid's points, in its order.
+    pub epsilon: Vec<f64>,
+    /// The share of the grid this invocation ran (`0/1`: all of it; a merge: `0/1`).
+    pub shard: Shard,
+    /// `complete`, `partial` (points missing, no failure), `failed` or `interrupted`.
+    pub status: &'static str,
+    /// Points computed by this invocation.
+    pub computed: Vec<f64>,
+    /// Points found finished in the store.
+    pub resumed: Vec<f64>,
+    /// Points of the grid without a result.
+    pub missing: Vec<f64>,
+    /// Points that failed, with their error chains.
+    pub failed: Vec<(f64, Vec<String>)>,
+    /// Shard directories merged (a merge only).
+    pub merged_from: Vec<String>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall time of this invocation, seconds.
+    pub wall_seconds: f64,
+}
+
+impl SweepRecord {
+    /// `"k of n grid points"` when points are missing.
+    pub fn partial(&self) -> Option<String> {
+        (!self.missing.is_empty()).then(|| {
+            format!(
+                "{} of {} grid points",
+                self.epsilon.len() - self.missing.len(),
+                self.epsilon.len()
+            )
+        })
+    }
+}
+
+/// `table` with a first column `partial` holding `note` on every row.
+fn mark_partial(table: Table, note: &str) -> Table {
+    let mut marked = Table::new().str("partial", std::iter::repeat_n(note, table.height()));
+    for (name, column) in table.columns() {
+        marked.push(name, column.clone());
+    }
+    marked
+}
 
 /// The sweep's tables.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +165,7 @@ pub fn tables(summary: &SweepSummary) -> SweepTables {
     let col =
         |f: fn(&crate::phases::sweep::ExponentRow) -> f64| e.iter().map(f).collect::<Vec<_>>();
     let n_points: Vec<u64> = e.iter().map(|r| r.n_points as u64).collect();
+
     let exponents = Table::new()
         .str("phase", e.iter().map(|r| r.phase.to_string()))
         .str("quantity", e.iter().map(|r| r.quantity.name()))
@@ -113,25 +176,42 @@ pub fn tables(summary: &SweepSummary) -> SweepTables {
         .f64("predicted", col(|r| or_nan(r.predicted)))
         .u64("n_points", n_points.as_slice())
         .f64("eps_min", col(|r| r.eps_range[0]))
-        .f64("eps_max", col(|r| r.eps_range[1]));
+        .f64("eps_max", col(|r| r.eps_range[1]))
+        .str("status", e.iter().map(|r| r.status()))
+        .str(
+            "reason",
+            e.iter().map(|r| r.failure.clone().unwrap_or_default()),
+        );
     let s = &summary.slopes;
     let slopes = Table::new()
         .f64("eps_mid", s.iter().map(|r| r.eps_mid).collect::<Vec<_>>())
         .str("phase", s.iter().map(|r| r.phase.to_string()))
         .str("quantity", s.iter().map(|r| r.quantity.name()))
         .f64("local_slope", s.iter().map(|r| r.slope).collect::<Vec<_>>());
+    let fitted: Vec<&crate::phases::sweep::ExponentRow> =
+        e.iter().filter(|r| r.failure.is_none()).collect();
     let pretty = Table::new()
-        .str("phase", e.iter().map(|r| r.phase.to_string()))
-        .str("quantity", e.iter().map(|r| r.quantity.name()))
-        .str("law", e.iter().map(|r| r.law.to_string()))
-        .f64("γ", col(|r| r.gamma))
+        .str("phase", fitted.iter().map(|r| r.phase.to_string()))
+        .str("quantity", fitted.iter().map(|r| r.quantity.name()))
+        .str("law", fitted.iter().map(|r| r.law.to_string()))
+        .f64("γ", fitted.iter().map(|r| r.gamma).collect::<Vec<_>>())
         .str(
             "95% CI",
-            e.iter()
+            fitted
+                .iter()
                 .map(|r| format!("[{:.3}, {:.3}]", r.ci[0], r.ci[1])),
         )
-        .f64("predicted", col(|r| or_nan(r.predicted)))
-        .u64("n", n_points);
+        .f64(
+            "predicted",
+            fitted
+                .iter()
+                .map(|r| or_nan(r.predicted))
+                .collect::<Vec<_>>(),
+        )
+        .u64(
+            "n",
+            fitted.iter().map(|r| r.n_points as u64).collect::<Vec<_>>(),
+        );
     let mut deviation = Table::new().f64("ε", summary.epsilon.clone());
     for (l, v) in &summary.level_deviations {
         let r = summary.plateau_levels.get(*l).copied().unwrap_or(f64::NAN);
@@ -165,6 +245,32 @@ pub fn tables(summary: &SweepSummary) -> SweepTables {
     }
 }
 
+/// The fits that could not be made, one line each (empty when all were).
+fn fits_not_made(summary: &SweepSummary) -> String {
+    let failed: Vec<String> = summary
+        .exponents
+        .iter()
+        .filter_map(|r| {
+            r.failure.as_ref().map(|why| {
+                format!(
+                    "- phase {}, {}, {}: {why}\n",
+                    r.phase,
+                    r.quantity.name(),
+                    r.law
+                )
+            })
+        })
+        .collect();
+    if failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nFits not made (status `failed` in exponents.csv):\n\n{}",
+            failed.concat()
+        )
+    }
+}
+
 /// Every trajectory of the sweep with an `epsilon` column (points in decreasing ε).
 fn trajectories(points: &[SweepPoint]) -> Table {
     let mut points: Vec<&SweepPoint> = points.iter().collect();
@@ -194,6 +300,7 @@ fn trajectories(points: &[SweepPoint]) -> Table {
 pub fn text(summary: &SweepSummary, tables: &SweepTables) -> Result<String, ReportError> {
     let mut s = format!("{}\n\n", summary.legend());
     s.push_str(&to_markdown(&tables.pretty, 4)?);
+    s.push_str(&fits_not_made(summary));
     s.push_str("\nPlateau levels, measured − predicted R_l (rows: ε; columns: l):\n\n");
     s.push_str(&to_markdown(&tables.deviation, 3)?);
     if let Some(c) = &tables.convergence {
@@ -203,70 +310,113 @@ pub fn text(summary: &SweepSummary, tables: &SweepTables) -> Result<String, Repo
     Ok(s)
 }
 
-/// Writes the sweep's files into `dir` (module documentation) and returns its tables and
-/// the names of the files written.
+/// `failures.csv`: one row per failed point, its error and the chain of causes.
+fn failures_table(failed: &[(f64, Vec<String>)]) -> Table {
+    Table::new()
+        .f64("epsilon", failed.iter().map(|f| f.0).collect::<Vec<_>>())
+        .str(
+            "error",
+            failed
+                .iter()
+                .map(|f| f.1.first().cloned().unwrap_or_default()),
+        )
+        .str(
+            "causes",
+            failed
+                .iter()
+                .map(|f| f.1.get(1..).unwrap_or_default().join(" | ")),
+        )
+}
+
+/// Writes the sweep's files into `dir` (module documentation) as one set closed by
+/// `sweep.json`, and returns its tables (when there are points) and the manifest.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
 pub fn write(
     dir: &Path,
+    record: &SweepRecord,
+    points: &[SweepPoint],
+    summary: Option<&SweepSummary>,
+) -> Result<(Option<SweepTables>, Manifest), ReportError> {
+    let fields = serde_json::to_value(record).map_err(|e| ReportError::Table {
+        what: "sweep.json".into(),
+        message: e.to_string(),
+    })?;
+    let provenance = super::provenance(fields.clone());
+    let partial = record.partial();
+    let mut tables = None;
+    let manifest = super::write_set(dir, "sweep.json", fields, |set| {
+        if !record.failed.is_empty() {
+            write_csv(&failures_table(&record.failed), &set.path("failures.csv"))?;
+        }
+        if let Some(summary) = summary {
+            let t = tables_files(set, points, summary, partial.as_deref(), &provenance)?;
+            tables = Some(t);
+        }
+        Ok(())
+    })?;
+    Ok((tables, manifest))
+}
+
+/// The tables, text tables and plots of a set of points.
+fn tables_files(
+    set: &mut OutputSet,
     points: &[SweepPoint],
     summary: &SweepSummary,
-) -> Result<(SweepTables, Vec<&'static str>), ReportError> {
+    partial: Option<&str>,
+    provenance: &serde_json::Value,
+) -> Result<SweepTables, ReportError> {
     let t = tables(summary);
-    let mut outputs = vec![];
-    if super::write_parquet_if_enabled(
-        &trajectories(points),
-        &dir.join("sweep.parquet"),
-        &super::provenance(&summary.scenario),
-    )? {
-        outputs.push("sweep.parquet");
-    }
+    let mark = |table: &Table| match partial {
+        Some(note) => mark_partial(table.clone(), note),
+        None => table.clone(),
+    };
+    super::write_parquet_if_enabled(
+        set,
+        "sweep.parquet",
+        &mark(&trajectories(points)),
+        provenance,
+    )?;
     for (table, name) in [
         (&t.phases, "phases.csv"),
         (&t.plateaus, "plateaus.csv"),
         (&t.exponents, "exponents.csv"),
         (&t.slopes, "local_slopes.csv"),
     ] {
-        write_csv(table, &dir.join(name))?;
-        outputs.push(name);
+        write_csv(&mark(table), &set.path(name))?;
     }
-    let mut md = format!("# Timescale exponents\n\n{}\n\n", summary.legend());
+    let warning = partial.map_or(String::new(), |note| {
+        format!("**Partial result: {note}.** Exponents are fitted on these points only.\n\n")
+    });
+    let mut md = format!("# Timescale exponents\n\n{warning}{}\n\n", summary.legend());
     md.push_str(&to_markdown(&t.pretty, 4)?);
+    md.push_str(&fits_not_made(summary));
     md.push_str("\n## Plateau levels: measured − predicted R_l, per ε\n\n");
     md.push_str(&to_markdown(&t.deviation, 3)?);
     if let Some(c) = &t.convergence {
         md.push_str("\n## Convergence in N (--converge-n)\n\n");
         md.push_str(&to_markdown(c, 3)?);
     }
-    write_bytes_atomic(&dir.join("table.md"), md.as_bytes())?;
-    write_latex(
-        &t.pretty,
-        &dir.join("table.tex"),
-        4,
-        Some("Timescale exponents with 95% confidence intervals"),
-    )?;
-    write_markdown(&t.deviation, &dir.join("plateau_deviation.md"), 3)?;
-    outputs.extend(["table.md", "table.tex", "plateau_deviation.md"]);
-    risk_plot(points, summary).write_svg(&dir.join("risk_curves.svg"))?;
-    outputs.push("risk_curves.svg");
+    write_bytes_atomic(&set.path("table.md"), md.as_bytes())?;
+    let caption = match partial {
+        Some(note) => {
+            format!("Timescale exponents with 95% confidence intervals (partial result: {note})")
+        }
+        None => "Timescale exponents with 95% confidence intervals".to_string(),
+    };
+    write_latex(&t.pretty, &set.path("table.tex"), 4, Some(&caption))?;
+    write_markdown(&mark(&t.deviation), &set.path("plateau_deviation.md"), 3)?;
+    let title_note = partial.map_or(String::new(), |note| format!(" — partial: {note}"));
+    let mut risk = risk_plot(points, summary);
+    risk.title.push_str(&title_note);
+    risk.write_svg(&set.path("risk_curves.svg"))?;
     if !summary.phases.is_empty() {
-        phase_plot(summary).write_svg(&dir.join("phase_times.svg"))?;
-        outputs.push("phase_times.svg");
+        let mut plot = phase_plot(summary);
+        plot.title.push_str(&title_note);
+        plot.write_svg(&set.path("phase_times.svg"))?;
     }
-    write_json_atomic(
-        &dir.join("sweep.json"),
-        &serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": std::env::args().collect::<Vec<_>>(),
-            "scenario": summary.scenario,
-            "epsilon": summary.epsilon,
-            "particles": points.iter().map(|p| p.particles).collect::<Vec<_>>(),
-            "outputs": outputs,
-        }),
-    )?;
-    outputs.push("sweep.json");
-    Ok((t, outputs))
+    Ok(t)
 }
 
 fn risk_plot(points: &[SweepPoint], summary: &SweepSummary) -> LinePlot {
@@ -306,6 +456,7 @@ fn phase_plot(summary: &SweepSummary) -> LinePlot {
     for row in summary.exponents.iter().filter(|r| {
         r.quantity == crate::phases::sweep::Quantity::TMid
             && r.law == crate::phases::sweep::FitLaw::PowerLaw
+            && r.failure.is_none()
     }) {
         let eps: Vec<f64> = summary
             .phases

@@ -136,8 +136,30 @@ pub enum AnalysisError {
         /// Why it is rejected.
         reason: String,
     },
+    /// A run directory holds the runs of another computation than the one asked for (its
+    /// fingerprint differs), or runs without a fingerprint.
+    #[error("{dir} holds runs of another computation: {}", differences.join("; "))]
+    StoreMismatch {
+        /// The run directory.
+        dir: PathBuf,
+        /// What differs: `key: stored → requested`, one entry per key.
+        differences: Vec<String>,
+    },
+    /// Two run directories to merge were computed differently (their fingerprints differ).
+    #[error("cannot merge {first} and {second}: {}", differences.join("; "))]
+    MergeMismatch {
+        /// One run directory.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+        /// What differs: `key: first → second`.
+        differences: Vec<String>,
+    },
     /// Two shard directories hold different results for the same epsilon.
-    #[error("merge conflict at epsilon {epsilon:e}: {first} and {second} differ")]
+    #[error(
+        "merge conflict at epsilon {epsilon:e}: {first} and {second} hold different values \
+         (timings aside)"
+    )]
     MergeConflict {
         /// The epsilon.
         epsilon: f64,

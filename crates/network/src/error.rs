@@ -94,6 +94,12 @@ pub enum NetworkError {
         /// Time of the observation.
         t: f64,
     },
+    /// The process was asked to stop (`timescales_ode::interrupt`: SIGINT or SIGTERM).
+    #[error("interrupted at t = {t:e}")]
+    Interrupted {
+        /// Time reached.
+        t: f64,
+    },
     /// Two inputs that must agree do not (lengths of curves, shapes of states, …).
     #[error("mismatch in {what}: expected {expected}, got {got}")]
     Mismatch {

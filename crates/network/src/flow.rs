@@ -274,6 +274,9 @@ impl PopulationFlow {
         let mut rhs = DVector::zeros(m);
         let mut ai = DVector::zeros(m);
         while idx < t_out.len() {
+            if timescales_ode::interrupt::requested() {
+                return Err(NetworkError::Interrupted { t });
+            }
             let target = t_out[idx];
             let h_min = 1e-14 * t.abs().max(span).max(eps);
             let mut h_try = h;

@@ -193,6 +193,11 @@ impl Sgd {
         let mut step = 0usize;
         for &mark in &marks {
             while step < mark {
+                if timescales_ode::interrupt::requested() {
+                    return Err(NetworkError::Interrupted {
+                        t: step as f64 * self.opts.lr,
+                    });
+                }
                 self.step(
                     state, step, &mut xt, &mut zt, &mut q, &mut gw, &mut wt, &mut resid, &mut act,
                 );

@@ -121,8 +121,10 @@ fn stopped(flow: ControlFlow<()>) -> bool {
 /// ```
 ///
 /// # Errors
-/// [`IntegrationError::InvalidRequest`] for bad output times, and any failure of the solver
-/// (with the time it reached).
+/// [`IntegrationError::InvalidRequest`] for bad output times, any failure of the solver
+/// (with the time it reached), and [`IntegrationError::Interrupted`] after the first step
+/// that ends once the process's [`interrupt`](crate::interrupt) was requested (the
+/// observer has seen that step).
 pub fn integrate<V, O>(
     solver: &mut V,
     t_out: &[f64],
@@ -195,6 +197,9 @@ where
         }
         if stopped(observer.accepted_step(t, solver.state())) {
             return finish(Stop::Observer { t }, hits, solver);
+        }
+        if crate::interrupt::requested() {
+            return Err(IntegrationError::Interrupted { t });
         }
         while next < t_out.len() && t_out[next] <= t {
             if stopped(observer.observe(t, solver.state())) {

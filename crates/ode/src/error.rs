@@ -57,6 +57,13 @@ pub enum IntegrationError {
         /// Accepted steps so far.
         steps: usize,
     },
+    /// The process was asked to stop ([`crate::interrupt`]: SIGINT or SIGTERM); the
+    /// integration stopped after its step to `t`.
+    #[error("interrupted at t = {t:e}")]
+    Interrupted {
+        /// Time reached.
+        t: f64,
+    },
     /// Invalid arguments (output times not increasing, non-positive tolerance, ...).
     #[error("invalid integration request: {0}")]
     InvalidRequest(String),

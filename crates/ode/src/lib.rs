@@ -30,7 +30,8 @@
 //! located on the dense output, with a direction, terminal or not), and an [`Observer`] that
 //! records and may stop the run; a stop or an event is an [`Outcome`], a failure an
 //! [`IntegrationError`] with the time where it happened (step-size collapse, non-finite
-//! state, step limit, singular Newton matrix, stiffness under an explicit method).
+//! state, step limit, singular Newton matrix, stiffness under an explicit method), or the
+//! process's [`interrupt`] request (SIGINT, SIGTERM), seen after every accepted step.
 #![warn(missing_docs)]
 
 mod bdf;
@@ -38,6 +39,7 @@ mod dopri;
 mod driver;
 mod error;
 mod event;
+pub mod interrupt;
 mod method;
 mod observer;
 mod rodas;

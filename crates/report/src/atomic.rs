@@ -1,13 +1,19 @@
-//! Atomic file writes: temporary sibling, flush, `fsync`, rename.
+//! Atomic file writes: temporary sibling, flush, `fsync`, rename, `fsync` of the directory.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ReportError;
 
-/// Writes `path` atomically: `fill` writes into a temporary file in the same directory,
-/// which is synced and renamed over `path` only if `fill` succeeds; on failure the
-/// temporary file is removed and `path` is untouched.
+/// Distinguishes the temporary files of concurrent writes within one process.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `path` atomically: `fill` writes into a temporary file in the same directory
+/// (named for this process and this call, so concurrent writes never share one), which is
+/// synced and renamed over `path` only if `fill` succeeds; the directory is then synced so
+/// that the rename survives a crash. On failure the temporary file is removed and `path` is
+/// untouched.
 ///
 /// # Errors
 /// [`ReportError::Io`], or whatever `fill` returns.
@@ -28,7 +34,11 @@ where
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{name}.{}-{}.tmp",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
         fill(&mut file)?;
@@ -38,8 +48,26 @@ where
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        return result;
     }
-    result
+    sync_dir(dir).map_err(io)
+}
+
+/// Syncs a directory, making the renames and removals in it durable (a no-op where the
+/// platform cannot open a directory as a file).
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(dir) {
+        Ok(d) => d.sync_all().or_else(|e| {
+            // Some file systems refuse fsync on a directory handle; the rename is then as
+            // durable as they make it.
+            if e.kind() == std::io::ErrorKind::InvalidInput || e.raw_os_error() == Some(22) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }),
+        Err(_) => Ok(()),
+    }
 }
 
 /// Writes `bytes` to `path` atomically.
@@ -90,6 +118,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn concurrent_writes_of_one_file_never_share_a_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("same.txt");
+        std::thread::scope(|s| {
+            for k in 0..8u8 {
+                let p = &p;
+                s.spawn(move || {
+                    for _ in 0..20 {
+                        write_bytes_atomic(p, &[b'a' + k; 4096]).unwrap();
+                    }
+                });
+            }
+        });
+        // Whole content of one writer, never a mix; no temporary left.
+        let got = std::fs::read(&p).unwrap();
+        assert_eq!(got.len(), 4096);
+        assert!(got.iter().all(|&b| b == got[0]));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

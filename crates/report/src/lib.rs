@@ -6,7 +6,9 @@
 //!   floats, integers, text or booleans), written as CSV ([`write_csv`]);
 //! - [`text_table`]: the same tables for people, as Markdown and LaTeX (booktabs);
 //! - [`plot`]: SVG line plots on log or linear axes, with horizontal guide levels;
-//! - JSON records ([`write_json_atomic`]).
+//! - JSON records ([`write_json_atomic`]);
+//! - [`manifest`]: the files of one invocation as a set ([`OutputSet`]), closed by a
+//!   manifest with their SHA-256 checksums, written last.
 //!
 //! Parquet is the `parquet` feature (off by default; it brings in polars): with it,
 //! [`write_parquet`] writes a table with key–value metadata in the file's footer,
@@ -16,13 +18,15 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod manifest;
 pub mod plot;
 pub mod table;
 pub mod text_table;
 
 use thiserror::Error;
 
-pub use atomic::{write_atomic, write_json_atomic};
+pub use atomic::{write_atomic, write_bytes_atomic, write_json_atomic};
+pub use manifest::{FileEntry, Manifest, OutputSet, sha256_hex};
 pub use plot::{Axis, LinePlot, Series};
 #[cfg(feature = "parquet")]
 pub use polars;

@@ -2,9 +2,11 @@
 //!
 //! A sweep evaluates a user closure `Fn(ε) -> Result<R, E>` on every point of an [`EpsGrid`]
 //! that belongs to a [`Shard`], in parallel (rayon) with a progress bar (indicatif). Each
-//! finished run is written to its own file in a run directory ([`RunStore`]), atomically, so a
-//! sweep that is interrupted resumes where it stopped and skips finished points; shard
-//! directories are joined by [`merge_run_dirs`]. The result type only needs to be
+//! finished run is written to its own file in a run directory ([`RunStore`]), atomically,
+//! under the [`Fingerprint`] of the computation, so a sweep that is interrupted resumes where
+//! it stopped and skips finished points — and never reuses the runs of another computation;
+//! shard directories are joined by [`merge_run_dirs`], which checks that they are shards of
+//! one computation and names the grid points none of them has. The result type only needs to be
 //! serializable (serde + serde_json).
 
 mod grid;
@@ -13,6 +15,9 @@ mod shard;
 mod store;
 
 pub use grid::EpsGrid;
-pub use run::{PointFailure, SweepOptions, SweepReport, run_sweep};
+pub use run::{SweepOptions, SweepReport, error_chain, run_sweep};
 pub use shard::Shard;
-pub use store::{MergeReport, RunRecord, RunStore, epsilon_key, merge_run_dirs};
+pub use store::{
+    FailureRecord, Fingerprint, MergeReport, OpenMode, RunRecord, RunStore, epsilon_key,
+    merge_run_dirs,
+};

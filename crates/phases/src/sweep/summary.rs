@@ -111,9 +111,20 @@ pub struct ExponentRow {
     pub n_points: usize,
     /// Smallest and largest ε fitted.
     pub eps_range: [f64; 2],
+    /// Why the fit could not be made (`None`: it was; then `gamma`, `ci` are NaN).
+    pub failure: Option<String>,
 }
 
 impl ExponentRow {
+    /// `"ok"`, or `"failed"` when the fit could not be made (see [`ExponentRow::failure`]).
+    pub fn status(&self) -> &'static str {
+        if self.failure.is_none() {
+            "ok"
+        } else {
+            "failed"
+        }
+    }
+
     /// The fitted power law at `eps`, `C ε^γ` (NaN for the log-corrected law).
     pub fn power_law_at(&self, eps: f64) -> f64 {
         (self.log_c + self.gamma * eps.ln()).exp()
@@ -332,22 +343,39 @@ fn fits(rows: &[PhaseRow]) -> (Vec<ExponentRow>, Vec<SlopeRow>) {
                 .filter(|(_, y)| y.is_finite() && *y > 0.0)
                 .unzip();
             // A confidence interval needs three points.
-            if let Some(f) = (x.len() >= 3)
-                .then(|| fit_power_law(&x, &y, LEVEL).ok())
-                .flatten()
-            {
-                exponents.push(ExponentRow {
-                    phase: id,
-                    quantity: q,
-                    law: FitLaw::PowerLaw,
+            let power = if x.len() < 3 {
+                Err(format!(
+                    "{} value(s) finite and positive; a confidence interval needs 3",
+                    x.len()
+                ))
+            } else {
+                fit_power_law(&x, &y, LEVEL).map_err(|e| e.to_string())
+            };
+            let row = |law, predicted| ExponentRow {
+                phase: id,
+                quantity: q,
+                law,
+                gamma: f64::NAN,
+                ci: [f64::NAN; 2],
+                log_c: f64::NAN,
+                predicted,
+                n_points: x.len(),
+                eps_range,
+                failure: None,
+            };
+            exponents.push(match power {
+                Ok(f) => ExponentRow {
                     gamma: f.gamma,
                     ci: f.gamma_ci,
                     log_c: f.log_c,
-                    predicted: id.predicted_exponent(q),
                     n_points: f.n_points,
-                    eps_range,
-                });
-            }
+                    ..row(FitLaw::PowerLaw, id.predicted_exponent(q))
+                },
+                Err(reason) => ExponentRow {
+                    failure: Some(reason),
+                    ..row(FitLaw::PowerLaw, id.predicted_exponent(q))
+                },
+            });
             if let Ok(local) = local_slopes(&x, &y) {
                 slopes.extend(local.into_iter().map(|s| SlopeRow {
                     eps_mid: s.eps_mid,
@@ -357,20 +385,18 @@ fn fits(rows: &[PhaseRow]) -> (Vec<ExponentRow>, Vec<SlopeRow>) {
                 }));
             }
             let phase_one = id == PhaseId::Degrees { first: 1, last: 1 };
-            if q == Quantity::TMid
-                && phase_one
-                && let Ok(f) = fit_log_corrected(&x, &y, LEVEL)
-            {
-                exponents.push(ExponentRow {
-                    phase: id,
-                    quantity: q,
-                    law: FitLaw::LogCorrected,
-                    gamma: f.gamma,
-                    ci: f.gamma_ci,
-                    log_c: f64::NAN,
-                    predicted: Some(0.5),
-                    n_points: f.n_points,
-                    eps_range,
+            if q == Quantity::TMid && phase_one {
+                exponents.push(match fit_log_corrected(&x, &y, LEVEL) {
+                    Ok(f) => ExponentRow {
+                        gamma: f.gamma,
+                        ci: f.gamma_ci,
+                        n_points: f.n_points,
+                        ..row(FitLaw::LogCorrected, Some(0.5))
+                    },
+                    Err(e) => ExponentRow {
+                        failure: Some(e.to_string()),
+                        ..row(FitLaw::LogCorrected, Some(0.5))
+                    },
                 });
             }
         }

@@ -1,0 +1,37 @@
+//! Records the git commit the program is built from (`TIMESCALES_GIT_COMMIT`), for the
+//! fingerprints and manifests of its outputs. A build outside a git checkout may set
+//! `TIMESCALES_GIT_COMMIT` itself; otherwise the commit is `unknown`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=TIMESCALES_GIT_COMMIT");
+    println!("cargo:rerun-if-changed=build.rs");
+    let commit = std::env::var("TIMESCALES_GIT_COMMIT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_string());
+    // Rebuild when HEAD moves: HEAD itself, the branch it points to, packed refs.
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(branch);
+    }
+    for name in watched {
+        if let Some(path) = git(&["rev-parse", "--git-path", &name])
+            && Path::new(&path).exists()
+        {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+    println!("cargo:rustc-env=TIMESCALES_GIT_COMMIT={commit}");
+}

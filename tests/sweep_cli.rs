@@ -1,0 +1,341 @@
+//! End to end, as a user runs them: `timescales sweep` and `timescales merge` in temporary
+//! directories — the manifest, resume after an interrupt (a real SIGINT) bit for bit,
+//! shards + merge bit for bit equal to one sweep, the same numbers with 1 and 2 threads,
+//! refusals of another computation's store and of incomplete or mismatched merges, a partial
+//! merge that says so in every table.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The sweep's tables (what a paper uses): compared byte for byte.
+const TABLES: &[&str] = &[
+    "phases.csv",
+    "plateaus.csv",
+    "exponents.csv",
+    "local_slopes.csv",
+    "table.md",
+    "table.tex",
+    "plateau_deviation.md",
+];
+
+/// A grid of the default scenario fast in a debug build (~0.1–0.5 s a point).
+const GRID: &str = "1e-2:1e-5:4";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_timescales"))
+}
+
+fn public() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/scenarios/public.toml")
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "status {:?}\nstderr: {}\nstdout: {}",
+        out.status,
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    out
+}
+
+fn sweep(out: &Path, extra: &[&str]) -> Output {
+    run(bin()
+        .args(["sweep", "--eps", GRID, "--out"])
+        .arg(out)
+        .args(extra))
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The tables of two output directories are byte for byte equal.
+fn same_tables(a: &Path, b: &Path) {
+    for t in TABLES {
+        assert!(
+            read(&a.join(t)) == read(&b.join(t)),
+            "{t} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&read(&dir.join("sweep.json"))).expect("sweep.json is JSON")
+}
+
+/// SHA-256 by the system's `sha256sum`, an implementation independent of ours.
+fn sha256sum(p: &Path) -> Option<String> {
+    let out = Command::new("sha256sum").arg(p).output().ok()?;
+    out.status.success().then(|| {
+        text(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    })
+}
+
+#[test]
+fn sweep_writes_a_set_closed_by_its_manifest_and_refuses_another_computations_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    ok(sweep(&out, &[]));
+    let m = manifest(&out);
+    assert_eq!(m["status"], "complete");
+    assert_eq!(m["program"], "timescales");
+    assert!(m["commit"].as_str().is_some_and(|c| !c.is_empty()));
+    assert_eq!(m["fingerprint"]["problem"]["particles"], 8);
+    assert!(m["fingerprint"]["problem"].get("epsilon").is_none());
+    // Every file of the directory but the manifest (and the run store) is listed, with the
+    // checksum of its bytes.
+    let files = m["files"].as_array().unwrap();
+    let mut listed: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    listed.sort_unstable();
+    let mut present: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "sweep.json")
+        .collect();
+    present.sort_unstable();
+    assert_eq!(listed, present);
+    for f in files {
+        let path = out.join(f["name"].as_str().unwrap());
+        assert_eq!(f["bytes"].as_u64().unwrap(), read(&path).len() as u64);
+        if let Some(sum) = sha256sum(&path) {
+            assert_eq!(f["sha256"].as_str().unwrap(), sum, "{}", path.display());
+        }
+    }
+    // The store names its computation.
+    let store: serde_json::Value =
+        serde_json::from_slice(&read(&out.join("runs/store.json"))).unwrap();
+    assert_eq!(store["digest"], m["fingerprint_digest"]);
+
+    // The public scenario (N = 64, another law) into the same directory: refused, naming
+    // the differences, nothing changed; --fresh starts afresh.
+    let before = read(&out.join("phases.csv"));
+    let refused = run(bin()
+        .arg("sweep")
+        .arg(public())
+        .args(["--eps", GRID, "--out"])
+        .arg(&out));
+    assert!(!refused.status.success());
+    assert_eq!(refused.status.code(), Some(1));
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("problem.particles: 8 → 64") && err.contains("--fresh"),
+        "{err}"
+    );
+    assert_eq!(read(&out.join("phases.csv")), before);
+    assert!(out.join("sweep.json").is_file());
+    let fresh = ok(run(bin()
+        .arg("sweep")
+        .arg(public())
+        .args(["--eps", GRID, "--fresh", "--out"])
+        .arg(&out)));
+    assert!(
+        text(&fresh.stderr).contains("4 computed, 0 resumed"),
+        "{}",
+        text(&fresh.stderr)
+    );
+    assert_eq!(manifest(&out)["fingerprint"]["problem"]["particles"], 64);
+    // The same command again resumes every point and writes the same tables.
+    let again = ok(run(bin()
+        .arg("sweep")
+        .arg(public())
+        .args(["--eps", GRID, "--out"])
+        .arg(&out)));
+    assert!(text(&again.stderr).contains("0 computed, 4 resumed"));
+}
+
+#[test]
+fn shards_then_merge_equal_one_sweep_and_incomplete_or_foreign_merges_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    ok(sweep(&whole, &[]));
+    let shard = |i: usize, scenario: Option<&Path>| {
+        let dir = tmp.path().join(format!(
+            "shard{i}{}",
+            if scenario.is_some() { "-public" } else { "" }
+        ));
+        let mut cmd = bin();
+        cmd.arg("sweep");
+        if let Some(s) = scenario {
+            cmd.arg(s);
+        }
+        ok(run(cmd
+            .args(["--eps", GRID, "--shard", &format!("{i}/3"), "--out"])
+            .arg(&dir)));
+        assert_eq!(manifest(&dir)["status"], "partial");
+        dir
+    };
+    let shards: Vec<PathBuf> = (0..3).map(|i| shard(i, None)).collect();
+    // A shard's own tables say they are partial.
+    let phases = text(&read(&shards[0].join("phases.csv")));
+    assert!(phases.starts_with("partial,"), "{phases}");
+    assert!(phases.contains("2 of 4 grid points"), "{phases}");
+
+    // Two of three shards: refused, naming the missing points and shard; nothing written.
+    let merged = tmp.path().join("merged");
+    let refused = run(bin()
+        .args(["merge", "--out"])
+        .arg(&merged)
+        .args(&shards[..2]));
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("1 of 4 grid points") && err.contains("1e-4") && err.contains("2/3"),
+        "{err}"
+    );
+    assert!(!merged.exists());
+    // … unless a partial result is asked for: then every table says so.
+    let partial = tmp.path().join("partial");
+    ok(run(bin()
+        .args(["merge", "--partial", "--out"])
+        .arg(&partial)
+        .args(&shards[..2])));
+    assert_eq!(manifest(&partial)["status"], "partial");
+    for t in [
+        "phases.csv",
+        "plateaus.csv",
+        "exponents.csv",
+        "local_slopes.csv",
+    ] {
+        let body = text(&read(&partial.join(t)));
+        let mut lines = body.lines();
+        assert!(lines.next().unwrap().starts_with("partial,"), "{t}");
+        assert!(lines.all(|l| l.starts_with("3 of 4 grid points,")), "{t}");
+    }
+    assert!(text(&read(&partial.join("table.md"))).contains("Partial result: 3 of 4 grid points"));
+    assert!(text(&read(&partial.join("table.tex"))).contains("partial result: 3 of 4 grid points"));
+
+    // All three: the same tables as the unsharded sweep, byte for byte.
+    ok(run(bin()
+        .args(["merge", "--out"])
+        .arg(&merged)
+        .args(&shards)));
+    same_tables(&merged, &whole);
+    assert_eq!(manifest(&merged)["status"], "complete");
+
+    // A shard of another scenario: refused, naming the difference.
+    let foreign = shard(2, Some(&public()));
+    let refused = run(bin()
+        .args(["merge", "--out"])
+        .arg(tmp.path().join("mixed"))
+        .args(&shards[..2])
+        .arg(&foreign));
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(err.contains("problem.particles: 8 → 64"), "{err}");
+    assert!(!tmp.path().join("mixed").join("sweep.json").exists());
+}
+
+#[test]
+fn the_numbers_do_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp.path().join("t1"), tmp.path().join("t2"));
+    ok(sweep(&one, &["--threads", "1"]));
+    ok(sweep(&two, &["--threads", "2"]));
+    same_tables(&one, &two);
+    for dir in [&one, &two] {
+        let threads = manifest(dir)["threads"].as_u64().unwrap();
+        assert!(threads == 1 || threads == 2);
+    }
+}
+
+/// Sends `signal` to `pid` with the system's `kill`.
+fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+fn stored_points(runs: &Path) -> usize {
+    std::fs::read_dir(runs).map_or(0, |d| {
+        d.filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("eps_"))
+        })
+        .count()
+    })
+}
+
+#[test]
+fn an_interrupted_sweep_resumes_to_the_same_tables_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    // A grid whose small-ε points take a few seconds each in a debug build, run on one
+    // thread, so that the signal arrives while points are left.
+    let grid = "1e-2:1e-9:8";
+    ok(run(bin()
+        .args(["sweep", "--eps", grid, "--threads", "1", "--out"])
+        .arg(&whole)));
+    for signal in ["-INT", "-TERM"] {
+        let out = tmp.path().join(format!("interrupted{signal}"));
+        let mut child = bin()
+            .args(["sweep", "--eps", grid, "--threads", "1", "--out"])
+            .arg(&out)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the first finished point, then interrupt.
+        let started = Instant::now();
+        while stored_points(&out.join("runs")) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no point finished"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        kill(signal, child.id());
+        let interrupted = child.wait_with_output().unwrap();
+        let err = text(&interrupted.stderr);
+        let kept = stored_points(&out.join("runs"));
+        if interrupted.status.success() {
+            // The sweep finished before the signal arrived: nothing to resume.
+            assert_eq!(kept, 8, "{err}");
+        } else {
+            assert_eq!(interrupted.status.code(), Some(130), "{err}");
+            assert!(
+                err.contains("interrupted") && err.contains("rerun"),
+                "{err}"
+            );
+            assert!((1..8).contains(&kept), "{kept} points kept");
+            let m = manifest(&out);
+            assert_eq!(m["status"], "interrupted");
+            assert!(
+                m["failed"].as_array().unwrap().is_empty(),
+                "an interrupt is no failure"
+            );
+            assert_eq!(m["missing"].as_array().unwrap().len(), 8 - kept);
+        }
+        let resumed = ok(run(bin()
+            .args(["sweep", "--eps", grid, "--threads", "1", "--out"])
+            .arg(&out)));
+        let line = format!("{} computed, {kept} resumed", 8 - kept);
+        assert!(
+            text(&resumed.stderr).contains(&line),
+            "{}",
+            text(&resumed.stderr)
+        );
+        same_tables(&out, &whole);
+        assert_eq!(manifest(&out)["status"], "complete");
+    }
+}
