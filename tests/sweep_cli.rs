@@ -280,16 +280,24 @@ fn stored_points(runs: &Path) -> usize {
 fn an_interrupted_sweep_resumes_to_the_same_tables_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    // A grid whose small-ε points take a few seconds each in a debug build, run on one
-    // thread, so that the signal arrives while points are left.
-    let grid = "1e-2:1e-9:8";
-    ok(run(bin()
-        .args(["sweep", "--eps", grid, "--threads", "1", "--out"])
-        .arg(&whole)));
+    // A grid whose points take 0.1–1 s each in a debug build (N = 256), run on one thread,
+    // so that the signal, sent as soon as the first point is stored, arrives while points
+    // are left.
+    let args = [
+        "sweep",
+        "--eps",
+        "1e-2:1e-9:8",
+        "--particles",
+        "256",
+        "--threads",
+        "1",
+    ];
+    ok(run(bin().args(args).arg("--out").arg(&whole)));
     for signal in ["-INT", "-TERM"] {
         let out = tmp.path().join(format!("interrupted{signal}"));
         let mut child = bin()
-            .args(["sweep", "--eps", grid, "--threads", "1", "--out"])
+            .args(args)
+            .arg("--out")
             .arg(&out)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -308,27 +316,27 @@ fn an_interrupted_sweep_resumes_to_the_same_tables_bit_for_bit() {
         let interrupted = child.wait_with_output().unwrap();
         let err = text(&interrupted.stderr);
         let kept = stored_points(&out.join("runs"));
-        if interrupted.status.success() {
-            // The sweep finished before the signal arrived: nothing to resume.
-            assert_eq!(kept, 8, "{err}");
-        } else {
-            assert_eq!(interrupted.status.code(), Some(130), "{err}");
-            assert!(
-                err.contains("interrupted") && err.contains("rerun"),
-                "{err}"
-            );
-            assert!((1..8).contains(&kept), "{kept} points kept");
-            let m = manifest(&out);
-            assert_eq!(m["status"], "interrupted");
-            assert!(
-                m["failed"].as_array().unwrap().is_empty(),
-                "an interrupt is no failure"
-            );
-            assert_eq!(m["missing"].as_array().unwrap().len(), 8 - kept);
-        }
-        let resumed = ok(run(bin()
-            .args(["sweep", "--eps", grid, "--threads", "1", "--out"])
-            .arg(&out)));
+        assert_eq!(interrupted.status.code(), Some(130), "{err}");
+        assert!(
+            err.contains("interrupted") && err.contains("rerun"),
+            "{err}"
+        );
+        assert!((1..8).contains(&kept), "{kept} points kept");
+        // A consistent partial result: the tables of the points kept, marked partial, and a
+        // manifest that says why.
+        let m = manifest(&out);
+        assert_eq!(m["status"], "interrupted");
+        assert!(
+            m["failed"].as_array().unwrap().is_empty(),
+            "an interrupt is no failure"
+        );
+        assert_eq!(m["missing"].as_array().unwrap().len(), 8 - kept);
+        let phases = text(&read(&out.join("phases.csv")));
+        assert!(
+            phases.contains(&format!("{kept} of 8 grid points")),
+            "{phases}"
+        );
+        let resumed = ok(run(bin().args(args).arg("--out").arg(&out)));
         let line = format!("{} computed, {kept} resumed", 8 - kept);
         assert!(
             text(&resumed.stderr).contains(&line),
