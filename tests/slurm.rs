@@ -394,7 +394,7 @@ fn array_job_and_dependent_merge_equal_the_unsharded_sweep() {
         &[],
         &["--array=0-2", sbatch_script().to_str().unwrap()],
     );
-    // The merge exactly as scripts/slurm/README.md documents it.
+    // The merge exactly as the README's Slurm section documents it.
     let merge = w.sbatch(
         &out,
         &[],
