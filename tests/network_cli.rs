@@ -58,3 +58,46 @@ fn network_subcommand_writes_curve_and_convergence_tables() {
         .unwrap();
     assert!(!status.success());
 }
+
+/// `timescales network` uses rayon's global pool, whose size `RAYON_NUM_THREADS` sets: the
+/// written curve is the same, byte for byte, with 1 and 2 threads, for the population flow
+/// (d = m = 130: two full column blocks of 64 and a partial one) and for SGD (a batch of
+/// 150: two full sample blocks of 64 and a partial one).
+#[test]
+fn network_output_is_identical_with_1_and_2_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 2] = [
+        &["--d", "130", "--m", "130"],
+        &[
+            "--d", "70", "--m", "130", "--sgd", "--batch", "150", "--lr", "5e-3",
+        ],
+    ];
+    for (k, args) in cases.iter().enumerate() {
+        let csv: Vec<Vec<u8>> = [1, 2]
+            .iter()
+            .map(|threads| {
+                let out = dir.path().join(format!("case{k}_threads{threads}"));
+                let run = Command::new(env!("CARGO_BIN_EXE_timescales"))
+                    .env("RAYON_NUM_THREADS", threads.to_string())
+                    .args(["network", public_scenario().to_str().unwrap()])
+                    .args(["--epsilon", "0.1", "--seed", "3"])
+                    .args(*args)
+                    .arg("--out")
+                    .arg(&out)
+                    .output()
+                    .unwrap();
+                assert!(
+                    run.status.success(),
+                    "{args:?} with {threads} thread(s): {}",
+                    String::from_utf8_lossy(&run.stderr)
+                );
+                std::fs::read(out.join("network.csv")).unwrap()
+            })
+            .collect();
+        assert!(csv[0].len() > 100, "{args:?}: empty table");
+        assert!(
+            csv[0] == csv[1],
+            "{args:?}: network.csv differs between 1 and 2 threads"
+        );
+    }
+}
