@@ -347,3 +347,37 @@ fn an_interrupted_sweep_resumes_to_the_same_tables_bit_for_bit() {
         assert_eq!(manifest(&out)["status"], "complete");
     }
 }
+
+#[test]
+fn a_failed_point_is_explained_and_the_others_are_kept() {
+    // ε = 1e-101 is below the smallest ε the flow accepts (1/ε² overflows): that point fails,
+    // with the whole chain of its error, and the others are computed and tabulated.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("f");
+    let failed = run(bin()
+        .args(["sweep", "--eps", "1e-2,1e-3,1e-101", "--out"])
+        .arg(&out));
+    assert_eq!(failed.status.code(), Some(1));
+    let err = text(&failed.stderr);
+    assert!(err.contains("failures.csv") && err.contains("rerun"), "{err}");
+    let csv = text(&read(&out.join("failures.csv")));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("epsilon,error,causes"));
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("1e-101,"), "{row}");
+    assert!(row.contains("ε = 1e-101") && row.contains("epsilon"), "{row}");
+    assert!(lines.next().is_none());
+    // The store keeps the chain too; the manifest says what happened.
+    let stored: serde_json::Value =
+        serde_json::from_slice(&read(&out.join("runs/failed_1e-101.json"))).unwrap();
+    assert!(stored["error"].as_array().unwrap().len() >= 2, "{stored}");
+    let m = manifest(&out);
+    assert_eq!(m["status"], "failed");
+    assert_eq!(m["failed"][0][0].as_f64(), Some(1e-101));
+    assert!(text(&read(&out.join("phases.csv"))).contains("2 of 3 grid points"));
+    // A rerun retries only the failed point.
+    let again = run(bin()
+        .args(["sweep", "--eps", "1e-2,1e-3,1e-101", "--out"])
+        .arg(&out));
+    assert!(text(&again.stderr).contains("0 computed, 2 resumed, 1 failed"));
+}
