@@ -7,6 +7,10 @@ use timescales_ode::{Method, Observer, SolverOptions, SolverStats, Stop, Traject
 
 use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
 
+/// The smallest `ε` a [`FlowProblem`] accepts: the Newton matrices of the implicit solvers
+/// hold products of rates `~ 1/ε`, so `1/ε²` must stay well inside double precision.
+pub const MIN_EPSILON: f64 = 1e-100;
+
 /// Where to record the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -151,6 +155,16 @@ impl FlowProblem {
                 format!("must be positive and finite, got {}", self.epsilon),
             );
         }
+        if self.epsilon < MIN_EPSILON {
+            return bad(
+                "run.epsilon",
+                format!(
+                    "must be at least {MIN_EPSILON:e}, got {:e}: the fast rates ~ 1/ε enter the \
+                     implicit solvers' Newton matrices squared, which overflows double precision",
+                    self.epsilon
+                ),
+            );
+        }
         if !(self.t_end.is_finite() && self.t_end > 0.0) {
             return bad(
                 "run.t_end",
@@ -204,7 +218,30 @@ impl FlowProblem {
         if self.particles == 0 {
             return bad("init.particles", "must be at least 1".into());
         }
+        if let (InitialLaw::Discrete { values, .. }, Placement::Quadrature) =
+            (&self.law, self.placement)
+            && self.particles != values.len()
+        {
+            return bad(
+                "init.particles",
+                format!(
+                    "a discrete law with quadrature placement has one particle per atom: {} \
+                     atoms, particles = {}",
+                    values.len(),
+                    self.particles
+                ),
+            );
+        }
         Ok(())
+    }
+
+    /// Whether the particle count is fixed by the law: a discrete law with quadrature
+    /// placement has one particle per atom, so no other `N` (no convergence in `N`) exists.
+    pub fn particle_count_is_fixed(&self) -> bool {
+        matches!(
+            (&self.law, self.placement),
+            (InitialLaw::Discrete { .. }, Placement::Quadrature)
+        )
     }
 
     /// The output times: `[0] ∪ geomspace(ε/10, t_end, samples)`
