@@ -173,6 +173,16 @@ impl Sgd {
             });
         }
         let lr = self.opts.lr;
+        if let Some(&t_last) = t_out.last()
+            && t_last > 0.0
+            && (t_last / lr).round() < 1.0
+        {
+            return Err(NetworkError::InvalidParameter {
+                what: "lr",
+                value: lr.to_string(),
+                reason: "exceeds twice the last output time: not a single SGD step would be taken",
+            });
+        }
         let mut marks: Vec<usize> = t_out.iter().map(|t| (t / lr).round() as usize).collect();
         marks.dedup();
         if marks.windows(2).any(|w| w[1] < w[0]) {
