@@ -136,8 +136,9 @@ impl Sgd {
     /// handed to `observer`. On success `state` is the state at the last output time.
     ///
     /// # Errors
-    /// [`NetworkError::NonFinite`] (with the step) when the state blows up (`η` too large
-    /// for `ε`), [`NetworkError::StoppedByObserver`], shape or parameter errors.
+    /// [`NetworkError::SgdDiverged`] (with the step) when the state blows up (`η` too large
+    /// for `ε`), [`NetworkError::StoppedByObserver`], shape or parameter errors (a step `η`
+    /// longer than the run included).
     pub fn run<O: FlowObserver + ?Sized>(
         &mut self,
         state: &mut NetworkState,
@@ -210,22 +211,24 @@ impl Sgd {
                 self.stats.steps += 1;
                 self.stats.samples += bsz;
                 if let Some((what, neuron)) = state.first_non_finite() {
-                    return Err(NetworkError::NonFinite {
+                    return Err(NetworkError::SgdDiverged {
                         t: step as f64 * lr,
                         step,
                         what,
                         neuron,
+                        fast_step: lr / self.opts.eps,
                     });
                 }
             }
             let t = step as f64 * lr;
             let risk = self.pop.risk(state)?;
             if !risk.is_finite() {
-                return Err(NetworkError::NonFinite {
+                return Err(NetworkError::SgdDiverged {
                     t,
                     step,
                     what: "risk",
                     neuron: 0,
+                    fast_step: lr / self.opts.eps,
                 });
             }
             if let ControlFlow::Break(()) = observer.observe(&Snapshot { t, state, risk }) {

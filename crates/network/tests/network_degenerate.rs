@@ -237,9 +237,9 @@ proptest! {
                 prop_assert!(risk.iter().all(|r| r.is_finite()), "{risk:?}");
                 prop_assert!(state.max_abs_overlap() <= 1.0 + 1e-9);
             }
-            // SGD may diverge at a large step: a typed non-finite error.
+            // SGD may diverge at a large step: a typed error that says so.
             Err(e) => prop_assert!(
-                matches!(e, NetworkError::NonFinite { .. }),
+                matches!(e, NetworkError::SgdDiverged { .. }),
                 "{e}"
             ),
         }
