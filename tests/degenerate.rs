@@ -291,7 +291,12 @@ fn degenerate_coefficients() {
         ),
         (
             "zero_target",
-            scenario("hermite = [0.0, 1.0, 1.0]", "hermite = [0.0]", UNIFORM4, RUN),
+            scenario(
+                "hermite = [0.0, 1.0, 1.0]",
+                "hermite = [0.0]",
+                UNIFORM4,
+                RUN,
+            ),
             [
                 Known(ZERO_RISK_PLOT),
                 Known(ZERO_RISK_PLOT),
@@ -415,7 +420,12 @@ fn degenerate_runs() {
             // The network writer drops the first row as if it were t = 0
             // (src/output/network.rs), so one output time leaves nothing to plot.
             "one_output_time",
-            scenario(sigma, phi, UNIFORM4, "epsilon = 1e-3\nt_end = 1.0\ntimes = [1.0]"),
+            scenario(
+                sigma,
+                phi,
+                UNIFORM4,
+                "epsilon = 1e-3\nt_end = 1.0\ntimes = [1.0]",
+            ),
             [
                 Pass,
                 Fail("usable points"),
@@ -428,7 +438,9 @@ fn degenerate_runs() {
 }
 
 fn system(slow: &str, fast: &str, initial: &str, run: &str) -> String {
-    format!("[system]\nslow = {{ {slow} }}\nfast = {{ {fast} }}\ninitial = {{ {initial} }}\n[run]\n{run}\n")
+    format!(
+        "[system]\nslow = {{ {slow} }}\nfast = {{ {fast} }}\ninitial = {{ {initial} }}\n[run]\n{run}\n"
+    )
 }
 
 const SYSTEM_RUN: &str = "epsilon = 1e-3\nt_end = 1.0\ntimes = [0.5, 1.0]";

@@ -466,8 +466,7 @@ impl<'a> Watch<'a> {
         }
         let (s, a) = u.split_at(n);
         let risk = self.flow.risk_at(s, a);
-        let slack =
-            10.0 * self.rtol * self.last_risk + 1e-12 * self.risk0 + self.error_floor(a);
+        let slack = 10.0 * self.rtol * self.last_risk + 1e-12 * self.risk0 + self.error_floor(a);
         self.max_increase = self.max_increase.max(risk - self.last_risk);
         if risk.is_nan() || risk > self.last_risk + slack {
             self.violation = Some((

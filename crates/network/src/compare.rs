@@ -171,11 +171,8 @@ impl LimitComparison {
         let (sup, t_sup) = sup_distance(&t[k..], &risk[k..], &lt[lk..], &lr[lk..], &t[k..])?;
         let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
         // Phase 1 is the drop from R_0 to R_1: none when they coincide (φ_1 = 0, or K = 0).
-        let crossing = |t: &[f64], r: &[f64]| {
-            (r0 > r1)
-                .then(|| midpoint_crossing(t, r, r0, r1))
-                .flatten()
-        };
+        let crossing =
+            |t: &[f64], r: &[f64]| (r0 > r1).then(|| midpoint_crossing(t, r, r0, r1)).flatten();
         let t1_limit = crossing(&lt[lk..], &lr[lk..]);
         let sigma1_phi1 = model
             .sigma()

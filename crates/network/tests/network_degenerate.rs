@@ -11,7 +11,6 @@ use timescales_network::{
     Sgd, SgdOptions, Snapshot, SummaryRecorder, Trajectory,
 };
 
-
 fn limit_curve(t: &[f64], r: &[f64]) -> Trajectory {
     let mut traj = Trajectory::new(vec!["risk".into()]);
     for (t, r) in t.iter().zip(r) {
@@ -51,7 +50,10 @@ fn without_a_degree_one_drop_there_is_no_phase_one_time() {
         0.3,
     )
     .unwrap();
-    assert_eq!((c.t1_network, c.t1_limit, c.t1_predicted), (None, None, None));
+    assert_eq!(
+        (c.t1_network, c.t1_limit, c.t1_predicted),
+        (None, None, None)
+    );
     assert_eq!(c.sup_distance, 0.0);
 }
 

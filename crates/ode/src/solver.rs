@@ -299,7 +299,10 @@ pub(crate) fn at_stop_time(t: f64) -> IntegrationError {
 pub(crate) fn initial_step_guess(u: &[f64], f: &[f64], rtol: f64, atol: f64) -> f64 {
     let n = u.len().max(1) as f64;
     let weighted = |v: &[f64]| -> f64 {
-        let scaled = u.iter().zip(v).map(|(&ui, &vi)| vi / (atol + rtol * ui.abs()));
+        let scaled = u
+            .iter()
+            .zip(v)
+            .map(|(&ui, &vi)| vi / (atol + rtol * ui.abs()));
         let plain = (scaled.clone().map(|x| x * x).sum::<f64>() / n).sqrt();
         if plain.is_finite() {
             return plain;

@@ -121,7 +121,7 @@ fn direct_run(problem: &FlowProblem, samples: usize) -> Result<Trajectory, Phase
     let early = EarlyPhases::new(problem)?;
     let mut p = problem.clone();
     let (lo, hi) = (problem.epsilon / 10.0, problem.t_end);
-    if !(hi > lo) {
+    if hi <= lo {
         return Err(PhaseError::Invalid(format!(
             "run.t_end = {hi:e} must exceed ε/10 = {lo:e}: the direct run is sampled on a log \
              grid from ε/10 to t_end"

@@ -5,9 +5,7 @@
 
 use proptest::prelude::*;
 use timescales_analysis::ConvergeOptions;
-use timescales_meanfield::{
-    FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate,
-};
+use timescales_meanfield::{FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate};
 use timescales_phases::sweep::measure_point;
 use timescales_phases::{PhaseError, Study, StudyOptions, direct_risk};
 
@@ -53,7 +51,10 @@ fn a_discrete_law_by_quadrature_has_no_convergence_in_n() {
     assert_eq!(point.particles, 1);
     assert!(point.convergence.is_none());
     assert!(
-        point.notes.iter().any(|n| n.contains("no convergence in N")),
+        point
+            .notes
+            .iter()
+            .any(|n| n.contains("no convergence in N")),
         "{:?}",
         point.notes
     );
@@ -98,7 +99,12 @@ fn a_horizon_before_the_first_sample_names_run_t_end() {
 fn no_phase_one_is_refused_with_the_reason() {
     // K = 0, and σ_1 φ_1 = 0 with K = 2.
     for p in [
-        small(vec![1.0], vec![0.5], InitialLaw::Uniform { lo: -1.0, hi: 1.0 }, 4),
+        small(
+            vec![1.0],
+            vec![0.5],
+            InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+            4,
+        ),
         small(
             vec![0.0, 1.0, 0.0],
             vec![0.0, 0.0, 1.0],
@@ -135,7 +141,11 @@ fn law() -> impl Strategy<Value = (InitialLaw, Placement, usize)> {
             let n = v.len();
             let (values, mut weights): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
             weights[0] += 0.1;
-            (InitialLaw::Discrete { values, weights }, Placement::Quadrature, n)
+            (
+                InitialLaw::Discrete { values, weights },
+                Placement::Quadrature,
+                n,
+            )
         }),
     ]
 }
@@ -152,26 +162,28 @@ fn problem() -> impl Strategy<Value = FlowProblem> {
         -2.0..0.5f64,
         prop::sample::select(vec![Method::Rodas4, Method::Bdf]),
     )
-        .prop_map(|(mut sigma, mut phi, tail, (law, placement, n), le, lt, method)| {
-            let k = sigma.len().max(phi.len());
-            sigma.resize(k, 0.0);
-            phi.resize(k, 0.0);
-            let epsilon = 10f64.powf(le);
-            FlowProblem {
-                sigma,
-                phi,
-                tail_energy: tail,
-                law,
-                particles: n,
-                placement,
-                epsilon,
-                t_end: 10f64.powf(lt).max(epsilon),
-                rtol: 1e-6,
-                atol: 1e-9,
-                times: OutputTimes::LogGrid { samples: 30 },
-                method,
-            }
-        })
+        .prop_map(
+            |(mut sigma, mut phi, tail, (law, placement, n), le, lt, method)| {
+                let k = sigma.len().max(phi.len());
+                sigma.resize(k, 0.0);
+                phi.resize(k, 0.0);
+                let epsilon = 10f64.powf(le);
+                FlowProblem {
+                    sigma,
+                    phi,
+                    tail_energy: tail,
+                    law,
+                    particles: n,
+                    placement,
+                    epsilon,
+                    t_end: 10f64.powf(lt).max(epsilon),
+                    rtol: 1e-6,
+                    atol: 1e-9,
+                    times: OutputTimes::LogGrid { samples: 30 },
+                    method,
+                }
+            },
+        )
 }
 
 proptest! {

@@ -5,7 +5,9 @@
 
 use proptest::prelude::*;
 use timescales_hermite::Activation;
-use timescales_scenario::{FunctionTable, InitTable, RunTable, Scenario, ScenarioError, ScenarioFile};
+use timescales_scenario::{
+    FunctionTable, InitTable, RunTable, Scenario, ScenarioError, ScenarioFile,
+};
 
 const BASE: &str = r#"
 [activation]
@@ -27,13 +29,7 @@ samples = 50
 "#;
 
 /// The scenario keys an `Invalid` or `Expansion` error may name.
-const KEYS: &[&str] = &[
-    "activation",
-    "target",
-    "init.",
-    "run.",
-    "scenario",
-];
+const KEYS: &[&str] = &["activation", "target", "init.", "run.", "scenario"];
 
 /// The key an error names (`None` for syntax and I/O errors, which quote the parser).
 fn key_of(e: &ScenarioError) -> Option<&str> {
@@ -91,13 +87,23 @@ fn mutated() -> impl Strategy<Value = String> {
                 0 => {
                     let mut v = chars.clone();
                     v.insert(i.min(v.len()), c);
-                    lines = v.iter().collect::<String>().lines().map(str::to_string).collect();
+                    lines = v
+                        .iter()
+                        .collect::<String>()
+                        .lines()
+                        .map(str::to_string)
+                        .collect();
                 }
                 1 if !chars.is_empty() => {
                     let mut v = chars.clone();
                     let j = i.min(v.len() - 1);
                     v[j] = c;
-                    lines = v.iter().collect::<String>().lines().map(str::to_string).collect();
+                    lines = v
+                        .iter()
+                        .collect::<String>()
+                        .lines()
+                        .map(str::to_string)
+                        .collect();
                 }
                 2 if !lines.is_empty() => {
                     let j = at.index(lines.len());
@@ -127,11 +133,17 @@ fn float() -> impl Strategy<Value = f64> {
 }
 
 fn coeffs() -> impl Strategy<Value = Vec<f64>> {
-    prop::collection::vec(prop_oneof![2 => Just(0.0), 6 => -2.0..2.0f64, 1 => float()], 0..7)
+    prop::collection::vec(
+        prop_oneof![2 => Just(0.0), 6 => -2.0..2.0f64, 1 => float()],
+        0..7,
+    )
 }
 
 fn names() -> Vec<String> {
-    Activation::all().iter().map(|a| a.name().to_string()).collect()
+    Activation::all()
+        .iter()
+        .map(|a| a.name().to_string())
+        .collect()
 }
 
 /// A name: usually valid, sometimes unknown, empty or oddly cased.
@@ -181,7 +193,10 @@ fn init_table() -> impl Strategy<Value = InitTable> {
         ],
         (float(), float(), float(), float()),
         prop::option::of(prop::collection::vec(float(), 0..4)),
-        prop::option::of(prop::collection::vec(prop_oneof![6 => 0.0..2.0f64, 1 => float()], 0..4)),
+        prop::option::of(prop::collection::vec(
+            prop_oneof![6 => 0.0..2.0f64, 1 => float()],
+            0..4,
+        )),
         prop::option::of(0usize..20),
         prop::option::of(prop_oneof![
             8 => prop::sample::select(vec!["quadrature", "random"]),
@@ -239,26 +254,32 @@ fn run_table() -> impl Strategy<Value = RunTable> {
             1 => Just("euler"),
         ]),
     )
-        .prop_map(|(epsilon, t_end, rtol, atol, times, samples, method)| RunTable {
-            epsilon,
-            t_end,
-            rtol,
-            atol,
-            times,
-            samples,
-            method: method.map(str::to_string),
-        })
+        .prop_map(
+            |(epsilon, t_end, rtol, atol, times, samples, method)| RunTable {
+                epsilon,
+                t_end,
+                rtol,
+                atol,
+                times,
+                samples,
+                method: method.map(str::to_string),
+            },
+        )
 }
 
 fn scenario_file() -> impl Strategy<Value = ScenarioFile> {
-    (function_table(), function_table(), init_table(), run_table()).prop_map(
-        |(activation, target, init, run)| ScenarioFile {
+    (
+        function_table(),
+        function_table(),
+        init_table(),
+        run_table(),
+    )
+        .prop_map(|(activation, target, init, run)| ScenarioFile {
             activation,
             target,
             init,
             run,
-        },
-    )
+        })
 }
 
 /// A valid scenario: small explicit coefficients (zeros and K = 0 included), a valid law,
@@ -297,7 +318,9 @@ fn valid_file() -> impl Strategy<Value = ScenarioFile> {
             ..FunctionTable::default()
         }),
     ];
-    let method = prop::option::of(prop::sample::select(vec!["rodas4", "bdf", "dopri5", "dop853"]));
+    let method = prop::option::of(prop::sample::select(vec![
+        "rodas4", "bdf", "dopri5", "dop853",
+    ]));
     (activation, list(), law, -6.0..-1.0f64, method).prop_map(
         |(activation, phi, init, le, method)| ScenarioFile {
             activation,
@@ -319,7 +342,10 @@ fn valid_file() -> impl Strategy<Value = ScenarioFile> {
 
 /// One invalid value put into a valid scenario, and the key its error must name.
 fn fault() -> impl Strategy<Value = (usize, f64)> {
-    (0usize..22, prop_oneof![Just(f64::NAN), Just(f64::INFINITY), -5.0..-1e-3f64])
+    (
+        0usize..22,
+        prop_oneof![Just(f64::NAN), Just(f64::INFINITY), -5.0..-1e-3f64],
+    )
 }
 
 fn inject(f: &mut ScenarioFile, which: usize, bad: f64) -> &'static str {
@@ -456,10 +482,7 @@ fn with_law(f: &ScenarioFile, law: &str) -> ScenarioFile {
             ..InitTable::default()
         },
     };
-    ScenarioFile {
-        init,
-        ..f.clone()
-    }
+    ScenarioFile { init, ..f.clone() }
 }
 
 proptest! {

@@ -178,8 +178,7 @@ fn a_fast_field_without_an_isolated_root_is_named() {
         &[],
     )
     .unwrap();
-    let e = solve_layer(&sys, &start(1.0, 0.0, false), &[], &LayerOptions::default())
-        .unwrap_err();
+    let e = solve_layer(&sys, &start(1.0, 0.0, false), &[], &LayerOptions::default()).unwrap_err();
     assert!(matches!(e, InnerError::SingularFast { .. }), "{e:?}");
     assert!(e.to_string().contains("singular"), "{e}");
 }
