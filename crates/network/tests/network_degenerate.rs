@@ -88,6 +88,18 @@ fn curves_without_a_row_at_zero_are_compared_on_all_their_times() {
 }
 
 #[test]
+fn a_relative_tolerance_of_one_or_more_is_refused() {
+    let model = Model::new(&[0.0, 1.0], &[0.0, 1.0], 0.0).unwrap();
+    let mut opts = FlowOptions::new(1e-2);
+    opts.solver.rtol = 2.0;
+    let e = PopulationFlow::new(model, 4, 2, opts).unwrap_err();
+    assert!(
+        matches!(e, NetworkError::InvalidParameter { what: "rtol", .. }),
+        "{e}"
+    );
+}
+
+#[test]
 fn an_sgd_step_longer_than_the_run_is_refused() {
     let model = Model::new(&[0.0, 1.0], &[0.0, 1.0], 0.0).unwrap();
     let opts = SgdOptions {
