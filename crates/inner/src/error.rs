@@ -18,6 +18,19 @@ pub enum InnerError {
         /// Newton distance to the manifold there.
         distance: f64,
     },
+    /// Where the layer ended, `∂f/∂y` is singular or not finite: there is no isolated slow
+    /// manifold to relax to (`f ≡ 0` in some direction, a degenerate root, …).
+    #[error(
+        "layer at t0 = {t0}: at tau = {tau:e} the fast Jacobian ∂f/∂y is singular or not finite, so \
+         the fast variables have no isolated slow manifold to relax to (is f degenerate, e.g. \
+         identically zero in some fast variable?)"
+    )]
+    SingularFast {
+        /// Start of the layer.
+        t0: f64,
+        /// Stretched time of the last check.
+        tau: f64,
+    },
     /// The layer settled on a point of the critical manifold that is not attracting.
     #[error(
         "layer at t0 = {t0} ends at x = {x:?}, y = {y:?}, which is not attracting (max Re λ(∂f/∂y) = {max_real:e})"

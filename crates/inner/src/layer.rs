@@ -321,6 +321,7 @@ impl<S: SlowFastSystem + ?Sized> Observer for LayerWatch<'_, '_, S> {
 ///
 /// # Errors
 /// [`InnerError::NotConverged`] when the manifold is not reached by `τ_max`,
+/// [`InnerError::SingularFast`] when `∂f/∂y` is singular where the layer ended,
 /// [`InnerError::NotAttracting`] when the limit is not an attracting point of the
 /// manifold, [`InnerError::Integration`] / [`InnerError::Manifold`] when the integrator
 /// or the final Newton polish fail, [`InnerError::InvalidRequest`] for bad dimensions or
@@ -432,14 +433,17 @@ pub fn solve_layer<S: SlowFastSystem + ?Sized>(
     let Some((tau_c, u_c)) = converged else {
         return Err(match result {
             Err(source) => InnerError::Integration { t0, source },
-            Ok(_) => {
-                let (tau, d) = last.unwrap_or((0.0, f64::INFINITY));
-                InnerError::NotConverged {
-                    t0,
-                    tau,
-                    distance: d * opts.tol,
+            Ok(_) => match last {
+                Some((tau, d)) if d.is_infinite() => InnerError::SingularFast { t0, tau },
+                _ => {
+                    let (tau, d) = last.unwrap_or((0.0, f64::INFINITY));
+                    InnerError::NotConverged {
+                        t0,
+                        tau,
+                        distance: d * opts.tol,
+                    }
                 }
-            }
+            },
         });
     };
     let y_limit = solve_fast(sys, &start.x0, &u_c[..m], 0.0, &opts.newton)

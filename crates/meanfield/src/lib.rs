@@ -24,5 +24,7 @@ mod run;
 pub use error::{FlowError, Invariant};
 pub use law::{InitialLaw, Particles, Placement};
 pub use model::TwoLayerFlow;
-pub use run::{FlowProblem, FlowRun, OutputTimes, column_names, simulate, simulate_with};
+pub use run::{
+    FlowProblem, FlowRun, MIN_EPSILON, OutputTimes, column_names, simulate, simulate_with,
+};
 pub use timescales_ode::Method;

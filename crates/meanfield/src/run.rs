@@ -7,6 +7,10 @@ use timescales_ode::{Method, Observer, SolverOptions, SolverStats, Stop, Traject
 
 use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
 
+/// The smallest `ε` a [`FlowProblem`] accepts: the Newton matrices of the implicit solvers
+/// hold products of rates `~ 1/ε`, so `1/ε²` must stay well inside double precision.
+pub const MIN_EPSILON: f64 = 1e-100;
+
 /// Where to record the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -151,6 +155,16 @@ impl FlowProblem {
                 format!("must be positive and finite, got {}", self.epsilon),
             );
         }
+        if self.epsilon < MIN_EPSILON {
+            return bad(
+                "run.epsilon",
+                format!(
+                    "must be at least {MIN_EPSILON:e}, got {:e}: the fast rates ~ 1/ε enter the \
+                     implicit solvers' Newton matrices squared, which overflows double precision",
+                    self.epsilon
+                ),
+            );
+        }
         if !(self.t_end.is_finite() && self.t_end > 0.0) {
             return bad(
                 "run.t_end",
@@ -204,7 +218,30 @@ impl FlowProblem {
         if self.particles == 0 {
             return bad("init.particles", "must be at least 1".into());
         }
+        if let (InitialLaw::Discrete { values, .. }, Placement::Quadrature) =
+            (&self.law, self.placement)
+            && self.particles != values.len()
+        {
+            return bad(
+                "init.particles",
+                format!(
+                    "a discrete law with quadrature placement has one particle per atom: {} \
+                     atoms, particles = {}",
+                    values.len(),
+                    self.particles
+                ),
+            );
+        }
         Ok(())
+    }
+
+    /// Whether the particle count is fixed by the law: a discrete law with quadrature
+    /// placement has one particle per atom, so no other `N` (no convergence in `N`) exists.
+    pub fn particle_count_is_fixed(&self) -> bool {
+        matches!(
+            (&self.law, self.placement),
+            (InitialLaw::Discrete { .. }, Placement::Quadrature)
+        )
     }
 
     /// The output times: `[0] ∪ geomspace(ε/10, t_end, samples)`
@@ -279,7 +316,8 @@ pub fn simulate(problem: &FlowProblem) -> Result<FlowRun, FlowError> {
 /// # Errors
 /// [`FlowError::InvalidParameter`] for a bad problem, [`FlowError::Integration`] when the
 /// integrator fails, [`FlowError::InvariantViolated`] when the risk increases beyond the
-/// tolerance (`10·rtol·R + 1e-12·R(0)` per step) or some `|s_i| > 1 + 10·rtol`.
+/// tolerance (`10·rtol·R + 1e-12·R(0)` per step, plus the rise its own error can cause near a
+/// minimum of `R`) or some `|s_i| > 1 + 10·rtol`.
 pub fn simulate_with(
     problem: &FlowProblem,
     progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
@@ -303,6 +341,7 @@ pub fn simulate_with(
         &flow,
         &u0,
         problem.rtol * error_per_rtol(problem.method),
+        problem.atol * error_per_rtol(problem.method),
         progress,
     );
     let wrap = |source| FlowError::Integration {
@@ -364,18 +403,20 @@ struct Watch<'a> {
     last_risk: f64,
     risk0: f64,
     rtol: f64,
+    atol: f64,
     max_increase: f64,
     violation: Option<(f64, Invariant)>,
     progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
 }
 
 impl<'a> Watch<'a> {
-    /// `rtol` here is the expected relative error (the requested `rtol` times
-    /// [`error_per_rtol`]); the checks allow ten times it.
+    /// `rtol`, `atol` here are the expected errors (the requested tolerances times
+    /// [`error_per_rtol`]); the checks allow ten times them.
     fn new(
         flow: &TwoLayerFlow,
         u0: &[f64],
         rtol: f64,
+        atol: f64,
         progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
     ) -> Self {
         let mut w = Self {
@@ -384,6 +425,7 @@ impl<'a> Watch<'a> {
             last_risk: f64::INFINITY,
             risk0: 0.0,
             rtol,
+            atol,
             max_increase: f64::NEG_INFINITY,
             violation: None,
             progress,
@@ -424,7 +466,7 @@ impl<'a> Watch<'a> {
         }
         let (s, a) = u.split_at(n);
         let risk = self.flow.risk_at(s, a);
-        let slack = 10.0 * self.rtol * self.last_risk + 1e-12 * self.risk0;
+        let slack = 10.0 * self.rtol * self.last_risk + 1e-12 * self.risk0 + self.error_floor(a);
         self.max_increase = self.max_increase.max(risk - self.last_risk);
         if risk.is_nan() || risk > self.last_risk + slack {
             self.violation = Some((
@@ -439,6 +481,26 @@ impl<'a> Watch<'a> {
         }
         self.last_risk = risk;
         ControlFlow::Continue(())
+    }
+}
+
+impl Watch<'_> {
+    /// The risk change the solver's own error can cause where the risk is near a minimum (so
+    /// quadratic in that error): `½ Σ_k σ_k² (δ (1 + k max|a|))²`, with `δ = 10 (rtol ·
+    /// max(|a|, 1) + atol)` the error allowed per component (`δM_k ≤ |δa| + k |a| |δs|`).
+    /// Without it a run that has learnt everything (`R` at round-off) fails on a rise of
+    /// the size of its own error, e.g. K = 0 with BDF at rtol 1e-6.
+    fn error_floor(&self, a: &[f64]) -> f64 {
+        let a_max = a.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let delta = 10.0 * (self.rtol * a_max + self.atol);
+        let sum: f64 = self
+            .flow
+            .sigma()
+            .iter()
+            .enumerate()
+            .map(|(k, sk)| (sk * delta * (1.0 + k as f64 * a_max)).powi(2))
+            .sum();
+        0.5 * sum
     }
 }
 

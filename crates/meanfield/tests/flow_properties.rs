@@ -284,6 +284,35 @@ fn invalid_problems_are_rejected_before_integrating() {
         Err(FlowError::InvalidParameter { key, .. }) => assert_eq!(key, "activation"),
         other => panic!("{other:?}"),
     }
+    // Degenerate but named: an ε whose 1/ε² overflows the Newton matrices, and a discrete
+    // law by quadrature with a particle count other than its atom count.
+    p.sigma[2] = 0.5;
+    for (q, key) in [
+        (
+            FlowProblem {
+                epsilon: 1e-300,
+                ..p.clone()
+            },
+            "run.epsilon",
+        ),
+        (
+            FlowProblem {
+                law: InitialLaw::Discrete {
+                    values: vec![0.5],
+                    weights: vec![1.0],
+                },
+                particles: 2,
+                ..p.clone()
+            },
+            "init.particles",
+        ),
+    ] {
+        match q.validate() {
+            Err(FlowError::InvalidParameter { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("{key}: {other:?}"),
+        }
+        assert!(!q.particle_count_is_fixed() || key == "init.particles");
+    }
 }
 
 #[test]

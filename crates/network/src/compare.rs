@@ -77,6 +77,11 @@ pub fn phase1_shift_prediction(eps: f64, d: usize, var_a: f64, sigma1_phi1: f64)
     Some(-(eps.sqrt() / (2.0 * c)) * (1.0 / (d as f64 * eps * var_a)).ln_1p())
 }
 
+/// Index of the first positive time (the length when there is none).
+fn first_positive(t: &[f64]) -> usize {
+    t.iter().position(|&x| x > 0.0).unwrap_or(t.len())
+}
+
 /// A finite network's risk curve set against the limit flow's, on the network's output
 /// times: the sup distance, the phase-1 times of both (midpoint crossings between `R_0` and
 /// `R_1`), and the phase-1 time predicted from the overlaps' seeding of phase 1.
@@ -110,12 +115,15 @@ pub struct LimitComparison {
 }
 
 impl LimitComparison {
-    /// Compares `network` (a [`SummaryRecorder`](crate::SummaryRecorder)'s trajectory, first row
-    /// at `t = 0`) with the `limit` trajectory (a `risk` column, first row at `t = 0`) of the
-    /// same `model` at `eps`; `var_a` is the variance of the network's `a(0)`.
+    /// Compares `network` (a [`SummaryRecorder`](crate::SummaryRecorder)'s trajectory, usually
+    /// with a first row at `t = 0`) with the `limit` trajectory (a `risk` column) of the same
+    /// `model` at `eps`; `var_a` is the variance of the network's `a(0)`. Distances and phase
+    /// times use the positive times; the phase-1 times are `None` when `R_0 = R_1` (no
+    /// degree-1 drop: `φ_1 = 0` or `K = 0`).
     ///
     /// # Errors
-    /// [`NetworkError::TooFewPoints`] when the curves share no positive time,
+    /// [`NetworkError::TooFewPoints`] when a curve has no positive time or the curves share
+    /// none,
     /// [`NetworkError::Mismatch`] when a trajectory lacks its `risk` (or `max_abs_overlap`)
     /// column.
     #[allow(clippy::too_many_arguments)]
@@ -140,26 +148,32 @@ impl LimitComparison {
         let (t, risk) = (network.t.clone(), column(network, "risk")?);
         let overlap = column(network, "max_abs_overlap")?;
         let (lt, lr) = (&limit.t, column(limit, "risk")?);
-        if t.len() < 2 || lt.len() < 2 {
+        // The curves are compared in log t, on their positive times (a row at t = 0, if any,
+        // is left out).
+        let (k, lk) = (first_positive(&t), first_positive(lt));
+        if k == t.len() || lk == lt.len() {
             return Err(NetworkError::TooFewPoints {
-                what: "a risk curve to compare",
-                needed: 2,
-                got: t.len().min(lt.len()),
+                what: "positive output times of a risk curve to compare",
+                needed: 1,
+                got: 0,
             });
         }
         let risk_limit = t
             .iter()
             .map(|&x| {
-                if x <= lt[0] {
-                    lr[0]
+                if lk > 0 && x <= lt[lk - 1] {
+                    lr[lk - 1]
                 } else {
-                    interp_log_time(&lt[1..], &lr[1..], x).unwrap_or(f64::NAN)
+                    interp_log_time(&lt[lk..], &lr[lk..], x).unwrap_or(f64::NAN)
                 }
             })
             .collect();
-        let (sup, t_sup) = sup_distance(&t[1..], &risk[1..], &lt[1..], &lr[1..], &t[1..])?;
+        let (sup, t_sup) = sup_distance(&t[k..], &risk[k..], &lt[lk..], &lr[lk..], &t[k..])?;
         let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
-        let t1_limit = midpoint_crossing(&lt[1..], &lr[1..], r0, r1);
+        // Phase 1 is the drop from R_0 to R_1: none when they coincide (φ_1 = 0, or K = 0).
+        let crossing =
+            |t: &[f64], r: &[f64]| (r0 > r1).then(|| midpoint_crossing(t, r, r0, r1)).flatten();
+        let t1_limit = crossing(&lt[lk..], &lr[lk..]);
         let sigma1_phi1 = model
             .sigma()
             .get(1)
@@ -168,7 +182,7 @@ impl LimitComparison {
         Ok(Self {
             d,
             m,
-            t1_network: midpoint_crossing(&t[1..], &risk[1..], r0, r1),
+            t1_network: crossing(&t[k..], &risk[k..]),
             t1_predicted: phase1_shift_prediction(eps, d, var_a, sigma1_phi1)
                 .zip(t1_limit)
                 .map(|(shift, t1)| t1 + shift),

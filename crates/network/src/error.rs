@@ -37,6 +37,25 @@ pub enum NetworkError {
         /// Index of the neuron (0 for a scalar such as the risk).
         neuron: usize,
     },
+    /// Online SGD blew up: a state component or the risk became NaN or infinite. The
+    /// second layer steps with `η/ε`, explicitly, so `η` must stay below about `2ε/U(1)`.
+    #[error(
+        "SGD diverged at t = {t:e} (step {step}): non-finite {what} of neuron {neuron}; the \
+         second layer steps with η/ε = {fast_step:e}, beyond its stability limit ~ 2/U(1): \
+         lower η (below about ε)"
+    )]
+    SgdDiverged {
+        /// Time reached.
+        t: f64,
+        /// SGD iterations so far.
+        step: usize,
+        /// `"a"`, `"w"` or `"risk"`.
+        what: &'static str,
+        /// Index of the neuron (0 for the risk).
+        neuron: usize,
+        /// The second layer's step `η/ε`.
+        fast_step: f64,
+    },
     /// The risk increased by more than the tolerance over one step: the flow is a gradient
     /// flow, so this is an integration (or step-size) failure.
     #[error(

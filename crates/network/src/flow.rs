@@ -138,7 +138,8 @@ impl PopulationFlow {
     /// A flow for `d × m` networks of `model`.
     ///
     /// # Errors
-    /// [`NetworkError::InvalidParameter`] for non-positive `ε` or tolerances, or a zero size.
+    /// [`NetworkError::InvalidParameter`] for non-positive `ε` or tolerances, `rtol ≥ 1`, or a
+    /// zero size.
     pub fn new(model: Model, d: usize, m: usize, opts: FlowOptions) -> Result<Self, NetworkError> {
         for (what, v) in [
             ("eps", opts.eps),
@@ -152,6 +153,13 @@ impl PopulationFlow {
                     reason: "must be positive and finite",
                 });
             }
+        }
+        if opts.solver.rtol >= 1.0 {
+            return Err(NetworkError::InvalidParameter {
+                what: "rtol",
+                value: opts.solver.rtol.to_string(),
+                reason: "must be below 1: a relative tolerance of 100 % or more controls nothing",
+            });
         }
         Ok(Self {
             pop: Population::new(model, d, m)?,

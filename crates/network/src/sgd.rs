@@ -136,8 +136,9 @@ impl Sgd {
     /// handed to `observer`. On success `state` is the state at the last output time.
     ///
     /// # Errors
-    /// [`NetworkError::NonFinite`] (with the step) when the state blows up (`η` too large
-    /// for `ε`), [`NetworkError::StoppedByObserver`], shape or parameter errors.
+    /// [`NetworkError::SgdDiverged`] (with the step) when the state blows up (`η` too large
+    /// for `ε`), [`NetworkError::StoppedByObserver`], shape or parameter errors (a step `η`
+    /// longer than the run included).
     pub fn run<O: FlowObserver + ?Sized>(
         &mut self,
         state: &mut NetworkState,
@@ -173,6 +174,16 @@ impl Sgd {
             });
         }
         let lr = self.opts.lr;
+        if let Some(&t_last) = t_out.last()
+            && t_last > 0.0
+            && (t_last / lr).round() < 1.0
+        {
+            return Err(NetworkError::InvalidParameter {
+                what: "lr",
+                value: lr.to_string(),
+                reason: "exceeds twice the last output time: not a single SGD step would be taken",
+            });
+        }
         let mut marks: Vec<usize> = t_out.iter().map(|t| (t / lr).round() as usize).collect();
         marks.dedup();
         if marks.windows(2).any(|w| w[1] < w[0]) {
@@ -205,22 +216,24 @@ impl Sgd {
                 self.stats.steps += 1;
                 self.stats.samples += bsz;
                 if let Some((what, neuron)) = state.first_non_finite() {
-                    return Err(NetworkError::NonFinite {
+                    return Err(NetworkError::SgdDiverged {
                         t: step as f64 * lr,
                         step,
                         what,
                         neuron,
+                        fast_step: lr / self.opts.eps,
                     });
                 }
             }
             let t = step as f64 * lr;
             let risk = self.pop.risk(state)?;
             if !risk.is_finite() {
-                return Err(NetworkError::NonFinite {
+                return Err(NetworkError::SgdDiverged {
                     t,
                     step,
                     what: "risk",
                     neuron: 0,
+                    fast_step: lr / self.opts.eps,
                 });
             }
             if let ControlFlow::Break(()) = observer.observe(&Snapshot { t, state, risk }) {

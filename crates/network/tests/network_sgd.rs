@@ -115,7 +115,7 @@ fn unstable_step_is_a_typed_error() {
     let e = sgd
         .run(&mut s, &[0.0, 5000.0], &mut SummaryRecorder::new())
         .unwrap_err();
-    assert!(matches!(e, NetworkError::NonFinite { .. }), "{e}");
+    assert!(matches!(e, NetworkError::SgdDiverged { .. }), "{e}");
 }
 
 /// The batch field is an unbiased estimate of the population field: averaged over

@@ -18,6 +18,19 @@ pub enum IntegrationError {
         /// Consecutive rejected steps before giving up.
         rejections: usize,
     },
+    /// The first step size came out zero (or not finite): `F(u0)` is so large relative to the
+    /// tolerance scales `atol + rtol |u0|` that no representable step meets them.
+    #[error(
+        "no usable first step at t = {t:e} (h = {h:e}): the right-hand side at the initial state \
+         is too large for double precision at these tolerances; rescale the problem or relax \
+         atol"
+    )]
+    FirstStep {
+        /// Initial time.
+        t: f64,
+        /// The first step size computed.
+        h: f64,
+    },
     /// The state or a stage became NaN or infinite and shrinking the step did not help.
     #[error("non-finite value in component {component} at t = {t:e} (step h = {h:e})")]
     NonFinite {

@@ -13,7 +13,9 @@
 //! perturbed problem are damped in one step however large `h/ε` is. It needs the exact
 //! Jacobian (it is a Rosenbrock, not a W-method): systems provide it analytically.
 
-use crate::solver::{at_stop_time, check_in_step, check_start, initial_step_guess};
+use crate::solver::{
+    at_stop_time, check_first_step, check_in_step, check_start, initial_step_guess,
+};
 use crate::{
     Clock, IntegrationError, Linearization, OutputMode, Solver, SolverOptions, SolverStats,
 };
@@ -133,7 +135,7 @@ impl<S: Linearization> Rodas4<S> {
     ///
     /// # Errors
     /// [`IntegrationError::InvalidRequest`] for bad options or a state of the wrong length,
-    /// [`IntegrationError::NonFinite`] for a non-finite initial state.
+    /// [`IntegrationError::NonFinite`] for a non-finite initial state or right-hand side.
     pub fn new(
         system: S,
         t0: f64,
@@ -143,9 +145,16 @@ impl<S: Linearization> Rodas4<S> {
         let n = check_start(opts, system.dim(), t0, u0)?;
         let mut fval = vec![0.0; n];
         system.rhs(u0, &mut fval);
+        if let Some(component) = fval.iter().position(|v| !v.is_finite()) {
+            return Err(IntegrationError::NonFinite {
+                t: t0,
+                component,
+                h: 0.0,
+            });
+        }
         let h = match opts.h_init {
             Some(h) => h,
-            None => initial_step_guess(u0, &fval, opts.rtol, opts.atol),
+            None => check_first_step(t0, initial_step_guess(u0, &fval, opts.rtol, opts.atol))?,
         };
         Ok(Self {
             system,

@@ -238,6 +238,11 @@ pub(crate) fn check_start(
     u0: &[f64],
 ) -> Result<usize, IntegrationError> {
     opts.validate()?;
+    if dim == 0 {
+        return Err(IntegrationError::InvalidRequest(
+            "the system has no variable (dimension 0): nothing to integrate".into(),
+        ));
+    }
     if u0.len() != dim {
         return Err(IntegrationError::InvalidRequest(format!(
             "initial state has {} components, the system has {dim}",
@@ -259,6 +264,16 @@ pub(crate) fn check_start(
     Ok(dim)
 }
 
+/// The first step size `h` at `t0`, or [`IntegrationError::FirstStep`] when it is zero,
+/// negative or not finite (the step-size guess underflowed).
+pub(crate) fn check_first_step(t0: f64, h: f64) -> Result<f64, IntegrationError> {
+    if h > 0.0 && h.is_finite() {
+        Ok(h)
+    } else {
+        Err(IntegrationError::FirstStep { t: t0, h })
+    }
+}
+
 /// Checks that `t` lies in the last step `[t0, t1]` (up to rounding of the ends).
 pub(crate) fn check_in_step(t0: f64, t1: f64, t: f64) -> Result<(), IntegrationError> {
     let slack = 1e-12 * t0.abs().max(t1.abs()).max((t1 - t0).abs());
@@ -277,15 +292,29 @@ pub(crate) fn at_stop_time(t: f64) -> IntegrationError {
 
 /// Hairer's first guess `h = 0.01 ‖u‖ / ‖F(u)‖` in the weighted RMS norm (`1e-6` when
 /// either norm is below `1e-5`).
+///
+/// The norms are accumulated relative to their largest term, so that a finite but huge
+/// `F(u)` (a tiny `ε` in `ε y' = f`) gives a tiny positive step rather than `‖F‖ = ∞` and
+/// `h = 0`.
 pub(crate) fn initial_step_guess(u: &[f64], f: &[f64], rtol: f64, atol: f64) -> f64 {
     let n = u.len().max(1) as f64;
-    let (mut d0, mut d1) = (0.0, 0.0);
-    for (&ui, &fi) in u.iter().zip(f) {
-        let sc = atol + rtol * ui.abs();
-        d0 += (ui / sc).powi(2);
-        d1 += (fi / sc).powi(2);
-    }
-    let (d0, d1) = ((d0 / n).sqrt(), (d1 / n).sqrt());
+    let weighted = |v: &[f64]| -> f64 {
+        let scaled = u
+            .iter()
+            .zip(v)
+            .map(|(&ui, &vi)| vi / (atol + rtol * ui.abs()));
+        let plain = (scaled.clone().map(|x| x * x).sum::<f64>() / n).sqrt();
+        if plain.is_finite() {
+            return plain;
+        }
+        // The squares overflowed: the same norm relative to the largest term.
+        let big = scaled.clone().fold(0.0f64, |m, x| m.max(x.abs()));
+        if !big.is_finite() {
+            return big;
+        }
+        big * (scaled.map(|x| (x / big).powi(2)).sum::<f64>() / n).sqrt()
+    };
+    let (d0, d1) = (weighted(u), weighted(f));
     if d0 < 1e-5 || d1 < 1e-5 {
         1e-6
     } else {

@@ -121,6 +121,17 @@ fn direct_run(problem: &FlowProblem, samples: usize) -> Result<Trajectory, Phase
     let early = EarlyPhases::new(problem)?;
     let mut p = problem.clone();
     let (lo, hi) = (problem.epsilon / 10.0, problem.t_end);
+    if hi <= lo {
+        return Err(PhaseError::Invalid(format!(
+            "run.t_end = {hi:e} must exceed ε/10 = {lo:e}: the direct run is sampled on a log \
+             grid from ε/10 to t_end"
+        )));
+    }
+    if samples < 2 {
+        return Err(PhaseError::Invalid(format!(
+            "samples = {samples}: the direct run needs at least 2 log-spaced output times"
+        )));
+    }
     let mut times = log_grid(lo, hi, samples)
         .map_err(|e| PhaseError::Invalid(format!("output times of the direct run: {e}")))?;
     let (wlo, whi) = (early.t_onset / 2.0, (early.t_onset * 2.0).min(hi));

@@ -27,7 +27,8 @@ pub enum PhaseError {
         source: timescales_ode::IntegrationError,
     },
     /// The risk curve of a direct integration could not be analysed.
-    #[error("phase detection at ε = {eps:e}")]
+    // The cause is part of the message: sweep executors print one line per failed point.
+    #[error("phase detection at ε = {eps:e}: {source}")]
     Detection {
         /// The ε of the integration.
         eps: f64,

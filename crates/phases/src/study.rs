@@ -147,9 +147,15 @@ impl Study {
     pub fn point(problem: &FlowProblem, opts: &StudyOptions) -> Result<StudyPoint, PhaseError> {
         let comparison = compare(problem, opts.samples)?;
         let levels = comparison.early.plateau_levels.clone();
+        // A discrete law placed by quadrature has one particle per atom: no other N exists.
+        let n_max = if problem.particle_count_is_fixed() {
+            problem.particles
+        } else {
+            opts.n_max.max(problem.particles)
+        };
         let converge = ConvergeOptions {
             n_start: problem.particles,
-            n_max: opts.n_max.max(problem.particles),
+            n_max,
             rel_tol: opts.n_tol,
         };
         let mut by_n = Vec::new();

@@ -362,6 +362,15 @@ initial = { zeta = 1.0, alpha = 2.0, b = 0.0, a = 3.0 }
     }
 
     #[test]
+    fn a_system_without_variables_is_refused() {
+        let empty = "[system]\nslow = { }\nfast = { }\ninitial = { }\n";
+        assert!(matches!(
+            SystemFile::parse(empty, "e.toml"),
+            Err(SystemsError::InvalidValue { key, .. }) if key == "system.slow/system.fast"
+        ));
+    }
+
+    #[test]
     fn shape_errors() {
         let missing =
             "[system]\nslow = { x = \"y\" }\nfast = { y = \"-y\" }\ninitial = { x = 1.0 }\n";

@@ -167,3 +167,18 @@ fn rodas_layer_agrees_with_dop853() {
     }
     assert!((a.x1_start.unwrap()[0] - b.x1_start.unwrap()[0]).abs() < 1e-9);
 }
+
+#[test]
+fn a_fast_field_without_an_isolated_root_is_named() {
+    // ε y' = 0: every y is an equilibrium and ∂f/∂y = 0, so no slow manifold to relax to
+    // (the error used to say "distance inf").
+    let sys = timescales_systems::UserSystem::new(
+        &[timescales_systems::VariableSpec::new("x", "-x")],
+        &[timescales_systems::VariableSpec::new("y", "0")],
+        &[],
+    )
+    .unwrap();
+    let e = solve_layer(&sys, &start(1.0, 0.0, false), &[], &LayerOptions::default()).unwrap_err();
+    assert!(matches!(e, InnerError::SingularFast { .. }), "{e:?}");
+    assert!(e.to_string().contains("singular"), "{e}");
+}

@@ -62,7 +62,7 @@ use kernels::{
     add_and_sum_sq, change_d, dense_output, next_up, rms,
 };
 
-use crate::solver::{at_stop_time, check_in_step, check_start};
+use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
 use crate::{Clock, IntegrationError, Linearization, Solver, SolverOptions, SolverStats};
 
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme),
@@ -179,7 +179,7 @@ impl<S: Linearization> Bdf<S> {
         }
         self.h_abs = match self.opts.h_init {
             Some(h) => h.min(t_bound - t0),
-            None => self.select_initial_step(&u0, t_bound, h_max),
+            None => check_first_step(t0, self.select_initial_step(&u0, t_bound, h_max))?,
         };
         self.system.update_jacobian(&u0);
         self.stats.jacobian_evals += 1;

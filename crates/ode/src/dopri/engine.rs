@@ -2,7 +2,9 @@
 
 use super::control::{Controller, StiffnessTest, Verdict, lipschitz_estimate};
 use super::{Pair, States, Tolerance, first_non_finite};
-use crate::solver::{at_stop_time, check_in_step, check_start, initial_step_guess};
+use crate::solver::{
+    at_stop_time, check_first_step, check_in_step, check_start, initial_step_guess,
+};
 use crate::{Clock, IntegrationError, OdeSystem, Solver, SolverOptions, SolverStats};
 
 /// Step reduction after a non-finite stage or state.
@@ -134,14 +136,15 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
         let horizon = self.clock.horizon() - self.clock.t();
         let h_cap = self.opts.h_max.unwrap_or(f64::INFINITY).min(horizon);
         let tol = self.tolerance();
-        Ok(initial_step(
+        let h = initial_step(
             &self.system,
             &mut self.st,
             tol,
             P::HINIT_ORDER,
             h_cap,
             &mut self.stats.rhs_evals,
-        ))
+        );
+        check_first_step(self.clock.t(), h)
     }
 
     /// Counts a rejected attempt.

@@ -82,7 +82,9 @@ pub fn measure_point(
     origin: &str,
     converge: Option<&ConvergeOptions>,
 ) -> Result<SweepPoint, PhaseError> {
-    let (used, run, detection, convergence) = match converge {
+    // A discrete law placed by quadrature has one particle per atom: no other N exists.
+    let fixed_n = converge.is_some() && problem.particle_count_is_fixed();
+    let (used, mut run, detection, convergence) = match converge.filter(|_| !fixed_n) {
         None => {
             let (run, det) = integrate_and_detect(problem)?;
             (problem.clone(), run, det, None)
@@ -105,6 +107,13 @@ pub fn measure_point(
             (p, run, det, Some(conv))
         }
     };
+    if fixed_n {
+        run.notes.push(format!(
+            "no convergence in N: a discrete law with quadrature placement has one particle \
+             per atom (N = {})",
+            problem.particles
+        ));
+    }
     let t = &run.trajectory.t;
     let column = |name: &str| run.trajectory.column(name).unwrap_or_default();
     let (a, s) = (column("max_abs_a"), column("max_abs_s"));

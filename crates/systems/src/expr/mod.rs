@@ -91,12 +91,21 @@ impl UserSystem {
     ///
     /// # Errors
     /// [`SystemsError::InvalidName`] for a malformed, reserved or repeated name,
-    /// [`SystemsError::Expression`] (with the position) for an expression that does not parse.
+    /// [`SystemsError::Expression`] (with the position) for an expression that does not parse,
+    /// [`SystemsError::InvalidValue`] for a system without any variable or a non-finite
+    /// parameter.
     pub fn new(
         slow: &[VariableSpec],
         fast: &[VariableSpec],
         parameters: &[(String, f64)],
     ) -> Result<Self, SystemsError> {
+        if slow.is_empty() && fast.is_empty() {
+            return Err(SystemsError::InvalidValue {
+                key: "system.slow/system.fast".into(),
+                reason: "the system has no variable: give at least one slow or fast equation"
+                    .into(),
+            });
+        }
         let mut known: Vec<String> = Vec::new();
         for (key, name) in slow
             .iter()
