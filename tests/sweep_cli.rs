@@ -359,13 +359,19 @@ fn a_failed_point_is_explained_and_the_others_are_kept() {
         .arg(&out));
     assert_eq!(failed.status.code(), Some(1));
     let err = text(&failed.stderr);
-    assert!(err.contains("failures.csv") && err.contains("rerun"), "{err}");
+    assert!(
+        err.contains("failures.csv") && err.contains("rerun"),
+        "{err}"
+    );
     let csv = text(&read(&out.join("failures.csv")));
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("epsilon,error,causes"));
     let row = lines.next().unwrap();
     assert!(row.starts_with("1e-101,"), "{row}");
-    assert!(row.contains("ε = 1e-101") && row.contains("epsilon"), "{row}");
+    assert!(
+        row.contains("ε = 1e-101") && row.contains("epsilon"),
+        "{row}"
+    );
     assert!(lines.next().is_none());
     // The store keeps the chain too; the manifest says what happened.
     let stored: serde_json::Value =

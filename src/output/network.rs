@@ -41,7 +41,8 @@ pub fn write_pair(
         ));
     }
     write_bytes_atomic(&set.path(&format!("{stem}.csv")), text.as_bytes())?;
-    let tail: Vec<usize> = (1..c.t.len()).collect();
+    // The positive times (a log axis): t = 0 is the start, when the run records it.
+    let tail: Vec<usize> = (0..c.t.len()).filter(|&k| c.t[k] > 0.0).collect();
     let pick = |v: &[f64]| tail.iter().map(|&k| v[k]).collect::<Vec<f64>>();
     LinePlot {
         title: format!(

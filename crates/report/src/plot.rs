@@ -119,6 +119,10 @@ fn range(axis: Axis, values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
             } else {
                 (lo, hi)
             };
+            // At most 200 decades (a wider log axis has infinite hi/lo, on which plotters'
+            // key points never end), and finite ends.
+            let hi = hi.min(f64::MAX / 2.0);
+            let lo = lo.max(hi * 1e-200).max(f64::MIN_POSITIVE);
             (lo / 1.3, hi * 1.3)
         }
         Axis::Linear => {
@@ -133,20 +137,16 @@ fn range(axis: Axis, values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 }
 
 impl LinePlot {
-    /// Renders the plot to an SVG string.
+    /// Renders the plot to an SVG string. A plot with no plottable point (e.g. a risk that
+    /// is zero everywhere, on a log axis) is drawn empty, its title saying so.
     ///
     /// # Errors
-    /// [`ReportError::Plot`] if no point is plottable or plotters fails.
+    /// [`ReportError::Plot`] if plotters fails.
     pub fn to_svg(&self) -> Result<String, ReportError> {
-        let err = |message: String| ReportError::Plot {
-            path: self.title.clone(),
-            message,
-        };
         let xr = range(
             self.x_axis,
             self.series.iter().flat_map(|s| s.x.iter().copied()),
-        )
-        .ok_or_else(|| err("no plottable x value".into()))?;
+        );
         let guides = self.guides.iter().map(|g| g.1);
         let yr = range(
             self.y_axis,
@@ -154,8 +154,32 @@ impl LinePlot {
                 .iter()
                 .flat_map(|s| s.y.iter().copied())
                 .chain(guides),
-        )
-        .ok_or_else(|| err("no plottable y value".into()))?;
+        );
+        let (Some(xr), Some(yr)) = (xr, yr) else {
+            let empty = LinePlot {
+                title: format!(
+                    "{} (nothing to plot: no finite{} value)",
+                    self.title,
+                    if self.x_axis == Axis::Log || self.y_axis == Axis::Log {
+                        " positive"
+                    } else {
+                        ""
+                    }
+                ),
+                series: Vec::new(),
+                guides: Vec::new(),
+                ..self.clone()
+            };
+            return empty.render((1.0, 10.0), (1.0, 10.0));
+        };
+        self.render(xr, yr)
+    }
+
+    fn render(&self, xr: (f64, f64), yr: (f64, f64)) -> Result<String, ReportError> {
+        let err = |message: String| ReportError::Plot {
+            path: self.title.clone(),
+            message,
+        };
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (900, 600)).into_drawing_area();
@@ -314,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn nothing_plottable_is_an_error() {
+    fn nothing_plottable_is_drawn_empty_and_says_so() {
         let p = LinePlot {
             title: "empty".into(),
             x_label: "t".into(),
@@ -324,6 +348,30 @@ mod tests {
             series: vec![Series::line("neg", vec![-1.0], vec![1.0])],
             guides: vec![],
         };
-        assert!(matches!(p.to_svg(), Err(ReportError::Plot { .. })));
+        let svg = p.to_svg().unwrap();
+        assert!(
+            svg.contains("nothing to plot: no finite positive value"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn a_log_axis_over_more_decades_than_floats_hold_is_clamped() {
+        // The slope guides of `match` reach f64::MIN_POSITIVE beside values of order 1:
+        // plotters' key points on such an axis never ended.
+        let p = LinePlot {
+            title: "wide".into(),
+            x_label: "ε".into(),
+            y_label: "error".into(),
+            x_axis: Axis::Log,
+            y_axis: Axis::Log,
+            series: vec![Series::line(
+                "e",
+                vec![1e-4, 1e-1],
+                vec![f64::MIN_POSITIVE, 1.0],
+            )],
+            guides: vec![],
+        };
+        assert!(p.to_svg().unwrap().contains("<svg"));
     }
 }

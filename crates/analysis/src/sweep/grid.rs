@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalysisError, Result};
 
+/// The most points a grid may have (a sweep runs one integration per point).
+pub const MAX_POINTS: usize = 10_000;
+
 /// A log-spaced grid of ε, in the order given (either direction).
 ///
 /// `start:stop:count` gives `ε_k = 10^(lg start + k/(count − 1) · (lg stop − lg start))`,
@@ -84,6 +87,12 @@ impl EpsGrid {
             .map_err(|e| err("count", format!("`{}` is not an integer ({e})", parts[2])))?;
         if count < 2 {
             return Err(err("count", format!("{count} must be at least 2")));
+        }
+        if count > MAX_POINTS {
+            return Err(err(
+                "count",
+                format!("{count} is more than {MAX_POINTS} points"),
+            ));
         }
         if start == stop {
             return Err(err(

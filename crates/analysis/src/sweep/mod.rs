@@ -14,7 +14,7 @@ mod run;
 mod shard;
 mod store;
 
-pub use grid::EpsGrid;
+pub use grid::{EpsGrid, MAX_POINTS};
 pub use run::{SweepOptions, SweepReport, error_chain, run_sweep};
 pub use shard::Shard;
 pub use store::{
