@@ -65,7 +65,7 @@ fn a_signal_stops_every_method_at_the_next_step_and_keeps_the_trajectory() {
         ("dop853", "-TERM"),
     ] {
         let out = tmp.path().join(method);
-        let mut child = bin()
+        let child = bin()
             .arg("run")
             .arg(scenario(tmp.path(), method))
             .args(["--epsilon", "1e-3", "--particles", "200000", "--out"])

@@ -295,7 +295,7 @@ fn an_interrupted_sweep_resumes_to_the_same_tables_bit_for_bit() {
     ok(run(bin().args(args).arg("--out").arg(&whole)));
     for signal in ["-INT", "-TERM"] {
         let out = tmp.path().join(format!("interrupted{signal}"));
-        let mut child = bin()
+        let child = bin()
             .args(args)
             .arg("--out")
             .arg(&out)
