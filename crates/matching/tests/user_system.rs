@@ -202,6 +202,25 @@ fn dopri5_michaelis_menten(
     (t, [s, c])
 }
 
+/// The fitted orders of the leading and first-order composites of each variable lie in
+/// `LEAD_BAND` and `FIRST_BAND`.
+fn check_orders(what: &str, names: [&str; 2], errs: &[Vec<[f64; 2]>]) -> Result<(), TestCaseError> {
+    let fitted = orders(errs);
+    eprintln!("{what}: orders {fitted:?}; errors {errs:?}");
+    for (v, name) in names.iter().enumerate() {
+        let [lead, first] = fitted[v];
+        prop_assert!(
+            in_band(lead, LEAD_BAND),
+            "{name}: leading order {lead:.3}; errors {errs:?}"
+        );
+        prop_assert!(
+            in_band(first, FIRST_BAND),
+            "{name}: first order {first:.3}; errors {errs:?}"
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(6))]
 
@@ -234,19 +253,7 @@ proptest! {
                 worst
             })
             .collect();
-        let fitted = orders(&errs);
-        eprintln!("linear from ({x0}, {y0}): orders {fitted:?}; errors {errs:?}");
-        for (v, name) in ["x", "y"].iter().enumerate() {
-            let [lead, first] = fitted[v];
-            prop_assert!(
-                in_band(lead, LEAD_BAND),
-                "{name}: leading order {lead:.3}; errors {errs:?}"
-            );
-            prop_assert!(
-                in_band(first, FIRST_BAND),
-                "{name}: first order {first:.3}; errors {errs:?}"
-            );
-        }
+        check_orders(&format!("linear from ({x0}, {y0})"), ["x", "y"], &errs)?;
     }
 
     /// Michaelis–Menten from random `(s0, c0)`: against `ode_solvers`' Dopri5 (dense output
@@ -279,19 +286,7 @@ proptest! {
                 worst
             })
             .collect();
-        let fitted = orders(&errs);
-        eprintln!("michaelis-menten from ({s0}, {c0}): orders {fitted:?}; errors {errs:?}");
-        for (v, name) in ["s", "c"].iter().enumerate() {
-            let [lead, first] = fitted[v];
-            prop_assert!(
-                in_band(lead, LEAD_BAND),
-                "{name}: leading order {lead:.3}; errors {errs:?}"
-            );
-            prop_assert!(
-                in_band(first, FIRST_BAND),
-                "{name}: first order {first:.3}; errors {errs:?}"
-            );
-        }
+        check_orders(&format!("michaelis-menten from ({s0}, {c0})"), ["s", "c"], &errs)?;
     }
 
     /// Matching, from the two solvers run separately (the reduced one started from a guess

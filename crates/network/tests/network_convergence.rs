@@ -7,9 +7,10 @@
 //! The crate's `convergence` example runs the full table (ε = 1e-2 and 1e-3, d = m up to
 //! 1024, two seeds) and writes it as CSV.
 
-use timescales_meanfield::{FlowProblem, Method, OutputTimes, Placement, simulate};
+mod common;
+
 use timescales_network::{
-    FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, SummaryRecorder, fit_power_law,
+    FlowOptions, InitialLaw, NetworkState, PopulationFlow, SummaryRecorder, fit_power_law,
     midpoint_crossing, phase1_shift_prediction, sup_distance,
 };
 
@@ -23,31 +24,9 @@ use timescales_network::{
 #[ignore = "long: minutes in release mode"]
 fn sup_distance_shrinks_as_d_equals_m_doubles() {
     let eps = 1e-2;
-    let sigma: Vec<f64> = (0..6u32)
-        .map(|k| 1.0 / ((1..=k).product::<u32>() as f64).sqrt())
-        .collect();
-    let phi = vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0];
-    let problem = FlowProblem {
-        sigma: sigma.clone(),
-        phi: phi.clone(),
-        tail_energy: 0.0,
-        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-        particles: 64,
-        placement: Placement::Quadrature,
-        epsilon: eps,
-        t_end: 3.0,
-        rtol: 1e-9,
-        atol: 1e-12,
-        times: OutputTimes::LogGrid { samples: 61 },
-        method: Method::Rodas4,
-    };
-    let limit = simulate(&problem).unwrap();
-    let times = problem.output_times();
-    let (lt, lr) = (
-        &limit.trajectory.t,
-        limit.trajectory.column("risk").unwrap(),
-    );
-    let model = Model::new(&sigma, &phi, 0.0).unwrap();
+    let limit = common::public_limit(eps, 3.0, 64, 61);
+    let (times, model) = (&limit.times, &limit.model);
+    let (lt, lr) = limit.risk();
     let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
     let t1_lim = midpoint_crossing(&lt[1..], &lr[1..], r0, r1).unwrap();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());

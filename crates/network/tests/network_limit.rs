@@ -1,10 +1,11 @@
 //! The finite network against the `d → ∞, m → ∞` limit flow of `timescales-meanfield`.
 
+mod common;
+
 use std::time::Instant;
 
-use timescales_meanfield::{FlowProblem, Method, OutputTimes, Placement, simulate};
 use timescales_network::{
-    FlowOptions, InitialLaw, Model, NetworkState, PopulationFlow, SummaryRecorder, fit_power_law,
+    FlowOptions, InitialLaw, NetworkState, PopulationFlow, SummaryRecorder, fit_power_law,
     midpoint_crossing, phase1_shift_prediction, sup_distance,
 };
 
@@ -31,31 +32,9 @@ use timescales_network::{
 #[test]
 fn network_tracks_the_limit_at_moderate_size() {
     let eps = 1e-2;
-    let sigma: Vec<f64> = (0..6u32)
-        .map(|k| 1.0 / ((1..=k).product::<u32>() as f64).sqrt())
-        .collect();
-    let phi = vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0];
-    let problem = FlowProblem {
-        sigma: sigma.clone(),
-        phi: phi.clone(),
-        tail_energy: 0.0,
-        law: InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-        particles: 64,
-        placement: Placement::Quadrature,
-        epsilon: eps,
-        t_end: 3.0,
-        rtol: 1e-9,
-        atol: 1e-12,
-        times: OutputTimes::LogGrid { samples: 41 },
-        method: Method::Rodas4,
-    };
-    let limit = simulate(&problem).unwrap();
-    let times = problem.output_times();
-    let (lt, lr) = (
-        &limit.trajectory.t,
-        limit.trajectory.column("risk").unwrap(),
-    );
-    let model = Model::new(&sigma, &phi, 0.0).unwrap();
+    let limit = common::public_limit(eps, 3.0, 64, 41);
+    let (times, model) = (&limit.times, &limit.model);
+    let (lt, lr) = limit.risk();
     let n = 128;
     let mut state =
         NetworkState::random(n, n, &InitialLaw::Uniform { lo: -1.0, hi: 1.0 }, 1).unwrap();
@@ -124,32 +103,10 @@ fn network_tracks_the_limit_at_moderate_size() {
 fn sup_distance_falls_as_d_equals_m_grows() {
     let started = Instant::now();
     let eps = 0.1;
-    let sigma: Vec<f64> = (0..6u32)
-        .map(|k| 1.0 / ((1..=k).product::<u32>() as f64).sqrt())
-        .collect();
-    let phi = vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0];
     let law = InitialLaw::Uniform { lo: -1.0, hi: 1.0 };
-    let problem = FlowProblem {
-        sigma: sigma.clone(),
-        phi: phi.clone(),
-        tail_energy: 0.0,
-        law: law.clone(),
-        particles: 64,
-        placement: Placement::Quadrature,
-        epsilon: eps,
-        t_end: 1.0,
-        rtol: 1e-9,
-        atol: 1e-12,
-        times: OutputTimes::LogGrid { samples: 61 },
-        method: Method::Rodas4,
-    };
-    let limit = simulate(&problem).unwrap();
-    let times = problem.output_times();
-    let (lt, lr) = (
-        &limit.trajectory.t,
-        limit.trajectory.column("risk").unwrap(),
-    );
-    let model = Model::new(&sigma, &phi, 0.0).unwrap();
+    let limit = common::public_limit(eps, 1.0, 64, 61);
+    let (times, model) = (&limit.times, &limit.model);
+    let (lt, lr) = limit.risk();
     let sizes = [16usize, 64, 256];
     let seeds = [1u64, 2, 3, 4];
     let mut dist = Vec::new();

@@ -9,7 +9,8 @@
 //! blocks (130 = 2·64 + 2 columns, a batch of 150 = 2·64 + 22 samples) so that 2 threads
 //! split the work differently from 1.
 
-use timescales_meanfield::{FlowProblem, Method, OutputTimes, Placement, simulate};
+mod common;
+
 use timescales_network::{
     FlowOptions, InitialLaw, LimitComparison, Model, NetworkState, PopulationFlow, Sgd, SgdOptions,
     SummaryRecorder, Trajectory,
@@ -17,13 +18,6 @@ use timescales_network::{
 
 const LAW: InitialLaw = InitialLaw::Uniform { lo: -1.0, hi: 1.0 };
 const EPS: f64 = 0.1;
-
-fn public_sigma_phi() -> (Vec<f64>, Vec<f64>) {
-    let sigma: Vec<f64> = (0..6u32)
-        .map(|k| 1.0 / ((1..=k).product::<u32>() as f64).sqrt())
-        .collect();
-    (sigma, vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
-}
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
@@ -47,24 +41,11 @@ fn state_bits(s: &NetworkState) -> Vec<u64> {
 
 /// The network flow at `(d, m)` from seed 5 against the limit flow, t ∈ [0, 1] at ε = 0.1.
 fn flow_comparison(d: usize, m: usize) -> (Trajectory, NetworkState, usize, LimitComparison) {
-    let (sigma, phi) = public_sigma_phi();
-    let problem = FlowProblem {
-        sigma: sigma.clone(),
-        phi: phi.clone(),
-        tail_energy: 0.0,
-        law: LAW,
-        particles: 32,
-        placement: Placement::Quadrature,
-        epsilon: EPS,
-        t_end: 1.0,
-        rtol: 1e-9,
-        atol: 1e-12,
-        times: OutputTimes::LogGrid { samples: 21 },
-        method: Method::Rodas4,
-    };
-    let limit = simulate(&problem).unwrap();
-    let times = problem.output_times();
-    let model = Model::new(&sigma, &phi, 0.0).unwrap();
+    let common::Limit {
+        run: limit,
+        times,
+        model,
+    } = common::public_limit(EPS, 1.0, 32, 21);
     let mut state = NetworkState::random(d, m, &LAW, 5).unwrap();
     let mean = state.a.mean();
     let var_a = state.a.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / m as f64;
@@ -95,7 +76,7 @@ fn population_flow_and_limit_comparison_are_bitwise_identical_with_1_and_2_threa
 
 #[test]
 fn sgd_is_bitwise_identical_with_1_and_2_threads() {
-    let (sigma, phi) = public_sigma_phi();
+    let (sigma, phi) = common::public_sigma_phi();
     let (d, m) = (70, 130);
     let run = || {
         let model = Model::new(&sigma, &phi, 0.0).unwrap();

@@ -1,23 +1,7 @@
 use super::*;
 
-const BASE: &str = r#"
-[activation]
-hermite = [1.0, 1.0, 0.5]
-[target]
-hermite = [0.0, 1.0, 1.0]
-[init]
-law = "uniform"
-lo = -1.0
-hi = 1.0
-particles = 16
-placement = "quadrature"
-[run]
-epsilon = 1e-6
-t_end = 3.0
-rtol = 1e-8
-atol = 1e-10
-samples = 50
-"#;
+/// A valid scenario (`tests/base.toml`) that the tests edit.
+const BASE: &str = include_str!("../tests/base.toml");
 
 /// `BASE` with `old` replaced by `new` (which must occur).
 fn edit(old: &str, new: &str) -> String {

@@ -9,24 +9,8 @@ use timescales_scenario::{
     FunctionTable, InitTable, RunTable, Scenario, ScenarioError, ScenarioFile,
 };
 
-const BASE: &str = r#"
-[activation]
-hermite = [1.0, 1.0, 0.5]
-[target]
-hermite = [0.0, 1.0, 1.0]
-[init]
-law = "uniform"
-lo = -1.0
-hi = 1.0
-particles = 16
-placement = "quadrature"
-[run]
-epsilon = 1e-6
-t_end = 3.0
-rtol = 1e-8
-atol = 1e-10
-samples = 50
-"#;
+/// A valid scenario (`tests/base.toml`) that the tests edit.
+const BASE: &str = include_str!("base.toml");
 
 /// The scenario keys an `Invalid` or `Expansion` error may name.
 const KEYS: &[&str] = &["activation", "target", "init.", "run.", "scenario"];
@@ -66,6 +50,16 @@ fn check_resolved(s: &Scenario) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The lines of the text `chars`.
+fn split_lines(chars: &[char]) -> Vec<String> {
+    chars
+        .iter()
+        .collect::<String>()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// `BASE` edited at random: characters inserted, deleted or replaced, lines dropped or
 /// repeated.
 fn mutated() -> impl Strategy<Value = String> {
@@ -87,23 +81,13 @@ fn mutated() -> impl Strategy<Value = String> {
                 0 => {
                     let mut v = chars.clone();
                     v.insert(i.min(v.len()), c);
-                    lines = v
-                        .iter()
-                        .collect::<String>()
-                        .lines()
-                        .map(str::to_string)
-                        .collect();
+                    lines = split_lines(&v);
                 }
                 1 if !chars.is_empty() => {
                     let mut v = chars.clone();
                     let j = i.min(v.len() - 1);
                     v[j] = c;
-                    lines = v
-                        .iter()
-                        .collect::<String>()
-                        .lines()
-                        .map(str::to_string)
-                        .collect();
+                    lines = split_lines(&v);
                 }
                 2 if !lines.is_empty() => {
                     let j = at.index(lines.len());
