@@ -40,7 +40,7 @@ fn sup_distance_shrinks_as_d_equals_m_doubles() {
             let var_a = state.a.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n as f64;
             let mut flow = PopulationFlow::new(model.clone(), n, n, FlowOptions::new(eps)).unwrap();
             let mut rec = SummaryRecorder::new();
-            flow.integrate(&mut state, 0.0, &times, &mut rec).unwrap();
+            flow.integrate(&mut state, 0.0, times, &mut rec).unwrap();
             let (nt, nr) = (&rec.trajectory.t, rec.trajectory.column("risk").unwrap());
             dist += 0.5 * sup_distance(nt, nr, lt, lr, &times[1..]).unwrap().0;
             let t1 = midpoint_crossing(&nt[1..], &nr[1..], r0, r1).unwrap();

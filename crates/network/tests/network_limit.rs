@@ -40,7 +40,7 @@ fn network_tracks_the_limit_at_moderate_size() {
         NetworkState::random(n, n, &InitialLaw::Uniform { lo: -1.0, hi: 1.0 }, 1).unwrap();
     let mut flow = PopulationFlow::new(model.clone(), n, n, FlowOptions::new(eps)).unwrap();
     let mut rec = SummaryRecorder::new();
-    flow.integrate(&mut state, 0.0, &times, &mut rec).unwrap();
+    flow.integrate(&mut state, 0.0, times, &mut rec).unwrap();
     let (nt, nr) = (&rec.trajectory.t, rec.trajectory.column("risk").unwrap());
     let (r0, r1) = (model.plateau_level(0), model.plateau_level(1));
     let t1_lim = midpoint_crossing(&lt[1..], &lr[1..], r0, r1).unwrap();
@@ -116,7 +116,7 @@ fn sup_distance_falls_as_d_equals_m_grows() {
             let mut state = NetworkState::random(n, n, &law, seed).unwrap();
             let mut flow = PopulationFlow::new(model.clone(), n, n, FlowOptions::new(eps)).unwrap();
             let mut rec = SummaryRecorder::new();
-            flow.integrate(&mut state, 0.0, &times, &mut rec).unwrap();
+            flow.integrate(&mut state, 0.0, times, &mut rec).unwrap();
             let (nt, nr) = (&rec.trajectory.t, rec.trajectory.column("risk").unwrap());
             let (sup, at) =
                 sup_distance(&nt[1..], &nr[1..], &lt[1..], &lr[1..], &times[1..]).unwrap();
