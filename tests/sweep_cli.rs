@@ -381,6 +381,18 @@ fn a_failed_point_is_explained_and_the_others_are_kept() {
     assert_eq!(m["status"], "failed");
     assert_eq!(m["failed"][0][0].as_f64(), Some(1e-101));
     assert!(text(&read(&out.join("phases.csv"))).contains("2 of 3 grid points"));
+    // Two points cannot give an exponent with a confidence interval: the fits stay in
+    // exponents.csv, marked failed, with the reason.
+    let exponents = text(&read(&out.join("exponents.csv")));
+    let header: Vec<&str> = exponents.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[header.len() - 2..], ["status", "reason"]);
+    let rows: Vec<&str> = exponents.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(",failed,") && r.contains("a confidence interval needs 3")),
+        "{exponents}"
+    );
     // A rerun retries only the failed point.
     let again = run(bin()
         .args(["sweep", "--eps", "1e-2,1e-3,1e-101", "--out"])
