@@ -280,9 +280,9 @@ fn stored_points(runs: &Path) -> usize {
 fn an_interrupted_sweep_resumes_to_the_same_tables_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    // A grid whose points take 0.1–1 s each in a debug build (N = 256), run on one thread,
-    // so that the signal, sent as soon as the first point is stored, arrives while points
-    // are left.
+    // A grid whose points take 0.04–0.4 s each in a debug build (N = 256; 1.6 s for the
+    // eight here), run on one thread, so that the signal, sent as soon as the first point is
+    // stored, arrives while points are left.
     let args = [
         "sweep",
         "--eps",

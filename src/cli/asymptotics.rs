@@ -91,12 +91,7 @@ pub fn run(args: &AsymptoticsArgs) -> anyhow::Result<()> {
     let study = Study {
         points: points.into_iter().map(|(_, p)| p).collect(),
     };
-    let missing: Vec<f64> = grid
-        .points()
-        .iter()
-        .copied()
-        .filter(|e| !finished.contains(e))
-        .collect();
+    let missing = grid.missing(&finished);
     let record = serde_json::json!({
         "scenario": scenario.origin,
         "fingerprint": store.fingerprint().fields(),

@@ -164,7 +164,7 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         "status": if results.len() == pairs.len() { "complete" } else { "interrupted" },
         "threads": rayon::current_num_threads(),
     });
-    let manifest = output::write_set(&args.out, "network.json", record, |set| {
+    let manifest = output::write_set(&args.out, "network.json", record, |set, _| {
         for c in &results {
             let stem = output::network::stem(c, single);
             output::network::write_pair(set, &stem, &scenario, c, args.sgd)?;

@@ -166,7 +166,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     );
     // Every point of the grid in the store: a shard's directory may hold other shards' too.
     let points = grid_points(&store, &grid)?;
-    let missing = missing(&grid, &points);
+    let missing = grid.missing(&epsilons(&points));
     let status = if !report.interrupted.is_empty() {
         "interrupted"
     } else if !report.failed.is_empty() {
@@ -237,13 +237,9 @@ fn grid_points(store: &RunStore, grid: &EpsGrid) -> anyhow::Result<Vec<SweepPoin
         .collect())
 }
 
-/// The points of `grid` without a result in `points`, in grid order.
-fn missing(grid: &EpsGrid, points: &[SweepPoint]) -> Vec<f64> {
-    grid.points()
-        .iter()
-        .copied()
-        .filter(|e| !points.iter().any(|p| p.epsilon == *e))
-        .collect()
+/// The ε of `points`.
+fn epsilons(points: &[SweepPoint]) -> Vec<f64> {
+    points.iter().map(|p| p.epsilon).collect()
 }
 
 /// What a shard's `sweep.json` says of its grid and share.
@@ -259,7 +255,6 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
     let mut plan: Option<(PathBuf, ShardManifest)> = None;
     let mut shards_seen = Vec::new();
     let mut runs = Vec::new();
-    let mut present: Vec<f64> = Vec::new();
     for dir in &args.shards {
         let path = dir.join("sweep.json");
         let text = std::fs::read_to_string(&path).with_context(|| {
@@ -295,8 +290,6 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
             }
         }
         shards_seen.push(m.shard.index);
-        let store = RunStore::read(dir.join("runs"))?;
-        present.extend(store.list()?.into_iter().map(|(e, _)| e));
         runs.push(dir.join("runs"));
         if plan.is_none() {
             plan = Some((dir.clone(), m));
@@ -307,50 +300,39 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
     };
     let grid = EpsGrid::from_points(plan.epsilon.clone()).context("the shards' grid")?;
     let count = plan.shard.count;
-    let absent: Vec<f64> = grid
-        .points()
-        .iter()
-        .copied()
-        .filter(|e| !present.contains(e))
-        .collect();
-    if !absent.is_empty() {
-        let mut unseen: Vec<usize> = (0..count).filter(|i| !shards_seen.contains(i)).collect();
-        for (k, e) in grid.points().iter().enumerate() {
-            if absent.contains(e) && !unseen.contains(&(k % count)) {
-                unseen.push(k % count);
-            }
-        }
-        unseen.sort_unstable();
-        let list = |v: &[f64]| {
-            v.iter()
-                .map(|e| format!("{e:e}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let shards = unseen
+    // The shards to rerun: those without a directory here, and those owning missing points.
+    let shards_to_rerun = |missing: &[f64]| {
+        let mut rerun: Vec<usize> = (0..count).filter(|i| !shards_seen.contains(i)).collect();
+        rerun.extend(
+            Shard::owners(&grid, count, missing)
+                .into_iter()
+                .map(|o| o.0),
+        );
+        rerun.sort_unstable();
+        rerun.dedup();
+        rerun
             .iter()
             .map(|i| format!("{i}/{count}"))
             .collect::<Vec<_>>()
-            .join(", ");
-        if !args.partial {
-            bail!(
-                "{} of {} grid points are in no shard (ε = {}): shards {shards} are missing or \
-                 unfinished. Rerun them (each resumes), or pass --partial to write a result \
-                 that says in every table that it is partial",
-                absent.len(),
-                grid.len(),
-                list(&absent)
-            );
-        }
+            .join(", ")
+    };
+    let out_runs = args.out.join("runs");
+    let rep = merge_run_dirs(&runs, &out_runs, &grid, args.partial).map_err(|e| match &e {
+        AnalysisError::MergeIncomplete { missing, .. } => anyhow::anyhow!(
+            "{e}: shards {} are missing or unfinished. Rerun them (each resumes), or pass \
+             --partial to write a result that says in every table that it is partial",
+            shards_to_rerun(missing)
+        ),
+        _ => anyhow::Error::new(e),
+    })?;
+    if !rep.missing.is_empty() {
         eprintln!(
-            "warning: writing a partial result: {} of {} grid points missing (ε = {}; shards {shards})",
-            absent.len(),
+            "warning: writing a partial result: {} of {} grid points missing (shards {})",
+            rep.missing.len(),
             grid.len(),
-            list(&absent)
+            shards_to_rerun(&rep.missing)
         );
     }
-    let out_runs = args.out.join("runs");
-    let rep = merge_run_dirs(&runs, &out_runs, &grid)?;
     eprintln!(
         "merged {} shard directories into {}: {} written, {} duplicates, {} already there",
         runs.len(),
@@ -361,7 +343,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
     );
     let store = RunStore::read(&out_runs)?;
     let points = grid_points(&store, &grid)?;
-    let missing = missing(&grid, &points);
+    let missing = grid.missing(&epsilons(&points));
     let record = SweepRecord {
         scenario: points
             .first()

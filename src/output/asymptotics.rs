@@ -30,7 +30,7 @@ pub fn write(
     study: &Study,
     record: serde_json::Value,
 ) -> Result<Manifest, ReportError> {
-    super::write_set(dir, "asymptotics.json", record, |set| {
+    super::write_set(dir, "asymptotics.json", record, |set, _| {
         write_files(set, study)
     })
 }

@@ -74,17 +74,9 @@ pub fn write(
     super::write_set(
         out,
         "match.json",
-        to_fields(&record, "match.json")?,
-        |set| write_files(set, s, st, shown),
+        super::fields(&record, "match.json")?,
+        |set, _| write_files(set, s, st, shown),
     )
-}
-
-/// `value` as the fields of a manifest.
-fn to_fields<T: Serialize>(value: &T, what: &str) -> Result<serde_json::Value, ReportError> {
-    serde_json::to_value(value).map_err(|e| ReportError::Table {
-        what: what.into(),
-        message: e.to_string(),
-    })
 }
 
 fn write_files(
@@ -299,8 +291,11 @@ pub fn write_user_run(
         stats,
         final_state: final_state.clone(),
     };
-    super::write_set(out, "run.json", to_fields(&record, "run.json")?, |set| {
-        write_csv(&Table::from_trajectory(traj), &set.path("trajectory.csv"))
-    })?;
+    super::write_set(
+        out,
+        "run.json",
+        super::fields(&record, "run.json")?,
+        |set, _| write_csv(&Table::from_trajectory(traj), &set.path("trajectory.csv")),
+    )?;
     Ok(final_state)
 }

@@ -44,6 +44,20 @@ pub fn provenance(fields: serde_json::Value) -> serde_json::Value {
     record
 }
 
+/// `value` (a record) as the fields of the manifest `manifest`.
+///
+/// # Errors
+/// [`ReportError::Table`] if it cannot be serialized (a bug).
+pub fn fields<T: serde::Serialize>(
+    value: &T,
+    manifest: &str,
+) -> Result<serde_json::Value, ReportError> {
+    serde_json::to_value(value).map_err(|e| ReportError::Table {
+        what: manifest.into(),
+        message: e.to_string(),
+    })
+}
+
 /// Key–value metadata for a Parquet file: the program's version and commit, and the whole
 /// `provenance` as JSON under `provenance`.
 pub fn parquet_metadata(provenance: &serde_json::Value) -> Vec<(&'static str, String)> {
@@ -55,8 +69,9 @@ pub fn parquet_metadata(provenance: &serde_json::Value) -> Vec<(&'static str, St
 }
 
 /// Writes one invocation's files into `dir` as a set: `fill` writes them at paths it takes
-/// from the set, then the manifest `manifest` is written last with [`provenance`]`(fields)`
-/// and the files' checksums.
+/// from the set (and may put the [`provenance`]`(fields)` it is given into them, e.g. as
+/// Parquet metadata), then the manifest `manifest` is written last with that provenance and
+/// the files' checksums.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written (no manifest is written then).
@@ -67,11 +82,12 @@ pub fn write_set<F>(
     fill: F,
 ) -> Result<Manifest, ReportError>
 where
-    F: FnOnce(&mut OutputSet) -> Result<(), ReportError>,
+    F: FnOnce(&mut OutputSet, &serde_json::Value) -> Result<(), ReportError>,
 {
+    let provenance = provenance(fields);
     let mut set = OutputSet::begin(dir, manifest)?;
-    fill(&mut set)?;
-    set.finish(provenance(fields))
+    fill(&mut set, &provenance)?;
+    set.finish(provenance)
 }
 
 /// Horizontal guides at the plateau levels `R_l > 0`, one per distinct level.

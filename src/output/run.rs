@@ -36,17 +36,17 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
         final_risk: *risk.last().unwrap_or(&f64::NAN),
         interrupted_at: run.interrupted_at,
     };
-    let fields = serde_json::to_value(&record).map_err(|e| ReportError::Table {
-        what: "run.json".into(),
-        message: e.to_string(),
-    })?;
-    let provenance = super::provenance(fields.clone());
-    super::write_set(out, "run.json", fields, |set| {
-        let table = Table::from_trajectory(&run.trajectory);
-        write_csv(&table, &set.path("trajectory.csv"))?;
-        super::write_parquet_if_enabled(set, "trajectory.parquet", &table, &provenance)?;
-        risk_plot(scenario, run).write_svg(&set.path("risk.svg"))
-    })
+    super::write_set(
+        out,
+        "run.json",
+        super::fields(&record, "run.json")?,
+        |set, provenance| {
+            let table = Table::from_trajectory(&run.trajectory);
+            write_csv(&table, &set.path("trajectory.csv"))?;
+            super::write_parquet_if_enabled(set, "trajectory.parquet", &table, provenance)?;
+            risk_plot(scenario, run).write_svg(&set.path("risk.svg"))
+        },
+    )
 }
 
 fn risk_plot(scenario: &Scenario, run: &FlowRun) -> LinePlot {

@@ -8,6 +8,7 @@
 //! in every table: a first column `partial` (`"k of n grid points"`), a line in `table.md`
 //! and `table.tex`, and the plots' titles.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::Serialize;
@@ -65,13 +66,17 @@ impl SweepRecord {
     }
 }
 
-/// `table` with a first column `partial` holding `note` on every row.
-fn mark_partial(table: Table, note: &str) -> Table {
+/// `table` as written: as it is, or for a partial result with a first column `partial`
+/// holding the note on every row.
+fn marked<'a>(table: &'a Table, partial: Option<&str>) -> Cow<'a, Table> {
+    let Some(note) = partial else {
+        return Cow::Borrowed(table);
+    };
     let mut marked = Table::new().str("partial", std::iter::repeat_n(note, table.height()));
     for (name, column) in table.columns() {
         marked.push(name, column.clone());
     }
-    marked
+    Cow::Owned(marked)
 }
 
 /// The sweep's tables.
@@ -339,19 +344,15 @@ pub fn write(
     points: &[SweepPoint],
     summary: Option<&SweepSummary>,
 ) -> Result<(Option<SweepTables>, Manifest), ReportError> {
-    let fields = serde_json::to_value(record).map_err(|e| ReportError::Table {
-        what: "sweep.json".into(),
-        message: e.to_string(),
-    })?;
-    let provenance = super::provenance(fields.clone());
     let partial = record.partial();
     let mut tables = None;
-    let manifest = super::write_set(dir, "sweep.json", fields, |set| {
+    let fields = super::fields(record, "sweep.json")?;
+    let manifest = super::write_set(dir, "sweep.json", fields, |set, provenance| {
         if !record.failed.is_empty() {
             write_csv(&failures_table(&record.failed), &set.path("failures.csv"))?;
         }
         if let Some(summary) = summary {
-            let t = tables_files(set, points, summary, partial.as_deref(), &provenance)?;
+            let t = tables_files(set, points, summary, partial.as_deref(), provenance)?;
             tables = Some(t);
         }
         Ok(())
@@ -368,16 +369,9 @@ fn tables_files(
     provenance: &serde_json::Value,
 ) -> Result<SweepTables, ReportError> {
     let t = tables(summary);
-    let mark = |table: &Table| match partial {
-        Some(note) => mark_partial(table.clone(), note),
-        None => table.clone(),
-    };
-    super::write_parquet_if_enabled(
-        set,
-        "sweep.parquet",
-        &mark(&trajectories(points)),
-        provenance,
-    )?;
+    let mark = |table| marked(table, partial);
+    let all = trajectories(points);
+    super::write_parquet_if_enabled(set, "sweep.parquet", &mark(&all), provenance)?;
     for (table, name) in [
         (&t.phases, "phases.csv"),
         (&t.plateaus, "plateaus.csv"),

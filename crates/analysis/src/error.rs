@@ -155,6 +155,18 @@ pub enum AnalysisError {
         /// What differs: `key: first → second`.
         differences: Vec<String>,
     },
+    /// Shard directories to merge do not cover the grid.
+    #[error(
+        "{} of {points} grid points are in no shard (ε = {})",
+        missing.len(),
+        missing.iter().map(|e| format!("{e:e}")).collect::<Vec<_>>().join(", ")
+    )]
+    MergeIncomplete {
+        /// The points of the grid in no input, in grid order.
+        missing: Vec<f64>,
+        /// Points in the grid.
+        points: usize,
+    },
     /// Two shard directories hold different results for the same epsilon.
     #[error(
         "merge conflict at epsilon {epsilon:e}: {first} and {second} hold different values \

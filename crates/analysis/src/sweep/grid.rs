@@ -25,6 +25,22 @@ impl EpsGrid {
         Self::parse(&spec)
     }
 
+    /// The points of the grid not in `present`, in grid order.
+    ///
+    /// ```
+    /// # use timescales_analysis::sweep::EpsGrid;
+    /// let g = EpsGrid::parse("1e-2:1e-4:3")?;
+    /// assert_eq!(g.missing(&[1e-3]), vec![1e-2, 1e-4]);
+    /// # Ok::<(), timescales_analysis::AnalysisError>(())
+    /// ```
+    pub fn missing(&self, present: &[f64]) -> Vec<f64> {
+        self.points
+            .iter()
+            .copied()
+            .filter(|e| !present.contains(e))
+            .collect()
+    }
+
     /// Parses `"start:stop:count"`, e.g. `"1e-3:1e-9:13"` (13 points from 1e-3 down to
     /// 1e-9, three per decade), or an explicit list `"1e-2,1e-3,5e-4"` (as given). Errors
     /// name the bad part.

@@ -330,7 +330,7 @@ mod tests {
             dirs.push(s.dir().to_path_buf());
         }
         let out = tmp.path().join("all");
-        let m = crate::sweep::merge_run_dirs(&dirs, &out, &grid).unwrap();
+        let m = crate::sweep::merge_run_dirs(&dirs, &out, &grid, false).unwrap();
         assert_eq!(m.written.len(), 9);
         assert!(m.missing.is_empty());
         let full = RunStore::open(&out, what(), OpenMode::Resume).unwrap();

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::EpsGrid;
 use crate::error::{AnalysisError, Result};
 
 /// Share `index` of `count` of a grid: grid point `k` belongs to shard `k mod count`.
@@ -72,6 +73,26 @@ impl Shard {
     /// Whether grid point `k` belongs to this shard.
     pub fn contains(&self, k: usize) -> bool {
         k % self.count == self.index
+    }
+
+    /// The shards of `count` that own `points` of `grid` (point `k` belongs to shard
+    /// `k mod count`), each with its points, in shard order: the shards to rerun when
+    /// `points` are missing.
+    ///
+    /// ```
+    /// # use timescales_analysis::sweep::{EpsGrid, Shard};
+    /// let grid = EpsGrid::parse("1e-3:1e-6:4")?;
+    /// assert_eq!(Shard::owners(&grid, 2, &[1e-4, 1e-6]), vec![(1, vec![1e-4, 1e-6])]);
+    /// # Ok::<(), timescales_analysis::AnalysisError>(())
+    /// ```
+    pub fn owners(grid: &EpsGrid, count: usize, points: &[f64]) -> Vec<(usize, Vec<f64>)> {
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+        for (k, &e) in grid.points().iter().enumerate() {
+            if points.contains(&e) {
+                by_shard.entry(k % count.max(1)).or_default().push(e);
+            }
+        }
+        by_shard.into_iter().collect()
     }
 
     /// The points of `grid` that belong to this shard, in grid order.

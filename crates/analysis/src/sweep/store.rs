@@ -491,8 +491,13 @@ impl RunStore {
     }
 }
 
-/// `v` without its timings (every key `wall_seconds`, at any depth): what two runs of the
-/// same computation must agree on.
+/// Whether two results agree on everything but their timings (every key `wall_seconds`, at
+/// any depth): what two runs of the same computation must agree on.
+fn same_values(a: &Value, b: &Value) -> bool {
+    without_timings(a.clone()) == without_timings(b.clone())
+}
+
+/// `v` without its timings.
 fn without_timings(v: Value) -> Value {
     match v {
         Value::Object(map) => Value::Object(
@@ -519,20 +524,6 @@ pub struct MergeReport {
     pub missing: Vec<f64>,
 }
 
-impl MergeReport {
-    /// The shards (`k mod count` of the grid's point `k`) that own a missing point, with
-    /// their missing points: the shards to rerun.
-    pub fn missing_shards(&self, grid: &EpsGrid, count: usize) -> Vec<(usize, Vec<f64>)> {
-        let mut by_shard: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-        for (k, &e) in grid.points().iter().enumerate() {
-            if self.missing.contains(&e) {
-                by_shard.entry(k % count.max(1)).or_default().push(e);
-            }
-        }
-        by_shard.into_iter().collect()
-    }
-}
-
 /// Merges the run directories of several shards of the sweep over `grid` into `output`.
 ///
 /// Checked before anything is written (a refusal leaves `output` untouched):
@@ -542,14 +533,19 @@ impl MergeReport {
 /// - the same ε in two inputs (or in an input and the output) must hold equal values,
 ///   timings aside: a duplicate is kept once, a difference is a
 ///   [`AnalysisError::MergeConflict`] naming both files;
-/// - runs of ε outside `grid` are an error ([`AnalysisError::BadRunFile`]).
+/// - runs of ε outside `grid` are an error ([`AnalysisError::BadRunFile`]);
+/// - every point of `grid` is in an input or already in `output`, unless `partial`
+///   ([`AnalysisError::MergeIncomplete`] lists the others; see [`Shard::owners`] for the
+///   shards to rerun). With `partial` they are listed in [`MergeReport::missing`].
 ///
-/// Points of the grid found nowhere are listed in [`MergeReport::missing`]; whether a
-/// partial merge is acceptable is the caller's decision. Writes are atomic.
+/// Writes are atomic; each run is written as stored (timings included).
+///
+/// [`Shard::owners`]: super::Shard::owners
 pub fn merge_run_dirs<P: AsRef<Path>>(
     inputs: &[P],
     output: &Path,
     grid: &EpsGrid,
+    partial: bool,
 ) -> Result<MergeReport> {
     let mut merged: BTreeMap<u64, (f64, Value, PathBuf)> = BTreeMap::new();
     let mut report = MergeReport::default();
@@ -572,10 +568,9 @@ pub fn merge_run_dirs<P: AsRef<Path>>(
                     reason: format!("epsilon {eps:e} is not a point of the grid merged"),
                 });
             }
-            let rec = store.read_record::<Value>(&path, &epsilon_key(eps))?;
-            let value = without_timings(rec.result);
+            let value = store.read_record::<Value>(&path, &epsilon_key(eps))?.result;
             match merged.get(&eps.to_bits()) {
-                Some((_, v, first)) if *v != value => {
+                Some((_, v, first)) if !same_values(v, &value) => {
                     return Err(AnalysisError::MergeConflict {
                         epsilon: eps,
                         first: first.clone(),
@@ -597,13 +592,24 @@ pub fn merge_run_dirs<P: AsRef<Path>>(
             got: 0,
         });
     };
+    let mut present: Vec<f64> = merged.values().map(|m| m.0).collect();
+    if output.is_dir() {
+        present.extend(list_prefixed(output, PREFIX)?.into_iter().map(|(e, _)| e));
+    }
+    report.missing = grid.missing(&present);
+    if !report.missing.is_empty() && !partial {
+        return Err(AnalysisError::MergeIncomplete {
+            missing: report.missing,
+            points: grid.len(),
+        });
+    }
     let out = RunStore::open(output, first.fingerprint.clone(), OpenMode::Resume)?;
     let mut to_write = Vec::new();
     for (eps, value, path) in merged.into_values() {
         let existing = out.path_for(eps);
         if existing.is_file() {
             let rec = out.read_record::<Value>(&existing, &epsilon_key(eps))?;
-            if without_timings(rec.result) != value {
+            if !same_values(&rec.result, &value) {
                 return Err(AnalysisError::MergeConflict {
                     epsilon: eps,
                     first: path,
@@ -612,33 +618,18 @@ pub fn merge_run_dirs<P: AsRef<Path>>(
             }
             report.already_present.push(eps);
         } else {
-            // The original record, timings included.
-            let src = first_record(&path)?;
-            to_write.push((eps, src));
+            to_write.push((eps, value));
         }
     }
     for (eps, value) in to_write {
         out.save(eps, &value)?;
         report.written.push(eps);
     }
-    report.missing = grid
-        .points()
-        .iter()
-        .copied()
-        .filter(|e| !out.contains(*e))
-        .collect();
     report.duplicates.sort_by(f64::total_cmp);
     report.duplicates.dedup();
     report.written.sort_by(f64::total_cmp);
     report.already_present.sort_by(f64::total_cmp);
     Ok(report)
-}
-
-/// The result of a run file, as stored (timings included).
-fn first_record(path: &Path) -> Result<Value> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
-    let rec: RunRecord<Value> = serde_json::from_slice(&bytes).map_err(json_err(path))?;
-    Ok(rec.result)
 }
 
 #[cfg(test)]

@@ -178,12 +178,23 @@ fn merge_checks_fingerprints_values_and_coverage() {
     // The same value computed twice, with another wall time: a duplicate, not a conflict.
     b.save(1e-5, &point(3.0, 9.9)).unwrap();
     let out = tmp.path().join("merged");
-    let rep = merge_run_dirs(&[a.dir(), b.dir()], &out, &grid).unwrap();
+    // 1e-6 is in no input: refused, nothing written, unless a partial merge is asked for.
+    match merge_run_dirs(&[a.dir(), b.dir()], &out, &grid, false) {
+        Err(AnalysisError::MergeIncomplete { missing, points }) => {
+            assert_eq!((missing, points), (vec![1e-6], 4));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!out.exists());
+    let rep = merge_run_dirs(&[a.dir(), b.dir()], &out, &grid, true).unwrap();
     assert_eq!(rep.written, vec![1e-5, 1e-4, 1e-3]);
     assert_eq!(rep.duplicates, vec![1e-5]);
     assert_eq!(rep.missing, vec![1e-6]);
     // Point 3 of the grid belongs to shard 3 mod 2 = 1 of 2.
-    assert_eq!(rep.missing_shards(&grid, 2), vec![(1, vec![1e-6])]);
+    assert_eq!(
+        crate::sweep::Shard::owners(&grid, 2, &rep.missing),
+        vec![(1, vec![1e-6])]
+    );
     let m = RunStore::read(&out).unwrap();
     assert_eq!(m.fingerprint(), a.fingerprint());
     let all: Vec<(f64, serde_json::Value)> = m.load_all().unwrap();
@@ -194,7 +205,7 @@ fn merge_checks_fingerprints_values_and_coverage() {
         "written as stored, timings included"
     );
     // Merging again: everything already present.
-    let again = merge_run_dirs(&[a.dir(), b.dir()], &out, &grid).unwrap();
+    let again = merge_run_dirs(&[a.dir(), b.dir()], &out, &grid, true).unwrap();
     assert!(again.written.is_empty());
     assert_eq!(again.already_present.len(), 3);
     // A conflicting value: nothing is written.
@@ -202,7 +213,7 @@ fn merge_checks_fingerprints_values_and_coverage() {
     c.save(1e-4, &point(4.5, 0.1)).unwrap();
     c.save(1e-6, &point(9.0, 0.1)).unwrap();
     let out2 = tmp.path().join("merged2");
-    match merge_run_dirs(&[a.dir(), b.dir(), c.dir()], &out2, &grid) {
+    match merge_run_dirs(&[a.dir(), b.dir(), c.dir()], &out2, &grid, false) {
         Err(AnalysisError::MergeConflict {
             epsilon,
             first,
@@ -217,13 +228,13 @@ fn merge_checks_fingerprints_values_and_coverage() {
     assert!(!out2.exists());
     // Conflict with the output's own content.
     assert!(matches!(
-        merge_run_dirs(&[c.dir()], &out, &grid),
+        merge_run_dirs(&[c.dir()], &out, &grid, true),
         Err(AnalysisError::MergeConflict { .. })
     ));
     // A shard of another computation.
     let d = open(&tmp.path().join("s3"), 64);
     d.save(1e-6, &point(9.0, 0.1)).unwrap();
-    match merge_run_dirs(&[a.dir(), d.dir()], &tmp.path().join("m3"), &grid) {
+    match merge_run_dirs(&[a.dir(), d.dir()], &tmp.path().join("m3"), &grid, true) {
         Err(AnalysisError::MergeMismatch { differences, .. }) => {
             assert_eq!(differences, ["problem.particles: 8 → 64"])
         }
@@ -233,9 +244,17 @@ fn merge_checks_fingerprints_values_and_coverage() {
     let e = open(&tmp.path().join("s4"), 8);
     e.save(0.5, &point(1.0, 0.1)).unwrap();
     assert!(matches!(
-        merge_run_dirs(&[e.dir()], &tmp.path().join("m4"), &grid),
+        merge_run_dirs(&[e.dir()], &tmp.path().join("m4"), &grid, true),
         Err(AnalysisError::BadRunFile { .. })
     ));
     // Not a run directory.
-    assert!(merge_run_dirs(&[tmp.path().join("nope")], &tmp.path().join("m5"), &grid).is_err());
+    assert!(
+        merge_run_dirs(
+            &[tmp.path().join("nope")],
+            &tmp.path().join("m5"),
+            &grid,
+            true
+        )
+        .is_err()
+    );
 }
