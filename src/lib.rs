@@ -137,6 +137,7 @@ pub use timescales_report as report;
 pub use timescales_scenario as scenario;
 pub use timescales_systems as systems;
 
+pub mod jobs;
 pub mod output;
 
 /// The names most programs need, in one `use timescales::prelude::*;`.

@@ -23,7 +23,7 @@ pub fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
 }
 
 /// A progress bar over log-time from `t_lo` to `t_hi` (hidden when stderr is not a terminal).
-pub fn log_time_bar(t_lo: f64, t_hi: f64, message: &str) -> (ProgressBar, impl FnMut(f64)) {
+pub fn log_time_bar(t_lo: f64, t_hi: f64, message: &str) -> (ProgressBar, impl FnMut(f64) + use<>) {
     const TICKS: u64 = 1000;
     let bar = ProgressBar::new(TICKS);
     bar.set_style(

@@ -17,13 +17,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use timescales::analysis::sweep::{
-    EpsGrid, OpenMode, RunStore, Shard, SweepOptions, merge_run_dirs, run_sweep,
-};
+use timescales::analysis::sweep::{EpsGrid, OpenMode, RunStore, Shard, merge_run_dirs};
 use timescales::analysis::{AnalysisError, ConvergeOptions};
+use timescales::jobs::{self, JobError, Progress, SweepJob};
 use timescales::output;
 use timescales::output::sweep::SweepRecord;
-use timescales::phases::sweep::{SweepPoint, SweepSummary, measure_point};
 
 /// Arguments of `timescales sweep`.
 #[derive(Debug, Args)]
@@ -86,14 +84,19 @@ pub fn open_mode(fresh: bool) -> OpenMode {
     }
 }
 
-/// The store's refusal, with the flag that overrides it.
-pub fn store_error(e: AnalysisError) -> anyhow::Error {
-    let hint = matches!(e, AnalysisError::StoreMismatch { .. })
-        .then_some(" (pass --fresh to discard its runs, or choose another --out)");
-    anyhow::Error::new(e).context(format!(
-        "the run directory cannot be reused{}",
-        hint.unwrap_or("")
-    ))
+/// A job's error; a refused run directory with the flag that overrides it.
+pub fn job_error(e: JobError) -> anyhow::Error {
+    match e {
+        JobError::Store(inner) => {
+            let hint = matches!(inner, AnalysisError::StoreMismatch { .. })
+                .then_some(" (pass --fresh to discard its runs, or choose another --out)");
+            anyhow::Error::new(inner).context(format!(
+                "the run directory cannot be reused{}",
+                hint.unwrap_or("")
+            ))
+        }
+        e => anyhow::Error::new(e),
+    }
 }
 
 /// Runs `timescales sweep`.
@@ -110,13 +113,6 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         n_max: args.n_max.max(p.particles),
         rel_tol: args.n_tol,
     });
-    let fingerprint = output::fingerprint(
-        "sweep point (measure_point)",
-        p,
-        serde_json::json!({ "converge_n": converge }),
-    )?;
-    let store = RunStore::open(args.out.join("runs"), fingerprint, open_mode(args.fresh))
-        .map_err(store_error)?;
     eprintln!(
         "timescales sweep: {} — K = {}, N = {}{}, {} values of ε from {:e} to {:e}{}",
         scenario.origin,
@@ -136,110 +132,66 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
             String::new()
         },
     );
-    let started = std::time::Instant::now();
-    let opts = SweepOptions {
-        progress: true,
+    let job = SweepJob {
+        grid,
+        shard,
+        converge,
         threads: args.threads,
+        mode: open_mode(args.fresh),
+        out: args.out.clone(),
+        progress: Progress {
+            bar: true,
+            on_point: None,
+        },
     };
-    let report = run_sweep(&grid, shard, &store, &opts, |eps| {
-        let problem = scenario
-            .with_epsilon(eps)
-            .map_err(|e| anyhow::Error::new(e).context(format!("ε = {eps:e}")))?
-            .problem;
-        measure_point(&problem, &scenario.origin, converge.as_ref())
-            .map_err(|e| anyhow::Error::new(e).context(format!("ε = {eps:e}")))
-    })?;
-    for (eps, chain) in &report.failed {
+    let o = jobs::sweep(&scenario, &job).map_err(job_error)?;
+    let r = &o.record;
+    for (eps, chain) in &r.failed {
         eprintln!("ε = {eps:e} failed: {}", chain.join(": "));
     }
     eprintln!(
         "{} computed, {} resumed, {} failed{} in {:.1} s",
-        report.computed.len(),
-        report.resumed.len(),
-        report.failed.len(),
-        if report.interrupted.is_empty() {
+        r.computed.len(),
+        r.resumed.len(),
+        r.failed.len(),
+        if o.interrupted.is_empty() {
             String::new()
         } else {
-            format!(", {} not finished (interrupted)", report.interrupted.len())
+            format!(", {} not finished (interrupted)", o.interrupted.len())
         },
-        started.elapsed().as_secs_f64()
+        r.wall_seconds
     );
-    // Every point of the grid in the store: a shard's directory may hold other shards' too.
-    let points = grid_points(&store, &grid)?;
-    let missing = grid.missing(&epsilons(&points));
-    let status = if !report.interrupted.is_empty() {
-        "interrupted"
-    } else if !report.failed.is_empty() {
-        "failed"
-    } else if !missing.is_empty() {
-        "partial"
-    } else {
-        "complete"
-    };
-    let record = SweepRecord {
-        scenario: scenario.origin.clone(),
-        fingerprint: store.fingerprint().fields().clone(),
-        fingerprint_digest: store.fingerprint().digest().to_string(),
-        epsilon: grid.points().to_vec(),
-        shard,
-        status,
-        computed: report.computed.clone(),
-        resumed: report.resumed.clone(),
-        missing: missing.clone(),
-        failed: report.failed.clone(),
-        merged_from: Vec::new(),
-        threads: args.threads.unwrap_or_else(rayon::current_num_threads),
-        wall_seconds: started.elapsed().as_secs_f64(),
-    };
-    write_report(&args.out, &record, &points)?;
-    if !report.interrupted.is_empty() {
+    print_report(&args.out, &o)?;
+    if !o.interrupted.is_empty() {
         bail!(
             "interrupted: {} of {} points of this shard are finished and kept in {}; rerun the \
              same command to resume",
-            report.computed.len() + report.resumed.len(),
-            report.computed.len()
-                + report.resumed.len()
-                + report.interrupted.len()
-                + report.failed.len(),
-            store.dir().display()
+            r.computed.len() + r.resumed.len(),
+            r.computed.len() + r.resumed.len() + o.interrupted.len() + r.failed.len(),
+            o.runs.display()
         );
     }
-    if !report.failed.is_empty() {
+    if !r.failed.is_empty() {
         bail!(
             "{} of {} points failed (their errors are in {}); rerun the same command to retry them",
-            report.failed.len(),
-            grid.len(),
+            r.failed.len(),
+            job.grid.len(),
             args.out.join("failures.csv").display()
         );
     }
-    if !missing.is_empty() {
+    if !r.missing.is_empty() {
         println!(
             "shard {}/{} done: {} of {} points of the grid are in {}; when every shard is done, run\n  \
              timescales merge --out DIR {} <other shards' directories>",
             shard.index,
             shard.count,
-            points.len(),
-            grid.len(),
-            store.dir().display(),
+            o.points.len(),
+            job.grid.len(),
+            o.runs.display(),
             args.out.display()
         );
     }
     Ok(())
-}
-
-/// The stored points of `grid`, in ascending ε.
-fn grid_points(store: &RunStore, grid: &EpsGrid) -> anyhow::Result<Vec<SweepPoint>> {
-    Ok(store
-        .load_all::<SweepPoint>()?
-        .into_iter()
-        .filter(|(e, _)| grid.points().contains(e))
-        .map(|(_, p)| p)
-        .collect())
-}
-
-/// The ε of `points`.
-fn epsilons(points: &[SweepPoint]) -> Vec<f64> {
-    points.iter().map(|p| p.epsilon).collect()
 }
 
 /// What a shard's `sweep.json` says of its grid and share.
@@ -342,8 +294,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
         rep.already_present.len()
     );
     let store = RunStore::read(&out_runs)?;
-    let points = grid_points(&store, &grid)?;
-    let missing = grid.missing(&epsilons(&points));
+    let points = jobs::grid_points(&store, &grid)?;
+    let missing = grid.missing(&jobs::epsilons(&points));
     let record = SweepRecord {
         scenario: points
             .first()
@@ -375,26 +327,30 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
         threads: 1,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    write_report(&args.out, &record, &points)
+    let (summary, tables, manifest) = jobs::write_sweep(&args.out, &record, &points)?;
+    let o = jobs::SweepOutcome {
+        record,
+        interrupted: Vec::new(),
+        points,
+        summary,
+        tables,
+        manifest,
+        runs: out_runs,
+    };
+    print_report(&args.out, &o)
 }
 
-/// Tables, plots, the manifest and the printed summary of the points a sweep has.
-fn write_report(out: &Path, record: &SweepRecord, points: &[SweepPoint]) -> anyhow::Result<()> {
-    let summary = if points.is_empty() {
-        None
-    } else {
-        Some(SweepSummary::new(points)?)
-    };
-    let (tables, manifest) = output::sweep::write(out, record, points, summary.as_ref())?;
-    if let (Some(summary), Some(tables)) = (&summary, &tables) {
-        if let Some(note) = record.partial() {
+/// Prints the summary of a sweep's points and where its files are.
+fn print_report(out: &Path, o: &jobs::SweepOutcome) -> anyhow::Result<()> {
+    if let (Some(summary), Some(tables)) = (&o.summary, &o.tables) {
+        if let Some(note) = o.record.partial() {
             println!("PARTIAL RESULT: {note}\n");
         }
         print!("{}", output::sweep::text(summary, tables)?);
     }
     println!(
         "\nwritten {}",
-        output::written(out, &manifest, "sweep.json")
+        output::written(out, &o.manifest, "sweep.json")
     );
     Ok(())
 }

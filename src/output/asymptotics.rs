@@ -35,7 +35,10 @@ pub fn write(
     })
 }
 
-fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
+/// The study's tables, each with the name of its CSV file: `phases_predicted.csv`,
+/// `convergence_n.csv`, `composite_risk.csv`, `composite_error.csv`.
+pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
+    let mut out = Vec::new();
     let points = &study.points;
     let studies: Vec<&crate::phases::Comparison> = points.iter().map(|p| &p.comparison).collect();
     let rows: Vec<_> = studies.iter().flat_map(|s| s.onsets.iter()).collect();
@@ -84,7 +87,7 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
         .f64("max_abs_a_before", num(|r| opt(r.max_abs_a_before)))
         .bool("present", flag(|r| r.present))
         .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen));
-    write_csv(&phases, &set.path("phases_predicted.csv"))?;
+    out.push(("phases_predicted.csv", phases));
 
     let (mut ce, mut cn, mut cp, mut ct, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
     for p in points {
@@ -104,7 +107,7 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
         .u64("phase", cp)
         .f64("onset_measured", ct)
         .f64("max_rel_change_all_phases", cc);
-    write_csv(&conv, &set.path("convergence_n.csv"))?;
+    out.push(("convergence_n.csv", conv));
 
     let (mut e, mut t, mut full, mut comp) = (vec![], vec![], vec![], vec![]);
     for s in &studies {
@@ -119,7 +122,7 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
         .f64("t", t)
         .f64("risk_full", full)
         .f64("risk_composite", comp);
-    write_csv(&curves, &set.path("composite_risk.csv"))?;
+    out.push(("composite_risk.csv", curves));
 
     let k = studies.first().map_or(0, |s| s.onsets.len());
     let per_study = |f: &dyn Fn(&crate::phases::Comparison) -> f64| {
@@ -142,8 +145,16 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
         "window_end",
         Column::F64(per_study(&|s| s.composite.window_end)),
     );
-    write_csv(&errors, &set.path("composite_error.csv"))?;
+    out.push(("composite_error.csv", errors));
+    out
+}
 
+fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
+    for (name, table) in tables(study) {
+        write_csv(&table, &set.path(name))?;
+    }
+    let studies: Vec<&crate::phases::Comparison> =
+        study.points.iter().map(|p| &p.comparison).collect();
     // One colour per ε: solid direct, dashed composite.
     let series = studies
         .iter()

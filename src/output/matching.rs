@@ -79,12 +79,10 @@ pub fn write(
     )
 }
 
-fn write_files(
-    set: &mut OutputSet,
-    s: &Subject<'_>,
-    st: &Study,
-    shown: usize,
-) -> Result<(), ReportError> {
+/// The study's tables, each with the name of its CSV file: `composite.csv` (at the
+/// comparison `shown`), `composite_error.csv`, `order.csv`, `matching.csv`.
+pub fn tables(st: &Study, shown: usize) -> Vec<(&'static str, Table)> {
+    let mut out = Vec::new();
     // composite.csv: t, then per variable full, outer, inner, composite; then the
     // first-order composites.
     let c = &st.comparisons[shown];
@@ -110,7 +108,7 @@ fn write_files(
         t: c.t.clone(),
         columns,
     };
-    write_csv(&Table::from_trajectory(&traj), &set.path("composite.csv"))?;
+    out.push(("composite.csv", Table::from_trajectory(&traj)));
 
     // composite_error.csv
     let e = &st.errors;
@@ -122,7 +120,7 @@ fn write_files(
         .f64("max_error_inner", col(|r| r.inner))
         .f64("max_error_composite", col(|r| r.composite))
         .f64("max_error_composite1", col(|r| r.composite1));
-    write_csv(&err, &set.path("composite_error.csv"))?;
+    out.push(("composite_error.csv", err));
 
     // order.csv
     let o = &st.orders;
@@ -138,7 +136,7 @@ fn write_files(
         .f64("ci_low", pick(|f| f.gamma_ci[0]))
         .f64("ci_high", pick(|f| f.gamma_ci[1]))
         .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()));
-    write_csv(&ord, &set.path("order.csv"))?;
+    out.push(("order.csv", ord));
 
     // matching.csv: the intermediate-variable check.
     let m = &st.matching;
@@ -153,8 +151,20 @@ fn write_files(
         )
         .f64("mismatch", m.mismatch.as_slice())
         .f64("mismatch1", m.mismatch1.as_slice());
-    write_csv(&mt, &set.path("matching.csv"))?;
+    out.push(("matching.csv", mt));
+    out
+}
 
+fn write_files(
+    set: &mut OutputSet,
+    s: &Subject<'_>,
+    st: &Study,
+    shown: usize,
+) -> Result<(), ReportError> {
+    for (name, table) in tables(st, shown) {
+        write_csv(&table, &set.path(name))?;
+    }
+    let e = &st.errors;
     // composite_error.svg: every error against ε, with slope-1 and slope-2 guides.
     let mut series = Vec::new();
     for name in &st.names {

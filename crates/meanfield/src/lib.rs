@@ -25,6 +25,7 @@ pub use error::{FlowError, Invariant};
 pub use law::{InitialLaw, Particles, Placement};
 pub use model::TwoLayerFlow;
 pub use run::{
-    FlowProblem, FlowRun, MIN_EPSILON, OutputTimes, column_names, simulate, simulate_with,
+    FlowProblem, FlowRun, MIN_EPSILON, OutputTimes, ParticleStates, column_names, simulate,
+    simulate_with, simulate_with_particles,
 };
 pub use timescales_ode::Method;

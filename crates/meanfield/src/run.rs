@@ -72,6 +72,24 @@ pub struct FlowRun {
     /// trajectory is then partial, the final state and the solver statistics are that
     /// step's).
     pub interrupted_at: Option<f64>,
+    /// The particles `(a_i, s_i)` at every output time, when asked for
+    /// ([`simulate_with_particles`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<ParticleStates>,
+}
+
+/// The particles at the output times of a run, row-major: row `j` holds `a_i(t_j)` (or
+/// `s_i(t_j)`) for `i = 0..N`, so entry `(j, i)` is at `j · N + i`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticleStates {
+    /// Particle count `N`.
+    pub count: usize,
+    /// The weights `w_i` of the particles (they sum to 1).
+    pub weights: Vec<f64>,
+    /// Second-layer weights `a_i(t_j)`, `times × N`.
+    pub a: Vec<f64>,
+    /// Overlaps `s_i(t_j)`, `times × N`.
+    pub s: Vec<f64>,
 }
 
 /// Column names of a recorded trajectory for truncation degree `K` (without `t`).
@@ -322,6 +340,37 @@ pub fn simulate_with(
     problem: &FlowProblem,
     progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
 ) -> Result<FlowRun, FlowError> {
+    simulate_recording(problem, false, progress)
+}
+
+/// [`simulate_with`], also recording every particle `(a_i, s_i)` at the output times in
+/// [`FlowRun::particles`] (`2 · N` numbers per output time).
+///
+/// ```
+/// # use timescales_meanfield::{FlowProblem, simulate_with_particles};
+/// let problem = FlowProblem { particles: 8, ..FlowProblem::public(1e-4) };
+/// let run = simulate_with_particles(&problem, &mut |_| std::ops::ControlFlow::Continue(()))?;
+/// let p = run.particles.unwrap();
+/// assert_eq!(p.s.len(), run.trajectory.t.len() * 8);
+/// assert!(p.s.iter().all(|s| s.abs() <= 1.0));
+/// assert_eq!(&p.a[p.a.len() - 8..], &run.final_a[..]); // the last output is t_end
+/// # Ok::<(), timescales_meanfield::FlowError>(())
+/// ```
+///
+/// # Errors
+/// See [`simulate_with`].
+pub fn simulate_with_particles(
+    problem: &FlowProblem,
+    progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
+) -> Result<FlowRun, FlowError> {
+    simulate_recording(problem, true, progress)
+}
+
+fn simulate_recording(
+    problem: &FlowProblem,
+    record_particles: bool,
+    progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
+) -> Result<FlowRun, FlowError> {
     problem.validate()?;
     let particles = problem
         .law
@@ -344,6 +393,14 @@ pub fn simulate_with(
         problem.atol * error_per_rtol(problem.method),
         progress,
     );
+    if record_particles {
+        watch.particles = Some(ParticleStates {
+            count: n,
+            weights: particles.weights.clone(),
+            a: Vec::new(),
+            s: Vec::new(),
+        });
+    }
     let wrap = |source| FlowError::Integration {
         eps: problem.epsilon,
         particles: n,
@@ -381,6 +438,7 @@ pub fn simulate_with(
         notes,
         max_risk_increase: watch.max_increase,
         interrupted_at,
+        particles: watch.particles.take(),
     })
 }
 
@@ -407,6 +465,7 @@ struct Watch<'a> {
     max_increase: f64,
     violation: Option<(f64, Invariant)>,
     progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
+    particles: Option<ParticleStates>,
 }
 
 impl<'a> Watch<'a> {
@@ -429,6 +488,7 @@ impl<'a> Watch<'a> {
             max_increase: f64::NEG_INFINITY,
             violation: None,
             progress,
+            particles: None,
         };
         w.risk0 = w.row(u0)[0];
         w.last_risk = w.risk0;
@@ -508,6 +568,11 @@ impl Observer for Watch<'_> {
     fn observe(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
         let row = self.row(u);
         self.trajectory.push(t, &row);
+        if let Some(p) = &mut self.particles {
+            let (s, a) = u.split_at(p.count);
+            p.s.extend_from_slice(s);
+            p.a.extend_from_slice(a);
+        }
         // Explicit integrators report only here, so check here too.
         self.check(t, u)
     }
