@@ -68,7 +68,7 @@ impl SweepRecord {
 
 /// `table` as written: as it is, or for a partial result with a first column `partial`
 /// holding the note on every row.
-fn marked<'a>(table: &'a Table, partial: Option<&str>) -> Cow<'a, Table> {
+pub fn marked<'a>(table: &'a Table, partial: Option<&str>) -> Cow<'a, Table> {
     let Some(note) = partial else {
         return Cow::Borrowed(table);
     };
