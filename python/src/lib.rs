@@ -17,6 +17,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use numpy::{IntoPyArray, PyArrayMethods};
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 use timescales::analysis::ConvergeOptions;
@@ -211,30 +212,47 @@ impl Meter {
             self.set_fraction((t.ln() - t_lo.ln()) / (t_hi.ln() - t_lo.ln()));
         }
     }
-    fn report(&self, py: Python<'_>, progress: Option<&Bound<'_, PyAny>>) {
-        if let Some(cb) = progress {
-            let f = f64::from_bits(self.fraction.load(Ordering::Relaxed));
-            let label = self.label.lock().map(|l| l.clone()).unwrap_or_default();
-            if let Err(e) = cb.call1((f, label)) {
-                // A broken progress display must not stop the computation.
+    /// Calls `progress(fraction, label)`. A `KeyboardInterrupt` raised in it (Ctrl-C while
+    /// the display ran) is returned; any other error is printed and ignored: a broken
+    /// progress display must not stop the computation.
+    fn report(&self, py: Python<'_>, progress: Option<&Bound<'_, PyAny>>) -> Option<PyErr> {
+        let cb = progress?;
+        let f = f64::from_bits(self.fraction.load(Ordering::Relaxed));
+        let label = self.label.lock().map(|l| l.clone()).unwrap_or_default();
+        match cb.call1((f, label)) {
+            Ok(_) => None,
+            Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Some(e),
+            Err(e) => {
                 e.print(py);
+                None
             }
         }
     }
 }
 
+/// How a supervised call ended besides its result.
+enum Signal {
+    /// No signal arrived, and no interrupt was requested.
+    None,
+    /// Ctrl-C (a `KeyboardInterrupt`), or an interrupt requested elsewhere in the process:
+    /// the result holds what finished.
+    Interrupted,
+    /// A Python signal handler raised another exception: re-raised once the worker stopped.
+    Raised(PyErr),
+}
+
 /// Runs `work` on a worker thread with the GIL released, reporting progress and checking
-/// signals every 50 ms. A signal handler that raises (Ctrl-C: `KeyboardInterrupt`) requests
-/// the process's interrupt; the worker then stops at its next step and its result is
-/// returned with `true` (the interrupt is cleared again).
+/// signals every 50 ms. When a signal handler raises (Ctrl-C: `KeyboardInterrupt`) the
+/// process's interrupt is requested: the worker stops at its next step, and its result is
+/// returned with [`Signal::Interrupted`] (the interrupt is cleared again).
 fn supervise<T: Send>(
     py: Python<'_>,
     meter: &Meter,
     progress: Option<&Bound<'_, PyAny>>,
     work: impl FnOnce() -> T + Send,
-) -> PyResult<(T, bool)> {
+) -> PyResult<(T, Signal)> {
     let slot: (Mutex<Option<std::thread::Result<T>>>, Condvar) = (Mutex::new(None), Condvar::new());
-    let mut signalled = false;
+    let mut raised: Option<PyErr> = None;
     let result = std::thread::scope(|scope| {
         scope.spawn(|| {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
@@ -255,18 +273,28 @@ fn supervise<T: Send>(
             if let Some(r) = done {
                 return r;
             }
-            meter.report(py, progress);
-            if !signalled && py.check_signals().is_err() {
-                signalled = true;
-                interrupt::request();
+            if raised.is_none() {
+                raised = meter
+                    .report(py, progress)
+                    .or_else(|| py.check_signals().err());
+                if raised.is_some() {
+                    interrupt::request();
+                }
             }
         }
     });
-    if signalled {
+    let elsewhere = interrupt::requested();
+    if raised.is_some() {
         interrupt::clear();
     }
+    let signal = match raised {
+        Some(e) if !e.is_instance_of::<PyKeyboardInterrupt>(py) => Signal::Raised(e),
+        Some(_) => Signal::Interrupted,
+        None if elsewhere => Signal::Interrupted,
+        None => Signal::None,
+    };
     match result {
-        Ok(v) => Ok((v, signalled || interrupt::requested())),
+        Ok(v) => Ok((v, signal)),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<String>()
@@ -279,6 +307,15 @@ fn supervise<T: Send>(
                 format!("internal error (a bug; please report it): {what}"),
             ))
         }
+    }
+}
+
+/// Whether the call was interrupted; another exception a signal handler raised is raised.
+fn interrupted(signal: Signal) -> PyResult<bool> {
+    match signal {
+        Signal::None => Ok(false),
+        Signal::Interrupted => Ok(true),
+        Signal::Raised(e) => Err(e),
     }
 }
 
@@ -371,7 +408,7 @@ fn run<'py>(
     let p = &scenario.problem;
     let meter = Meter::default();
     meter.set_label("integrating");
-    let (result, interrupted) = supervise(py, &meter, progress.as_ref(), || {
+    let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
         simulate_with_particles(p, &mut |t| {
             meter.set_log_time(t, p.epsilon / 10.0, p.t_end);
             if interrupt::requested() {
@@ -381,8 +418,11 @@ fn run<'py>(
             }
         })
     })?;
-    meter.set_fraction(1.0);
-    meter.report(py, progress.as_ref());
+    let interrupted = interrupted(signal)?;
+    if !interrupted {
+        meter.set_fraction(1.0);
+        let _ = meter.report(py, progress.as_ref());
+    }
     let run = result.map_err(|e| {
         raise(
             py,
@@ -452,9 +492,10 @@ fn run_system<'py>(
         atol: spec.atol,
         ..SolverOptions::default()
     };
-    let (result, interrupted) = supervise(py, &meter, progress.as_ref(), || {
+    let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
         integrate_full(&file.system, eps, &file.x0, &file.y0, &times, opts)
     })?;
+    let interrupted = interrupted(signal)?;
     let (traj, stats) = result.map_err(|e| {
         let kind = if interrupted {
             "Interrupted"
@@ -598,12 +639,15 @@ fn sweep<'py>(
             on_point: Some(&on_point),
         },
     };
-    let (result, _) = supervise(py, &meter, progress.as_ref(), || {
+    let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
         jobs::sweep(&scenario, &job)
     })?;
+    let signalled = interrupted(signal)?;
     let o = result.map_err(|e| job_error(py, e))?;
-    meter.report(py, progress.as_ref());
-    sweep_result(py, &o)
+    let _ = meter.report(py, progress.as_ref());
+    let d = sweep_result(py, &o)?;
+    d.set_item("stopped", signalled || !o.interrupted.is_empty())?;
+    Ok(d)
 }
 
 /// A phase-asymptotics study ([`jobs::asymptotics`]).
@@ -649,11 +693,13 @@ fn asymptotics<'py>(
             on_point: Some(&on_point),
         },
     };
-    let (result, _) = supervise(py, &meter, progress.as_ref(), || {
+    let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
         jobs::asymptotics(&scenario, &job)
     })?;
+    let signalled = interrupted(signal)?;
     let o = result.map_err(|e| job_error(py, e))?;
     let d = PyDict::new(py);
+    d.set_item("stopped", signalled || !o.interrupted.is_empty())?;
     let tables = PyDict::new(py);
     if !o.study.points.is_empty() {
         for (name, t) in output::asymptotics::tables(&o.study) {
@@ -731,9 +777,10 @@ fn match_system<'py>(
     let opts = MatchingOptions::default();
     let meter = Meter::default();
     meter.set_label("matching study");
-    let (result, interrupted) = supervise(py, &meter, progress.as_ref(), || {
+    let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
         study(system.as_ref(), &x0, &y0, horizon, &eps, &opts)
     })?;
+    let interrupted = interrupted(signal)?;
     let st = result.map_err(|e| {
         let kind = if interrupted {
             "Interrupted"
@@ -773,6 +820,7 @@ fn match_system<'py>(
     d.set_item("names", st.names.clone())?;
     d.set_item("eps", st.eps.clone())?;
     d.set_item("label", label)?;
+    d.set_item("interrupted", interrupted)?;
     Ok(d)
 }
 
@@ -810,7 +858,7 @@ fn network<'py>(
     };
     let p = &scenario.problem;
     let meter = Meter::default();
-    let (result, _) = supervise(py, &meter, progress.as_ref(), || {
+    let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
         jobs::network(&scenario, &job, &mut |event| match event {
             jobs::NetworkEvent::Stage(label) => {
                 meter.set_label(label);
@@ -820,6 +868,7 @@ fn network<'py>(
             jobs::NetworkEvent::Pair(..) => {}
         })
     })?;
+    interrupted(signal)?;
     let o = result.map_err(|e| match e {
         JobError::Interrupted(m) => raise(py, "Interrupted", format!("interrupted {m}")),
         e => job_error(py, e),

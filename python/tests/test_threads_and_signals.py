@@ -84,6 +84,7 @@ def test_sigint_interrupts_a_sweep_quickly_and_keeps_finished_points(tmp_path):
     _, finished, status = lines[0].split()
     assert status == "interrupted" and 1 <= int(finished) < 12
     latency = float(lines[1].split()[1]) - sent
+    print(f"SIGINT → Interrupted raised after {1e3 * latency:.0f} ms, {finished} points finished")
     assert latency < 0.5, f"Interrupted raised {latency:.3f} s after SIGINT"
     kept = [p for p in runs.iterdir() if p.name.startswith("eps_")]
     assert len(kept) >= int(finished)
@@ -92,3 +93,48 @@ def test_sigint_interrupts_a_sweep_quickly_and_keeps_finished_points(tmp_path):
     assert again.status == "complete"
     assert len(again.record["resumed"]) == len(kept)
     assert len(again.record["computed"]) == 12 - len(kept)
+
+
+def test_an_interrupt_during_the_progress_display_stops_the_run():
+    # Ctrl-C while Python code runs (here: the progress display) surfaces as a
+    # KeyboardInterrupt there; the run stops at its next step with what it has.
+    calls = []
+
+    def progress(fraction, label):
+        calls.append(fraction)
+        raise KeyboardInterrupt
+
+    t0 = time.perf_counter()
+    try:
+        ts.run(epsilon=1e-9, particles=16384, progress=progress)
+    except ts.Interrupted as e:
+        run = e.partial
+    else:
+        raise AssertionError("not interrupted")
+    assert time.perf_counter() - t0 < 5.0
+    assert len(calls) == 1 and run.interrupted_at is not None and run.interrupted_at < 3.0
+    assert run.t.size == run.risk.size and run.a.shape[0] == run.t.size
+    assert run.t.size == 0 or run.t[-1] <= run.interrupted_at
+
+
+def test_another_exception_from_a_signal_handler_is_raised_after_the_solve_stops():
+    class Stop(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1))
+        timer.start()
+        t0 = time.perf_counter()
+        try:
+            ts.run(epsilon=1e-9, particles=16384, progress=False)
+        except Stop:
+            pass
+        else:
+            raise AssertionError("the handler's exception was lost")
+        assert time.perf_counter() - t0 < 5.0
+    finally:
+        signal.signal(signal.SIGUSR1, previous)

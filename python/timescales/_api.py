@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import polars as pl
 
 from . import _native
 from ._errors import Interrupted, ScenarioError
@@ -155,8 +156,6 @@ class _Reporter:
 
 def _frame(columns: List[Tuple[str, Any]]):
     """A polars DataFrame from ``(name, values)`` pairs, in order."""
-    import polars as pl
-
     return pl.DataFrame({name: values for name, values in columns})
 
 
@@ -442,7 +441,7 @@ def sweep(
             cb,
         )
     result = _sweep_from_native(d)
-    if d["interrupted"]:
+    if d["stopped"]:
         raise Interrupted(
             f"interrupted: {len(result.runs)} points finished (in .partial"
             + (f" and kept in {out}/runs: the same call resumes)" if out is not None else ")"),
@@ -512,7 +511,7 @@ def asymptotics(
         failed=[(e, c) for e, c in d["failed"]],
         text=d.get("text"),
     )
-    if d["interrupted"]:
+    if d["stopped"]:
         raise Interrupted("interrupted: the finished ε are in .partial", result)
     return result
 
@@ -557,7 +556,7 @@ def match_system(
     with _Reporter(progress, "match") as cb:
         d = _native.match_system(kind, text, origin, _eps(eps), t_end, _out(out), cb)
     tables = d["tables"]
-    return Match(
+    result = Match(
         label=d["label"],
         names=d["names"],
         eps=d["eps"],
@@ -566,6 +565,9 @@ def match_system(
         order=_frame(tables["order"]),
         matching=_frame(tables["matching"]),
     )
+    if d["interrupted"]:
+        raise Interrupted("interrupted: the study finished before the interrupt was seen; it is in .partial", result)
+    return result
 
 
 @dataclass
