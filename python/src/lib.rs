@@ -101,13 +101,18 @@ struct Document {
     is_system: bool,
 }
 
-fn document(
-    py: Python<'_>,
-    kind: &str,
-    source: &str,
-    origin: &str,
-    overrides: &str,
-) -> PyResult<Document> {
+/// `(kind, source, origin, overrides)` as the Python side sends them: `kind` is
+/// `default`, `toml` (`source` is TOML text) or `json` (`source` is a JSON object of the
+/// TOML's structure); `overrides` a JSON object.
+type Source = (String, String, String, String);
+
+fn document(py: Python<'_>, scenario: &Source) -> PyResult<Document> {
+    let (kind, source, origin, overrides) = (
+        scenario.0.as_str(),
+        scenario.1.as_str(),
+        scenario.2.as_str(),
+        scenario.3.as_str(),
+    );
     let bad = |m: String| scenario_error(py, format!("{origin}: {m}"));
     let (text, origin) = match kind {
         "default" => (DEFAULT_SCENARIO.to_string(), "<default>".to_string()),
@@ -170,7 +175,7 @@ fn document(
     })
 }
 
-fn scenario(py: Python<'_>, doc: &Document) -> PyResult<Scenario> {
+fn resolve(py: Python<'_>, doc: &Document) -> PyResult<Scenario> {
     if doc.is_system {
         return Err(scenario_error(
             py,
@@ -206,6 +211,19 @@ impl Meter {
             *l = label.into();
         }
     }
+    /// A function to call after each of `total` points: it moves the fraction and says
+    /// `k/total points`.
+    fn counter(&self, total: usize) -> impl Fn(f64) + Sync + '_ {
+        let total = total.max(1);
+        let done = AtomicU64::new(0);
+        self.set_label(format!("0/{total} points"));
+        move |_eps| {
+            let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+            self.set_fraction(k as f64 / total as f64);
+            self.set_label(format!("{k}/{total} points"));
+        }
+    }
+
     /// The log-time fraction of `t` on `[t_lo, t_hi]`.
     fn set_log_time(&self, t: f64, t_lo: f64, t_hi: f64) {
         if t > 0.0 && t_hi > t_lo && t_lo > 0.0 {
@@ -390,21 +408,18 @@ fn grid(py: Python<'_>, eps: &str) -> PyResult<EpsGrid> {
 
 /// Direct integration of a scenario (or of a `[system]` document).
 #[pyfunction]
-#[pyo3(signature = (kind, source, origin, overrides, out=None, progress=None))]
+#[pyo3(signature = (scenario, out=None, progress=None))]
 fn run<'py>(
     py: Python<'py>,
-    kind: &str,
-    source: &str,
-    origin: &str,
-    overrides: &str,
+    scenario: Source,
     out: Option<PathBuf>,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let doc = document(py, kind, source, origin, overrides)?;
+    let doc = document(py, &scenario)?;
     if doc.is_system {
         return run_system(py, &doc, out, progress);
     }
-    let scenario = scenario(py, &doc)?;
+    let scenario = resolve(py, &doc)?;
     let p = &scenario.problem;
     let meter = Meter::default();
     meter.set_label("integrating");
@@ -581,14 +596,11 @@ fn sweep_result<'py>(py: Python<'py>, o: &jobs::SweepOutcome) -> PyResult<Bound<
 
 /// An ε sweep ([`jobs::sweep`]).
 #[pyfunction]
-#[pyo3(signature = (kind, source, origin, overrides, eps, out=None, converge_n=false, n_tol=0.02, n_max=512, shard=None, threads=None, fresh=false, progress=None))]
+#[pyo3(signature = (scenario, eps, out=None, converge_n=false, n_tol=0.02, n_max=512, shard=None, threads=None, fresh=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep<'py>(
     py: Python<'py>,
-    kind: &str,
-    source: &str,
-    origin: &str,
-    overrides: &str,
+    scenario: Source,
     eps: &str,
     out: Option<PathBuf>,
     converge_n: bool,
@@ -599,8 +611,8 @@ fn sweep<'py>(
     fresh: bool,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let doc = document(py, kind, source, origin, overrides)?;
-    let scenario = scenario(py, &doc)?;
+    let doc = document(py, &scenario)?;
+    let scenario = resolve(py, &doc)?;
     let grid = grid(py, eps)?;
     let shard = match shard {
         Some(s) => {
@@ -618,15 +630,8 @@ fn sweep<'py>(
         rel_tol: n_tol,
     });
     let (dir, _tmp) = out_dir(py, out)?;
-    let total = shard.select(grid.points()).len().max(1);
     let meter = Meter::default();
-    let done = AtomicU64::new(0);
-    meter.set_label(format!("0/{total} points"));
-    let on_point = |_eps: f64| {
-        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-        meter.set_fraction(k as f64 / total as f64);
-        meter.set_label(format!("{k}/{total} points"));
-    };
+    let on_point = meter.counter(shard.select(grid.points()).len());
     let job = SweepJob {
         grid,
         shard,
@@ -652,14 +657,11 @@ fn sweep<'py>(
 
 /// A phase-asymptotics study ([`jobs::asymptotics`]).
 #[pyfunction]
-#[pyo3(signature = (kind, source, origin, overrides, eps, out=None, samples=600, n_max=256, fresh=false, progress=None))]
+#[pyo3(signature = (scenario, eps, out=None, samples=600, n_max=256, fresh=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn asymptotics<'py>(
     py: Python<'py>,
-    kind: &str,
-    source: &str,
-    origin: &str,
-    overrides: &str,
+    scenario: Source,
     eps: &str,
     out: Option<PathBuf>,
     samples: usize,
@@ -667,18 +669,12 @@ fn asymptotics<'py>(
     fresh: bool,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let doc = document(py, kind, source, origin, overrides)?;
-    let scenario = scenario(py, &doc)?;
+    let doc = document(py, &scenario)?;
+    let scenario = resolve(py, &doc)?;
     let grid = grid(py, eps)?;
     let (dir, _tmp) = out_dir(py, out)?;
-    let total = grid.len();
     let meter = Meter::default();
-    let done = AtomicU64::new(0);
-    let on_point = |_eps: f64| {
-        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-        meter.set_fraction(k as f64 / total as f64);
-        meter.set_label(format!("{k}/{total} points"));
-    };
+    let on_point = meter.counter(grid.len());
     let job = jobs::AsymptoticsJob {
         grid,
         options: StudyOptions {
@@ -719,13 +715,11 @@ fn asymptotics<'py>(
 
 /// Outer, inner and composite expansions of a slow–fast system against direct integration.
 #[pyfunction]
-#[pyo3(signature = (kind, source, origin, eps, t_end=None, out=None, progress=None))]
+#[pyo3(signature = (system, eps, t_end=None, out=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn match_system<'py>(
     py: Python<'py>,
-    kind: &str,
-    source: &str,
-    origin: &str,
+    system: Source,
     eps: &str,
     t_end: Option<f64>,
     out: Option<PathBuf>,
@@ -738,8 +732,8 @@ fn match_system<'py>(
         Vec<f64>,
         Vec<f64>,
         f64,
-    ) = if kind == "builtin" {
-        let p = builtin::by_name(source).map_err(|e| scenario_error(py, chain(&e)))?;
+    ) = if system.0 == "builtin" {
+        let p = builtin::by_name(&system.1).map_err(|e| scenario_error(py, chain(&e)))?;
         let t = t_end.unwrap_or(p.t_end);
         (
             p.name.to_string(),
@@ -750,7 +744,7 @@ fn match_system<'py>(
             t,
         )
     } else {
-        let doc = document(py, kind, source, origin, "{}")?;
+        let doc = document(py, &system)?;
         let file =
             SystemFile::parse(&doc.text, &doc.origin).map_err(|e| scenario_error(py, chain(&e)))?;
         let t = match (t_end, &file.run) {
@@ -826,14 +820,11 @@ fn match_system<'py>(
 
 /// Finite networks against the limit flow ([`jobs::network`]).
 #[pyfunction]
-#[pyo3(signature = (kind, source, origin, overrides, pairs, sgd=false, lr=1e-3, batch=1024, seed=0, rtol=1e-6, out=None, progress=None))]
+#[pyo3(signature = (scenario, pairs, sgd=false, lr=1e-3, batch=1024, seed=0, rtol=1e-6, out=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn network<'py>(
     py: Python<'py>,
-    kind: &str,
-    source: &str,
-    origin: &str,
-    overrides: &str,
+    scenario: Source,
     pairs: Vec<(usize, usize)>,
     sgd: bool,
     lr: f64,
@@ -843,8 +834,8 @@ fn network<'py>(
     out: Option<PathBuf>,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let doc = document(py, kind, source, origin, overrides)?;
-    let scenario = scenario(py, &doc)?;
+    let doc = document(py, &scenario)?;
+    let scenario = resolve(py, &doc)?;
     let (dir, _tmp) = out_dir(py, out)?;
     let job = NetworkJob {
         pairs,

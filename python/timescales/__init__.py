@@ -33,6 +33,7 @@ Long calls release the GIL and show progress (``progress=False`` to hide it).
 1.5
 """
 
+from . import _api
 from ._api import (
     Asymptotics,
     Match,
@@ -54,19 +55,7 @@ from ._native import build_info as _build_info
 __version__, __commit__ = _build_info()
 
 __all__ = [
-    "run",
-    "sweep",
-    "asymptotics",
-    "match_system",
-    "network",
-    "problems",
-    "Run",
-    "Sweep",
-    "SweepRun",
-    "Asymptotics",
-    "Match",
-    "Network",
-    "NetworkPair",
+    *_api.__all__,
     "TimescalesError",
     "ScenarioError",
     "SolverError",

@@ -75,8 +75,9 @@ def _source(scenario: ScenarioLike) -> Tuple[str, str, str]:
     )
 
 
-def _overrides(overrides: Mapping[str, Any]) -> str:
-    return json.dumps(dict(overrides), default=_jsonable)
+def _scenario(scenario: ScenarioLike, overrides: Mapping[str, Any]) -> Tuple[str, str, str, str]:
+    """``(kind, text, origin, overrides as JSON)`` for the native layer."""
+    return (*_source(scenario), json.dumps(dict(overrides), default=_jsonable))
 
 
 def _out(out: Union[None, str, "os.PathLike[str]"]) -> Optional[str]:
@@ -284,9 +285,8 @@ def run(
     Raises ``ScenarioError`` (naming the key) for bad input, ``SolverError`` when the
     integration fails, ``Interrupted`` (with the partial run) on Ctrl-C.
     """
-    kind, text, origin = _source(scenario)
     with _Reporter(progress, "run") as cb:
-        d = _native.run(kind, text, origin, _overrides(overrides), _out(out), cb)
+        d = _native.run(_scenario(scenario, overrides), _out(out), cb)
     result = Run._from_native(d)
     if d["interrupted"]:
         raise Interrupted("interrupted: the partial run is in .partial", result)
@@ -423,13 +423,9 @@ def sweep(
     ``failed``. On Ctrl-C, ``Interrupted`` is raised within a fraction of a second with the
     points that finished in ``.partial`` (and kept in ``out/runs`` when ``out`` is given).
     """
-    kind, text, origin = _source(scenario)
     with _Reporter(progress, "sweep") as cb:
         d = _native.sweep(
-            kind,
-            text,
-            origin,
-            _overrides(overrides),
+            _scenario(scenario, overrides),
             _eps(eps),
             _out(out),
             converge_n,
@@ -492,11 +488,8 @@ def asymptotics(
     >>> a.phases_predicted.height > 0
     True
     """
-    kind, text, origin = _source(scenario)
     with _Reporter(progress, "asymptotics") as cb:
-        d = _native.asymptotics(
-            kind, text, origin, _overrides(overrides), _eps(eps), _out(out), samples, n_max, fresh, cb
-        )
+        d = _native.asymptotics(_scenario(scenario, overrides), _eps(eps), _out(out), samples, n_max, fresh, cb)
     tables = d["tables"]
 
     def frame(name: str):
@@ -548,13 +541,13 @@ def match_system(
     ['composite', 'composite1']
     """
     if isinstance(system, str) and system in {p[0] for p in _native.problems()}:
-        kind, text, origin = "builtin", system, system
+        source = ("builtin", system, system, "{}")
+    elif system is None:
+        raise ScenarioError("system: give a built-in problem's name, a path, a TOML string or a dict")
     else:
-        kind, text, origin = _source(system)
-        if kind == "default":
-            raise ScenarioError("system: give a built-in problem's name, a path, a TOML string or a dict")
+        source = _scenario(system, {})
     with _Reporter(progress, "match") as cb:
-        d = _native.match_system(kind, text, origin, _eps(eps), t_end, _out(out), cb)
+        d = _native.match_system(source, _eps(eps), t_end, _out(out), cb)
     tables = d["tables"]
     result = Match(
         label=d["label"],
@@ -659,11 +652,8 @@ def network(
         raise ScenarioError(f"d has {len(ds)} values and m {len(ms)}: give equal lengths or one value")
     if any(x < 1 for pair in pairs for x in pair):
         raise ScenarioError("d, m: every value must be at least 1")
-    kind, text, origin = _source(scenario)
     with _Reporter(progress, "network") as cb:
-        r = _native.network(
-            kind, text, origin, _overrides(overrides), pairs, sgd, lr, batch, seed, rtol, _out(out), cb
-        )
+        r = _native.network(_scenario(scenario, overrides), pairs, sgd, lr, batch, seed, rtol, _out(out), cb)
     result = Network(pairs=[NetworkPair(**p) for p in r["pairs"]])
     if r["interrupted"]:
         raise Interrupted("interrupted: the finished pairs are in .partial", result)

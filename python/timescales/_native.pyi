@@ -1,17 +1,19 @@
-"""Type stubs of the native module (the Rust side; use the functions of ``timescales``)."""
+"""Type stubs of the native module (the Rust side; use the functions of ``timescales``).
+
+``scenario`` is ``(kind, source, origin, overrides)``: ``kind`` is ``"default"``, ``"toml"``
+(``source`` is TOML text) or ``"json"`` (a JSON object of the TOML's structure), and for
+``match_system`` also ``"builtin"`` (``source`` is a problem's name); ``overrides`` is a JSON
+object. ``progress`` is called as ``progress(fraction, label)``.
+"""
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+Source = Tuple[str, str, str, str]
 Progress = Optional[Callable[[float, str], None]]
 
-def run(
-    kind: str, source: str, origin: str, overrides: str, out: Optional[str] = ..., progress: Progress = ...
-) -> Dict[str, Any]: ...
+def run(scenario: Source, out: Optional[str] = ..., progress: Progress = ...) -> Dict[str, Any]: ...
 def sweep(
-    kind: str,
-    source: str,
-    origin: str,
-    overrides: str,
+    scenario: Source,
     eps: str,
     out: Optional[str] = ...,
     converge_n: bool = ...,
@@ -23,10 +25,7 @@ def sweep(
     progress: Progress = ...,
 ) -> Dict[str, Any]: ...
 def asymptotics(
-    kind: str,
-    source: str,
-    origin: str,
-    overrides: str,
+    scenario: Source,
     eps: str,
     out: Optional[str] = ...,
     samples: int = ...,
@@ -35,19 +34,14 @@ def asymptotics(
     progress: Progress = ...,
 ) -> Dict[str, Any]: ...
 def match_system(
-    kind: str,
-    source: str,
-    origin: str,
+    system: Source,
     eps: str,
     t_end: Optional[float] = ...,
     out: Optional[str] = ...,
     progress: Progress = ...,
 ) -> Dict[str, Any]: ...
 def network(
-    kind: str,
-    source: str,
-    origin: str,
-    overrides: str,
+    scenario: Source,
     pairs: List[Tuple[int, int]],
     sgd: bool = ...,
     lr: float = ...,
