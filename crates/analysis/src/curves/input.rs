@@ -321,7 +321,29 @@ impl CurveSet {
                     None => None,
                 };
                 let groups = match (&spec.run, &spec.by) {
-                    (Some(run), _) => keys(table, run)?,
+                    (Some(run), Some(by)) => {
+                        // A run name may repeat across parameter values (a seed): then a
+                        // curve is a run at one value, named with it.
+                        let (runs, pars) = (keys(table, run)?, keys(table, by)?);
+                        let mut seen: HashMap<&str, &str> = HashMap::new();
+                        let mut shared = std::collections::HashSet::new();
+                        for (r, p) in runs.iter().zip(&pars) {
+                            if *seen.entry(r).or_insert(p) != p.as_str() {
+                                shared.insert(r.as_str());
+                            }
+                        }
+                        runs.iter()
+                            .zip(&pars)
+                            .map(|(r, p)| {
+                                if shared.contains(r.as_str()) {
+                                    format!("{r} ({by}={p})")
+                                } else {
+                                    r.clone()
+                                }
+                            })
+                            .collect()
+                    }
+                    (Some(run), None) => keys(table, run)?,
                     (None, Some(by)) => keys(table, by)?,
                     (None, None) => vec![loss.clone(); table.height()],
                 };
