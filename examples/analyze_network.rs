@@ -108,6 +108,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .f64("width", width)
         .f64("lr", lr_col);
     table.push("run", Column::Str(run));
+    let csv = std::env::temp_dir().join("analyze_network.csv");
+    timescales::report::write_csv(&table, &csv)?;
+    println!(
+        "the logged curves: {} (`timescales analyze` reads them as they are)",
+        csv.display()
+    );
     let spec = ColumnSpec {
         by: Some("width".into()),
         run: Some("run".into()),

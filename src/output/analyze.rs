@@ -416,7 +416,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::curves::{CurveSet, analyze};
+    use crate::analysis::curves::{CurveSet, PHASE_COLUMNS, PLATEAU_COLUMNS, analyze};
 
     #[test]
     fn columns_are_those_of_the_issue() {
@@ -438,38 +438,24 @@ mod tests {
         let r = analyze(&set, &AnalyzeOptions::default()).unwrap();
         let t = tables(&r);
         let names = |t: &Table| t.names().map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(
-            names(&t.plateaus),
-            [
-                "curve",
-                "width",
-                "level",
-                "level_ci_low",
-                "level_ci_high",
-                "t_entry",
-                "t_exit",
-                "length_log"
-            ]
-        );
-        assert_eq!(
-            names(&t.phases),
-            [
-                "curve",
-                "width",
-                "drop",
-                "level_before",
-                "level_after",
-                "t_start",
-                "t_mid",
-                "t_end",
-                "merged"
-            ]
-        );
+        let with_by = |cols: &[&str]| {
+            let mut v: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+            v.insert(1, "width".into());
+            v
+        };
+        assert_eq!(names(&t.plateaus), with_by(&PLATEAU_COLUMNS));
+        assert_eq!(names(&t.phases), with_by(&PHASE_COLUMNS));
         assert_eq!(
             names(&t.exponents),
             [
                 "drop", "quantity", "law", "gamma", "ci_low", "ci_high", "n_points", "status"
             ]
+        );
+        // The same rows without a parameter or runs: one curve whose steps mostly repeat.
+        let set = CurveSet::from_table(&table, &ColumnSpec::default());
+        assert!(
+            set.is_err(),
+            "three curves on one step axis are not one curve"
         );
         assert_eq!(t.phases.height(), 3);
         // Drop 1: t_mid, plateau_length, level (power law) and t_mid (log-corrected).

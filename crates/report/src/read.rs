@@ -222,6 +222,17 @@ struct Records<'a> {
 }
 
 impl Records<'_> {
+    /// Appends the text up to the next separator or line end (a `\r` before it dropped).
+    fn rest_of_field(&mut self, field: &mut String) {
+        let b = self.bytes;
+        let end = b[self.pos..]
+            .iter()
+            .position(|&c| c == self.sep || c == b'\n')
+            .map_or(b.len(), |o| self.pos + o);
+        field.push_str(self.text[self.pos..end].trim_end_matches('\r'));
+        self.pos = end;
+    }
+
     /// Reads the next record into `out` (cleared first); returns the line it starts on, or
     /// `None` at the end of the text.
     fn next_record(&mut self, out: &mut Vec<String>) -> Result<Option<usize>, ReportError> {
@@ -254,21 +265,10 @@ impl Records<'_> {
                         break;
                     }
                 }
-                // Anything between the closing quote and the separator is kept as text.
-                let end = b[self.pos..]
-                    .iter()
-                    .position(|&c| c == self.sep || c == b'\n')
-                    .map_or(b.len(), |o| self.pos + o);
-                field.push_str(self.text[self.pos..end].trim_end_matches('\r'));
-                self.pos = end;
-            } else {
-                let end = b[self.pos..]
-                    .iter()
-                    .position(|&c| c == self.sep || c == b'\n')
-                    .map_or(b.len(), |o| self.pos + o);
-                field.push_str(self.text[self.pos..end].trim_end_matches('\r'));
-                self.pos = end;
             }
+            // The field up to the separator (after a closing quote: anything there is kept
+            // as text).
+            self.rest_of_field(&mut field);
             out.push(std::mem::take(&mut field));
             if self.pos >= b.len() {
                 return Ok(Some(start_line));

@@ -49,24 +49,6 @@ fn never_loss(name: &str) -> bool {
         || lower.ends_with("__max")
 }
 
-/// Output columns a `--by` column must not be called (it becomes a column of the tables).
-const RESERVED: [&str; 14] = [
-    "curve",
-    "level",
-    "level_ci_low",
-    "level_ci_high",
-    "t_entry",
-    "t_exit",
-    "length_log",
-    "drop",
-    "level_before",
-    "level_after",
-    "t_start",
-    "t_mid",
-    "t_end",
-    "merged",
-];
-
 /// How the columns of the table were read (recorded in the results and manifests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResolvedColumns {
@@ -222,7 +204,8 @@ impl CurveSet {
             column(table, name)?;
         }
         if let Some(by) = &spec.by
-            && RESERVED.contains(&by.as_str())
+            && (super::PLATEAU_COLUMNS.contains(&by.as_str())
+                || super::PHASE_COLUMNS.contains(&by.as_str()))
         {
             return Err(AnalysisError::BadColumn {
                 column: by.clone(),

@@ -119,6 +119,31 @@ use crate::plateau::PlateauDetector;
 pub use input::ResolvedColumns;
 pub use stages::{ExponentFit, Law, Quantity};
 
+/// The columns of the plateau table of an analysis (`plateaus.csv`), the parameter's column
+/// (under its own name, when there is one) inserted after `curve`; a parameter may not be
+/// called like any of them.
+pub const PLATEAU_COLUMNS: [&str; 7] = [
+    "curve",
+    "level",
+    "level_ci_low",
+    "level_ci_high",
+    "t_entry",
+    "t_exit",
+    "length_log",
+];
+
+/// The columns of the drop table (`phases.csv`), the parameter's inserted after `curve`.
+pub const PHASE_COLUMNS: [&str; 8] = [
+    "curve",
+    "drop",
+    "level_before",
+    "level_after",
+    "t_start",
+    "t_mid",
+    "t_end",
+    "merged",
+];
+
 /// Which columns hold what; `None` lets [`CurveSet::from_table`] find it (see the [module
 /// documentation](self)).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -71,6 +71,14 @@ fn long_table(by: &str, curves: &[(f64, Vec<f64>, Vec<f64>)]) -> Table {
     Table::new().f64("step", s).f64("loss", l).f64(by, p)
 }
 
+/// `from_table` refuses `t` with an error whose text holds every needle.
+fn refused(t: &Table, spec: &ColumnSpec, needles: &[&str]) {
+    let e = CurveSet::from_table(t, spec).unwrap_err().to_string();
+    for n in needles {
+        assert!(e.contains(n), "{n:?} not in {e}");
+    }
+}
+
 fn spec_by(by: &str) -> ColumnSpec {
     ColumnSpec {
         by: Some(by.into()),
@@ -375,45 +383,23 @@ fn bad_input_is_an_error_naming_the_column_and_row() {
         loss: Some("val_loss".into()),
         ..ColumnSpec::default()
     };
-    let e = CurveSet::from_table(&t, &missing).unwrap_err().to_string();
-    assert!(
-        e.contains("`val_loss`") && e.contains("no such column"),
-        "{e}"
-    );
-    let e = CurveSet::from_table(&t, &spec_by("width"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("`width`"), "{e}");
+    refused(&t, &missing, &["`val_loss`", "no such column"]);
+    refused(&t, &spec_by("width"), &["`width`"]);
 
     let text = Table::new()
         .f64("step", vec![1.0, 2.0, 3.0])
         .str("loss", ["1.0", "oops", "0.2"]);
-    let e = CurveSet::from_table(&text, &ColumnSpec::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("`loss`") && e.contains("row 2") && e.contains("oops"),
-        "{e}"
-    );
+    refused(&text, &ColumnSpec::default(), &["`loss`", "row 2", "oops"]);
 
     let no_time = Table::new().f64("x", vec![1.0]).f64("loss", vec![1.0]);
-    let e = CurveSet::from_table(&no_time, &ColumnSpec::default())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("--time"), "{e}");
+    refused(&no_time, &ColumnSpec::default(), &["--time"]);
     assert!(CurveSet::from_table(&Table::new(), &ColumnSpec::default()).is_err());
-    let e = CurveSet::from_table(&t, &spec_by("level"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("output column"), "{e}");
+    refused(&t, &spec_by("level"), &["output column"]);
     let two = Table::new()
         .f64("step", vec![1.0])
         .f64("loss", vec![1.0])
         .f64("train_loss", vec![1.0]);
-    let e = CurveSet::from_table(&two, &ColumnSpec::default())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("--loss"), "{e}");
+    refused(&two, &ColumnSpec::default(), &["--loss"]);
 
     // NaN, inf and missing losses are skipped and counted; t ≤ 0 left out.
     let gaps = Table::new()
@@ -438,12 +424,10 @@ fn bad_input_is_an_error_naming_the_column_and_row() {
     let twice = Table::new()
         .f64("step", vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
         .f64("loss", vec![1.0, 0.5, 0.2, 1.1, 0.6, 0.3]);
-    let e = CurveSet::from_table(&twice, &ColumnSpec::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("`step`") && e.contains("row 4") && e.contains("--run"),
-        "{e}"
+    refused(
+        &twice,
+        &ColumnSpec::default(),
+        &["`step`", "row 4", "--run"],
     );
 
     // A single point: an error; a constant curve: one plateau, no drop.
