@@ -318,7 +318,10 @@ impl PlateauDetector {
     /// whose precision grows with their number). A drop from `x_a` to `x_b` must then also be
     /// at least `noise_factor · √(sd(x_a)² + sd(x_b)²)` deep (step 3), besides
     /// `min_drop · S` and `noise_factor · σ̂`: a wiggle where the curve is poorly sampled is
-    /// not a drop. With every `sd[i] = 0` this is [`detect`](Self::detect).
+    /// not a drop. And the rate test of a plateau (step 4) takes the *net* relative rate
+    /// across it, `|R̂(exit) − R̂(entry)| / (length · level)`, instead of the mean of
+    /// `|G| / R`: a noisy plateau goes nowhere while its local slopes are large (its bumps are
+    /// still bounded by the variation test).
     ///
     /// ```
     /// # use timescales_analysis::PlateauDetector;
