@@ -1,23 +1,23 @@
 //! Validation of `timescales analyze` on curves it was not shaped on: online SGD of finite
 //! two-layer networks (`crates/network`) on the public scenario (σ(x) = exp(x − ½),
-//! φ = h₁ + h₂ + h₃, a(0) ~ U[−1, 1]), logged at every step on a linear step axis, at several
-//! widths `d = m` and step sizes `η` up to `t = 10`, against the phase times of the `d, m → ∞` limit flow
-//! (the toolkit's direct integration, phases by the `PlateauDetector` with the predicted
-//! levels as hints).
+//! φ = h₁ + h₂ + h₃, a(0) ~ U[−1, 1]), its exact population risk logged at every step on a
+//! linear step axis up to `t = 10`, at several widths `d = m` and step sizes `η`, against the
+//! phase times of the `d, m → ∞` limit flow (the toolkit's direct integration; phases by the
+//! `PlateauDetector` with the predicted levels as hints).
 //!
 //! ```sh
 //! cargo run --release --example analyze_network            # ε = 0.01, d = m = 64, 128, 256
-//! cargo run --release --example analyze_network -- 0.01 64,128,256,512 1e-3,2.5e-3
+//! cargo run --release --example analyze_network -- 0.1 64,128,256 5e-3,1e-2
 //! ```
 //!
-//! For each run it prints the drops `analyze` found (time `t = step · η`), the limit's phase
-//! times, and for phase 1 also the limit's time shifted by the finite-`d` seeding of phase 1
-//! ([`phase1_shift_prediction`](timescales::network::phase1_shift_prediction), through
-//! `LimitComparison`). The network approaches the limit as `d, m` grow and `η` falls
-//! (`crates/network/results/`). At ε = 0.01 (64 quadrature particles) the limit learns
-//! degrees 1–3 in one drop, from `R_0 = 1.5` to a slowly sinking plateau near 0.13 (phases 2
-//! and 3 merge with phase 1 at this ε, as model.md §5 warns); what this checks is that `analyze`, reading only the logged
-//! loss, finds the same phases at the same times as the detector on the exact limit curve.
+//! For each run it prints the drops `analyze` found (time `t = step · η`) against the limit's,
+//! and the seeding parameter `d ε Var a(0)` of
+//! [`LimitComparison`](timescales::network::LimitComparison): where it is not `≫ 1` the
+//! network's phase 1 comes early (finite `d`), so a difference from the limit there is the
+//! network's, not the detector's. At ε = 0.1 and 0.01 (64 quadrature particles) the limit
+//! learns degrees 1–3 in one drop, from `R_0 = 1.5` to a slowly sinking plateau near 0.13
+//! (phases 2 and 3 merge with phase 1 at these ε, as model.md §5 warns). The logged curves
+//! are written to `analyze_network.csv` in the temporary directory for `timescales analyze`.
 
 use timescales::analysis::PlateauDetector;
 use timescales::analysis::curves::{AnalyzeOptions, ColumnSpec, CurveSet, analyze};
@@ -146,34 +146,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 100.0 * diff
             );
         }
-        if let (Some(t1n), Some(t1p)) = (cmp.t1_network, cmp.t1_predicted) {
-            let first = c.drops.first().map_or(f64::NAN, |d| d.t_mid * eta);
-            println!(
-                "{name}: phase 1 by analyze {first:.4}; on the exact network curve {t1n:.4} \
-                 ({:+.2} %); limit + seeding shift {t1p:.4}; d ε Var a(0) = {:.2}",
-                100.0 * (first / t1n - 1.0),
-                cmp.seeding
-            );
+        if c.drops.is_empty() {
+            println!("{name} | no drop found (no plateau after it recognised) |");
         }
-    }
-    for e in result
-        .exponents
-        .iter()
-        .filter(|e| e.quantity.name() == "t_mid" && e.law.name() == "power_law")
-    {
         println!(
-            "t_mid of drop {} against width: γ = {:.3} [{:.3}, {:.3}] ({} curves, {}){}",
-            e.drop,
-            e.gamma,
-            e.ci[0],
-            e.ci[1],
-            e.n_points,
-            e.status(),
-            if e.left_out.is_empty() {
-                String::new()
-            } else {
-                format!("; left out: {:?}", e.left_out)
-            }
+            "{name}: d ε Var a(0) = {:.2} (≫ 1 for the limit's phase 1; the network's comes \
+             early otherwise), sup |R_network − R_limit| = {:.3}",
+            cmp.seeding, cmp.sup_distance
         );
     }
     Ok(())
