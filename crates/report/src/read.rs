@@ -434,4 +434,19 @@ mod tests {
         assert_eq!(back.column("loss"), t.column("loss"));
         assert_eq!(back.column("run"), t.column("run"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Any text (quotes, separators, line breaks, multi-byte characters): a table or an
+        /// error, never a panic; a table's columns are equally long.
+        #[test]
+        fn any_text_reads_or_fails(text in "[-a-z0-9\",\t\r\n é.]{0,200}") {
+            for sep in [b',', b'\t'] {
+                if let Ok(t) = parse_csv(&text, sep) {
+                    proptest::prop_assert!(t.validate().is_ok());
+                }
+            }
+        }
+    }
 }

@@ -159,6 +159,9 @@ fn by_from_name(name: &str, by: &str) -> Option<f64> {
     }
     let lower = name.to_ascii_lowercase();
     let key = by.to_ascii_lowercase();
+    if key.is_empty() {
+        return None;
+    }
     let mut from = 0;
     while let Some(pos) = lower[from..].find(&key) {
         let start = from + pos + key.len();
@@ -527,5 +530,6 @@ mod tests {
         assert_eq!(by_from_name("Width_32", "width"), Some(32.0));
         assert_eq!(by_from_name("loss", "width"), None);
         assert_eq!(by_from_name("widthless", "width"), None);
+        assert_eq!(by_from_name("width_3", ""), None);
     }
 }

@@ -203,6 +203,28 @@ pub struct Curve {
     pub counts: InputCounts,
 }
 
+impl Curve {
+    /// Checks what [`analyze`] relies on (what [`CurveSet::from_table`] guarantees): as many
+    /// losses as times, times finite, positive and strictly increasing, losses finite.
+    ///
+    /// # Errors
+    /// [`AnalysisError::LengthMismatch`], [`AnalysisError::NonFinite`],
+    /// [`AnalysisError::NonPositive`] or [`AnalysisError::NonIncreasingTime`].
+    pub fn check(&self) -> Result<()> {
+        crate::error::check_same_len("t", self.t.len(), "loss", self.loss.len())?;
+        crate::error::check_positive("t", &self.t)?;
+        crate::error::check_finite("loss", &self.loss)?;
+        match self.t.windows(2).position(|w| w[1] <= w[0]) {
+            Some(i) => Err(AnalysisError::NonIncreasingTime {
+                index: i + 1,
+                previous: self.t[i],
+                value: self.t[i + 1],
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The curves of a table, ready for [`analyze`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurveSet {
@@ -580,6 +602,10 @@ fn analyze_curve(c: &Curve, opts: &AnalyzeOptions) -> (CurveResult, Option<Analy
         drops: Vec::new(),
         error: None,
     };
+    if let Err(e) = c.check() {
+        result.error = Some(format!("curve `{}`: {e}", c.name));
+        return (result, Some(e));
+    }
     let sm = denoise::smooth(&c.t, &c.loss, opts);
     result.noise = sm.noise;
     result.log_scale = sm.log_scale;

@@ -454,6 +454,15 @@ fn bad_input_is_an_error_naming_the_column_and_row() {
     let set = CurveSet::from_table(&mixed, &spec_by("p")).unwrap();
     let r = analyze(&set, &AnalyzeOptions::default()).unwrap();
     assert!(r.curves[0].error.is_none() && r.curves[1].error.is_some());
+    // A curve built by hand that breaks what from_table guarantees: an error, not a panic.
+    let mut hand = set.clone();
+    hand.curves[0].loss.pop();
+    hand.curves[1].t = vec![f64::NAN];
+    hand.curves[1].loss = vec![1.0];
+    assert!(matches!(
+        analyze(&hand, &AnalyzeOptions::default()),
+        Err(AnalysisError::LengthMismatch { .. })
+    ));
     let bad_opts = AnalyzeOptions {
         bin_width: 0.0,
         ..AnalyzeOptions::default()
@@ -529,5 +538,25 @@ proptest! {
                 prop_assert!(d.level_before.is_finite() && d.level_after.is_finite());
             }
         }
+    }
+
+    /// Curves built by hand (any lengths, any values, any order): an error or a result.
+    #[test]
+    fn hand_built_curves_never_panic(
+        t in prop::collection::vec(prop_oneof![any::<f64>(), 1.0f64..1e4], 0..60),
+        loss in prop::collection::vec(prop_oneof![any::<f64>(), 0.0f64..2.0], 0..60),
+        by in prop::option::of(any::<f64>()),
+    ) {
+        let set = CurveSet {
+            columns: ResolvedColumns {
+                layout: Layout::Long,
+                time: "step".into(),
+                loss: vec!["loss".into()],
+                by: Some("p".into()),
+                run: None,
+            },
+            curves: vec![Curve { name: "x".into(), by, t, loss, counts: InputCounts::default() }],
+        };
+        let _ = analyze(&set, &AnalyzeOptions::default());
     }
 }
