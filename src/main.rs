@@ -29,6 +29,8 @@ enum Command {
     Asymptotics(cli::asymptotics::AsymptoticsArgs),
     /// A finite network (population gradient flow or online SGD) against the d, m → ∞ limit.
     Network(cli::network::NetworkArgs),
+    /// Plateaus, drops and exponents of loss curves from training logs (CSV or Parquet).
+    Analyze(cli::analyze::AnalyzeArgs),
 }
 
 /// SIGINT, SIGTERM (Slurm's pre-emption signal) and SIGHUP ask every integration to stop
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Match(args) => cli::matching::run(args),
         Command::Asymptotics(args) => cli::asymptotics::run(args),
         Command::Network(args) => cli::network::run(args),
+        Command::Analyze(args) => cli::analyze::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

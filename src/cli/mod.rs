@@ -1,5 +1,6 @@
 //! One module per subcommand; shared helpers here.
 
+pub mod analyze;
 pub mod asymptotics;
 pub mod matching;
 pub mod network;

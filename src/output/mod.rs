@@ -6,11 +6,13 @@
 //! optional dependency); Parquet files are written with the `parquet` feature only.
 //!
 //! Each command's files form one [`OutputSet`]: written atomically, then closed by a
-//! manifest (`run.json`, `sweep.json`, `asymptotics.json`, `match.json`, `network.json`)
+//! manifest (`run.json`, `sweep.json`, `asymptotics.json`, `match.json`, `network.json`,
+//! `analyze.json`)
 //! written last, with the [`provenance`] of the invocation (program, version, commit,
 //! command line, parameters) and the SHA-256 of every file; files of an earlier set that
 //! this one did not write again are removed ([`write_set`]).
 
+pub mod analyze;
 pub mod asymptotics;
 pub mod matching;
 pub mod network;

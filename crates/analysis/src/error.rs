@@ -180,6 +180,23 @@ pub enum AnalysisError {
         /// The other file.
         second: PathBuf,
     },
+    /// A column of a table of curves is missing, or holds a value that cannot be used.
+    #[error("column `{column}`{}: {reason}", row.map_or(String::new(), |r| format!(", row {r}")))]
+    BadColumn {
+        /// The column.
+        column: String,
+        /// The row (1-based, the header not counted), when one value is at fault.
+        row: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A table of curves cannot be read as curves (no rows, no time or loss column to be
+    /// found, an ambiguous layout).
+    #[error("table of curves: {reason}")]
+    BadTable {
+        /// What is wrong, and what to pass to resolve it.
+        reason: String,
+    },
     /// The particle-count doubling did not converge before the cap.
     #[error(
         "phase times not converged in N: last N = {last_n} (cap {n_max}), \

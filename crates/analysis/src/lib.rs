@@ -10,10 +10,13 @@
 //! Student-t confidence intervals, [`fit_log_corrected`] fits `t = ε^γ (c₁ ln(1/ε) + c₀)` by
 //! profiling `γ`, and [`local_slopes`] shows the approach to the asymptotic regime; the
 //! [`sweep`] module runs a closure over a log grid of ε in parallel with resumable per-ε files,
-//! shards and merges; [`converge_n`] doubles a particle count until phase times settle.
+//! shards and merges; [`converge_n`] doubles a particle count until phase times settle;
+//! [`curves`] analyses the loss curves users bring (training logs: noisy, on a linear step
+//! axis, many runs across a parameter) with the same detector and fits.
 #![warn(missing_docs)]
 
 mod converge;
+pub mod curves;
 mod deriv;
 mod error;
 pub mod fit;

@@ -5,6 +5,8 @@
 //! - [`table`]: trajectories and result tables as [`Table`]s (ordered named columns of
 //!   floats, integers, text or booleans), written as CSV ([`write_csv`]);
 //! - [`text_table`]: the same tables for people, as Markdown and LaTeX (booktabs);
+//! - [`read`]: tables read back ([`read_table`]): CSV without polars, Parquet with the
+//!   `parquet` feature;
 //! - [`plot`]: SVG line plots on log or linear axes, with horizontal guide levels;
 //! - JSON records ([`write_json_atomic`]);
 //! - [`manifest`]: the files of one invocation as a set ([`OutputSet`]), closed by a
@@ -20,6 +22,7 @@
 pub mod atomic;
 pub mod manifest;
 pub mod plot;
+pub mod read;
 pub mod table;
 pub mod text_table;
 
@@ -30,6 +33,7 @@ pub use manifest::{FileEntry, Manifest, OutputSet, sha256_hex};
 pub use plot::{Axis, LinePlot, Series};
 #[cfg(feature = "parquet")]
 pub use polars;
+pub use read::read_table;
 pub use table::{Column, Table, to_csv, write_csv};
 #[cfg(feature = "parquet")]
 pub use table::{to_dataframe, write_parquet};

@@ -121,6 +121,16 @@ impl PlateauDetector {
             return false;
         }
         let floor = self.rel_rate_floor * range;
+        if c.sd.is_some() {
+            // Known noise (`detect_with_noise`): bumps of a noisy plateau make |G| large
+            // while the risk goes nowhere, so the rate is the net one across the plateau,
+            // `|R̂(exit) − R̂(entry)| / (exit − entry)`, relative to the level (bumps are
+            // bounded by the variation test above).
+            let net = (c.smooth_at(p.exit) - c.smooth_at(p.entry)).abs();
+            let len = (p.exit - p.entry).max(f64::MIN_POSITIVE);
+            return net / len / p.level.abs().max(floor).max(f64::MIN_POSITIVE)
+                <= self.max_rel_rate;
+        }
         // Mean relative rate, trapezoidal in x over the samples on the plateau.
         let pts: Vec<usize> = idx.collect();
         let rel = |i: usize| c.g[i].abs() / c.r[i].abs().max(floor).max(f64::MIN_POSITIVE);

@@ -58,7 +58,9 @@ impl PlateauDetector {
             let kept: Vec<(usize, usize, usize)> = seeds
                 .iter()
                 .zip(&groups)
-                .filter(|(s, _)| s.depth >= min_depth)
+                .filter(|(s, _)| {
+                    s.depth >= min_depth.max(self.noise_factor * c.noise_between(s.left, s.right))
+                })
                 .map(|(_, &gr)| gr)
                 .collect();
             if kept.len() == before {

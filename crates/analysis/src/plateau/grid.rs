@@ -10,6 +10,9 @@ pub(super) struct Curve {
     /// Smoothed risk (value of the local quadratic fit).
     pub(super) smooth: Vec<f64>,
     pub(super) g: Vec<f64>,
+    /// Standard deviation of each sample of `r`, when known (see
+    /// [`PlateauDetector::detect_with_noise`](super::PlateauDetector::detect_with_noise)).
+    pub(super) sd: Option<Vec<f64>>,
 }
 
 impl Curve {
@@ -21,6 +24,18 @@ impl Curve {
     /// Smoothed risk at `xv`, linearly interpolated.
     pub(super) fn smooth_at(&self, xv: f64) -> f64 {
         interp_clamped(&self.x, &self.smooth, xv)
+    }
+
+    /// The noise of the difference of the risk between `xa` and `xb`,
+    /// `√(sd(xa)² + sd(xb)²)` (linearly interpolated); 0 when no noise is known.
+    pub(super) fn noise_between(&self, xa: f64, xb: f64) -> f64 {
+        self.sd.as_ref().map_or(0.0, |sd| {
+            let (a, b) = (
+                interp_clamped(&self.x, sd, xa),
+                interp_clamped(&self.x, sd, xb),
+            );
+            (a * a + b * b).sqrt()
+        })
     }
 
     /// Robust noise estimate `1.4826 · √2 · median |R_i − R̂_i|` (the `√2` roughly undoes the

@@ -310,6 +310,49 @@ impl PlateauDetector {
     /// # Ok::<(), timescales_analysis::AnalysisError>(())
     /// ```
     pub fn detect(&self, t: &[f64], risk: &[f64], hints: Option<&[f64]>) -> Result<Detection> {
+        self.detect_inner(t, risk, hints, None)
+    }
+
+    /// [`detect`](Self::detect) on a curve whose samples carry known, unequal noise: `sd[i]`
+    /// is the standard deviation of `risk[i]` (e.g. a running median of many raw samples,
+    /// whose precision grows with their number). A drop from `x_a` to `x_b` must then also be
+    /// at least `noise_factor · √(sd(x_a)² + sd(x_b)²)` deep (step 3), besides
+    /// `min_drop · S` and `noise_factor · σ̂`: a wiggle where the curve is poorly sampled is
+    /// not a drop. And the rate test of a plateau (step 4) takes the *net* relative rate
+    /// across it, `|R̂(exit) − R̂(entry)| / (length · level)`, instead of the mean of
+    /// `|G| / R`: a noisy plateau goes nowhere while its local slopes are large (its bumps are
+    /// still bounded by the variation test).
+    ///
+    /// ```
+    /// # use timescales_analysis::PlateauDetector;
+    /// // A drop of 0.1 is a phase when the samples are exact, not when each is ±0.05.
+    /// let t: Vec<f64> = (1..=400).map(|i| 10f64.powf(i as f64 / 100.0)).collect();
+    /// let step = |x: f64| 1.0 / (1.0 + ((x - 4.0) / 0.3).exp());
+    /// let risk: Vec<f64> = t.iter().map(|&t| 0.9 + 0.1 * step(t.ln())).collect();
+    /// let det = PlateauDetector::default();
+    /// assert_eq!(det.detect_with_noise(&t, &risk, None, &vec![0.0; 400])?.phases.len(), 1);
+    /// assert_eq!(det.detect_with_noise(&t, &risk, None, &vec![0.05; 400])?.phases.len(), 0);
+    /// # Ok::<(), timescales_analysis::AnalysisError>(())
+    /// ```
+    pub fn detect_with_noise(
+        &self,
+        t: &[f64],
+        risk: &[f64],
+        hints: Option<&[f64]>,
+        sd: &[f64],
+    ) -> Result<Detection> {
+        check_same_len("risk", risk.len(), "sd", sd.len())?;
+        check_finite("sd", sd)?;
+        self.detect_inner(t, risk, hints, Some(sd))
+    }
+
+    fn detect_inner(
+        &self,
+        t: &[f64],
+        risk: &[f64],
+        hints: Option<&[f64]>,
+        sd: Option<&[f64]>,
+    ) -> Result<Detection> {
         self.validate()?;
         check_same_len("t", t.len(), "risk", risk.len())?;
         check_finite("t", t)?;
@@ -345,7 +388,14 @@ impl PlateauDetector {
         )?;
         let smooth: Vec<f64> = fit.iter().map(|v| v[0]).collect();
         let g: Vec<f64> = fit.iter().map(|v| -v[1]).collect();
-        let curve = Curve { x, r, smooth, g };
+        let sd = sd.map(|sd| sd[first..].iter().map(|v| v.abs()).collect());
+        let curve = Curve {
+            x,
+            r,
+            smooth,
+            g,
+            sd,
+        };
 
         let (rmin, rmax) = curve
             .r
