@@ -55,22 +55,24 @@ fig.tight_layout()"""),
     ("md", """## 3. Your own training log
 
 A PyTorch-style log: the loss every 10 steps of runs at four widths, with 5% multiplicative
-noise. Here it is synthetic, with known drop times (the second drop at step
-2000·(width/64)^0.5), so that what `analyze` finds can be checked; with your own log, pass
+noise. Here it is synthetic, with known drop times (the first drop halfway at step 1000,
+the second at step 30 000·(width/64)^0.5), so that what `analyze` finds can be checked; with your own log, pass
 your DataFrame (polars or pandas), a CSV or Parquet path, or arrays."""),
     ("code", """rng = np.random.default_rng(0)
 rows = []
 for width in [64, 128, 256, 512]:
-    step = np.arange(10, 200_000, 10)
-    t2 = 2000 * (width / 64) ** 0.5
-    clean = 0.05 + 0.5 / (1 + (step / 200) ** 4) + 0.5 / (1 + (step / t2) ** 4)
+    step = np.arange(10, 2_000_000, 10)
+    t2 = 30_000 * (width / 64) ** 0.5
+    clean = 0.05 + 0.5 / (1 + (step / 1000) ** 4) + 0.5 / (1 + (step / t2) ** 4)
     loss = clean * np.exp(0.05 * rng.standard_normal(step.size))
     rows.append(pl.DataFrame({"width": width, "step": step, "loss": loss}))
 log = pl.concat(rows)
 log.head()"""),
     ("code", """found = ts.analyze(log, time="step", loss="loss", by="width")
 found.phases"""),
-    ("code", """second = found.exponents.filter((pl.col("drop") == 2) & (pl.col("quantity") == "t_mid"))
+    ("code", """second = found.exponents.filter(
+    (pl.col("drop") == 2) & (pl.col("quantity") == "t_mid") & (pl.col("law") == "power_law")
+)
 print("second drop, t_mid against width: γ =", [round(g, 3) for g in second["gamma"]], "(truth 0.5)")
 second"""),
 ]

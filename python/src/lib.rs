@@ -16,19 +16,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use numpy::{IntoPyArray, PyArrayMethods};
+use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 use timescales::analysis::ConvergeOptions;
+use timescales::analysis::curves::{
+    AnalyzeOptions, ColumnSpec, CurveSet, analyze as analyze_curves,
+};
 use timescales::analysis::sweep::{EpsGrid, OpenMode, Shard, error_chain};
 use timescales::jobs::{self, JobError, NetworkJob, Progress, SweepJob, Training};
 use timescales::matching::{MatchingOptions, integrate_full, study};
 use timescales::meanfield::simulate_with_particles;
 use timescales::ode::{SlowFastSystem, SolverOptions, interrupt};
 use timescales::output;
+use timescales::output::analyze::{AnalyzeRecord, InputFile};
 use timescales::phases::StudyOptions;
-use timescales::report::{Column, Table};
+use timescales::report::{Column, Table, read_table};
 use timescales::scenario::{DEFAULT_SCENARIO, Scenario};
 use timescales::systems::{SystemFile, builtin};
 
@@ -890,6 +894,119 @@ fn network<'py>(
     Ok(d)
 }
 
+/// A table from `(name, values)` pairs: float64 or boolean numpy arrays, or lists of text.
+fn table_from_python(py: Python<'_>, columns: &[(String, Bound<'_, PyAny>)]) -> PyResult<Table> {
+    let mut t = Table::new();
+    for (name, values) in columns {
+        let column = if let Ok(a) = values.extract::<PyReadonlyArray1<'_, f64>>() {
+            Column::F64(a.as_array().to_vec())
+        } else if let Ok(a) = values.extract::<PyReadonlyArray1<'_, bool>>() {
+            Column::Bool(a.as_array().to_vec())
+        } else if let Ok(v) = values.extract::<Vec<String>>() {
+            Column::Str(v)
+        } else {
+            return Err(scenario_error(
+                py,
+                format!("data: column `{name}` is neither numbers, booleans nor text"),
+            ));
+        };
+        t.push(name, column);
+    }
+    t.validate()
+        .map_err(|e| scenario_error(py, format!("data: {}", chain(&e))))?;
+    Ok(t)
+}
+
+/// Plateaus, drops and exponents of users' loss curves (`timescales analyze`): from the
+/// file at `path` (read as the program reads it) or from `columns`.
+#[pyfunction]
+#[pyo3(signature = (columns, path, time=None, loss=None, by=None, run=None, out=None))]
+#[allow(clippy::too_many_arguments)]
+fn analyze<'py>(
+    py: Python<'py>,
+    columns: Option<Vec<(String, Bound<'py, PyAny>)>>,
+    path: Option<PathBuf>,
+    time: Option<String>,
+    loss: Option<String>,
+    by: Option<String>,
+    run: Option<String>,
+    out: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let started = std::time::Instant::now();
+    let (input, inputs) = match (&path, &columns) {
+        (Some(p), _) => {
+            let input =
+                InputFile::of(p).map_err(|e| scenario_error(py, format!("data: {}", chain(&e))))?;
+            let table = read_table(p).map_err(|e| {
+                scenario_error(py, format!("data: reading {}: {}", p.display(), chain(&e)))
+            })?;
+            (table, vec![input])
+        }
+        (None, Some(c)) => (table_from_python(py, c)?, Vec::new()),
+        (None, None) => return Err(scenario_error(py, "data: no table given".into())),
+    };
+    let spec = ColumnSpec {
+        time,
+        loss,
+        by,
+        run,
+    };
+    let options = AnalyzeOptions::default();
+    let (result, _) = supervise(py, &Meter::default(), None, || {
+        let set = CurveSet::from_table(&input, &spec)?;
+        analyze_curves(&set, &options)
+    })?;
+    let result = result.map_err(|e| scenario_error(py, format!("data: {}", chain(&e))))?;
+    let tables = output::analyze::tables(&result);
+    if let Some(dir) = &out {
+        let record = AnalyzeRecord {
+            inputs,
+            spec: spec.clone(),
+            options,
+            threads: rayon::current_num_threads(),
+            wall_seconds: started.elapsed().as_secs_f64(),
+        };
+        output::analyze::write(dir, &record, &result)
+            .map_err(|e| raise(py, "OutputError", chain(&e)))?;
+    }
+    let d = PyDict::new(py);
+    let t = PyDict::new(py);
+    t.set_item("plateaus", table(py, &tables.plateaus)?)?;
+    t.set_item("phases", table(py, &tables.phases)?)?;
+    t.set_item("exponents", table(py, &tables.exponents)?)?;
+    d.set_item("tables", t)?;
+    let curves: Vec<serde_json::Value> = result
+        .curves
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name, "by": c.by, "counts": c.counts, "n_points": c.n_points,
+                "noise": c.noise, "error": c.error,
+            })
+        })
+        .collect();
+    d.set_item("curves", json(py, &curves)?)?;
+    let fits: Vec<serde_json::Value> = result
+        .exponents
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "drop": e.drop, "quantity": e.quantity.name(), "law": e.law.name(),
+                "status": e.status(), "reason": e.failure, "curves": e.curves,
+                "left_out": e.left_out,
+            })
+        })
+        .collect();
+    d.set_item("fits", json(py, &fits)?)?;
+    d.set_item("columns", json(py, &result.columns)?)?;
+    d.set_item(
+        "text",
+        output::analyze::markdown(&result, &tables)
+            .map_err(|e| raise(py, "OutputError", chain(&e)))?,
+    )?;
+    Ok(d)
+}
+
 /// The built-in slow–fast problems: `(name, summary, provenance)`.
 #[pyfunction]
 fn problems() -> Vec<(String, String, String)> {
@@ -919,6 +1036,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(asymptotics, m)?)?;
     m.add_function(wrap_pyfunction!(match_system, m)?)?;
     m.add_function(wrap_pyfunction!(network, m)?)?;
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add_function(wrap_pyfunction!(problems, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     Ok(())

@@ -214,3 +214,69 @@ def test_network(tmp_path):
     assert p.t.dtype == np.float64 and p.risk_network.shape == p.t.shape == p.risk_limit.shape
     assert p.sup_distance >= 0 and n.convergence().height == 2
     assert (tmp_path / "network.json").exists() and (tmp_path / "convergence.csv").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# analyze
+
+
+def staged_log(seed: int = 0):
+    """Runs at four widths, the loss every 10 steps with 5% multiplicative noise; the first
+    drop halfway at step 1000, the second at step 30 000·(width/64)^½ (closed form of the
+    synthetic curve; the detector was not tuned on it)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for width in [64, 128, 256, 512]:
+        step = np.arange(10, 2_000_000, 10)
+        clean = 0.05 + 0.5 / (1 + (step / 1000) ** 4) + 0.5 / (1 + (step / (30_000 * (width / 64) ** 0.5)) ** 4)
+        loss = clean * np.exp(0.05 * rng.standard_normal(step.size))
+        frames.append(pl.DataFrame({"width": float(width), "step": step, "loss": loss}))
+    return pl.concat(frames)
+
+
+def test_analyze_finds_the_drops_and_their_exponent():
+    a = ts.analyze(staged_log(), time="step", loss="loss", by="width")
+    assert a.phases.columns == ["curve", "width", "drop", "level_before", "level_after", "t_start", "t_mid", "t_end", "merged"]
+    assert a.phases.height == 8 and not any(a.phases["merged"].to_list())
+    second = a.phases.filter(pl.col("drop") == 2)
+    truth = 30_000 * (second["width"].to_numpy() / 64) ** 0.5
+    assert np.all(np.abs(second["t_mid"].to_numpy() / truth - 1) < 0.05)
+    fit = a.exponents.filter((pl.col("drop") == 2) & (pl.col("quantity") == "t_mid") & (pl.col("law") == "power_law"))
+    assert fit.height == 1 and abs(fit["gamma"][0] - 0.5) < 0.05 and fit["status"][0] == "ok"
+    assert len(a.curves) == 4 and all(c["error"] is None for c in a.curves)
+    assert "drop" in str(a)
+
+
+def test_analyze_equals_the_program_from_a_file_a_frame_pandas_and_arrays(cli, tmp_path):
+    log = staged_log(1)
+    path = tmp_path / "log.csv"
+    log.write_csv(path)
+    out = tmp_path / "cli"
+    subprocess.run(
+        [cli, "analyze", path, "--out", out, "--time", "step", "--by", "width"], check=True, capture_output=True
+    )
+    from_path = ts.analyze(path, time="step", by="width", out=tmp_path / "py")
+    for name in ["phases.csv", "plateaus.csv", "exponents.csv"]:
+        assert (out / name).read_bytes() == (tmp_path / "py" / name).read_bytes(), name
+    # The same numbers from memory: a polars frame read back from the CSV, and pandas.
+    frame = pl.read_csv(path)
+    from_frame = ts.analyze(frame, time="step", by="width")
+    from_pandas = ts.analyze(frame.to_pandas(), time="step", by="width")
+    for a in (from_frame, from_pandas):
+        assert a.phases.equals(from_path.phases) and a.exponents.equals(from_path.exponents)
+    one = log.filter(pl.col("width") == 64)
+    from_arrays = ts.analyze((one["step"].to_numpy(), one["loss"].to_numpy()))
+    from_dict = ts.analyze({"step": one["step"].to_numpy(), "loss": one["loss"].to_numpy()})
+    assert from_arrays.phases.height == 2
+    assert from_arrays.phases.drop("curve").equals(from_dict.phases.drop("curve"))
+
+
+def test_analyze_bad_input_names_the_column():
+    with pytest.raises(ts.ScenarioError, match="no_such"):
+        ts.analyze(staged_log(), time="no_such", loss="loss")
+    with pytest.raises(ts.ScenarioError, match="no such file"):
+        ts.analyze("no/such/log.csv")
+    with pytest.raises(ts.ScenarioError, match="data"):
+        ts.analyze(42)
+    with pytest.raises(ts.ScenarioError, match="1-D"):
+        ts.analyze((np.arange(3), np.arange(4)))

@@ -35,6 +35,8 @@ Long calls release the GIL and show progress (``progress=False`` to hide it).
 
 from . import _api
 from ._api import (
+    Analysis,
+    analyze,
     Asymptotics,
     Match,
     Network,

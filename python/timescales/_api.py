@@ -26,6 +26,7 @@ __all__ = [
     "match_system",
     "network",
     "problems",
+    "analyze",
     "Run",
     "Sweep",
     "SweepRun",
@@ -33,6 +34,7 @@ __all__ = [
     "Match",
     "Network",
     "NetworkPair",
+    "Analysis",
 ]
 
 
@@ -156,8 +158,11 @@ class _Reporter:
 
 
 def _frame(columns: List[Tuple[str, Any]]):
-    """A polars DataFrame from ``(name, values)`` pairs, in order."""
-    return pl.DataFrame({name: values for name, values in columns})
+    """A polars DataFrame from ``(name, values)`` pairs, in order (an empty text column
+    stays text)."""
+    return pl.DataFrame(
+        [pl.Series(name, values, dtype=pl.Utf8 if isinstance(values, list) and not values else None) for name, values in columns]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -663,3 +668,114 @@ def network(
 def problems() -> List[Tuple[str, str, str]]:
     """The built-in slow–fast problems of ``match_system``: ``(name, summary, reference)``."""
     return [tuple(p) for p in _native.problems()]  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# analyze
+
+
+@dataclass
+class Analysis:
+    """Plateaus, drops and exponents of loss curves (``timescales analyze``): ``plateaus``
+    (curve, the ``by`` column, level and its CI, t_entry, t_exit, length_log), ``phases``
+    (one row per curve and drop: level_before, level_after, t_start, t_mid, t_end, merged)
+    and ``exponents`` (drop, quantity, law, gamma, ci_low, ci_high, n_points, status), as
+    polars DataFrames with the CSV files' columns; ``curves`` says per curve how many points
+    it had, what the clean-up skipped or merged, the estimated noise, and why it was left
+    out (if it was); ``fits`` names the curves each fit used and left out."""
+
+    plateaus: Any
+    phases: Any
+    exponents: Any
+    curves: List[Dict[str, Any]]
+    fits: List[Dict[str, Any]]
+    columns: Dict[str, Any]
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _columns(data: Any) -> List[Tuple[str, Any]]:
+    """``(name, values)`` pairs from a DataFrame (polars or pandas), a dict of columns, or a
+    pair ``(time, loss)`` of arrays: float64 numpy arrays (missing values NaN), booleans, or
+    text."""
+    if isinstance(data, pl.DataFrame):
+        frame = data
+    elif hasattr(data, "to_dict") and hasattr(data, "columns") and hasattr(data, "dtypes"):
+        frame = pl.from_pandas(data)  # a pandas DataFrame
+    elif isinstance(data, Mapping):
+        try:
+            frame = pl.DataFrame({str(k): v for k, v in data.items()})
+        except Exception as e:
+            raise ScenarioError(f"data: the columns do not make a table: {e}") from None
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        t, loss = (np.asarray(x) for x in data)
+        if t.ndim != 1 or loss.shape != t.shape:
+            raise ScenarioError(f"data: time and loss must be 1-D of one length, got {t.shape} and {loss.shape}")
+        frame = pl.DataFrame({"t": t, "loss": loss})
+    else:
+        raise ScenarioError(
+            "data: expected a path (CSV or Parquet), a polars or pandas DataFrame, a dict of "
+            f"columns or a pair (time, loss) of arrays, got {type(data).__name__}"
+        )
+    out: List[Tuple[str, Any]] = []
+    for name in frame.columns:
+        s = frame[name]
+        if s.dtype.is_numeric():
+            # Numbers as the program's CSV reader reads them: float64, missing as NaN.
+            values: Any = s.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        elif s.dtype == pl.Boolean and s.null_count() == 0:
+            values = s.to_numpy()
+        else:
+            values = ["" if v is None else str(v) for v in s.to_list()]
+        out.append((name, values))
+    return out
+
+
+def analyze(
+    data: Any,
+    time: Optional[str] = None,
+    loss: Optional[str] = None,
+    by: Optional[str] = None,
+    run: Optional[str] = None,
+    *,
+    out: Union[None, str, "os.PathLike[str]"] = None,
+) -> Analysis:
+    """Plateaus, drops and timescale exponents of the loss curves users bring (training logs
+    from PyTorch, JAX, TensorBoard, W&B): ``timescales analyze``.
+
+    ``data`` is a path to a CSV or Parquet file (read as the program reads it), a polars or
+    pandas DataFrame, a dict of columns, or a pair ``(time, loss)`` of arrays. Long tables
+    (one row per logged point; curves by ``run``, else by the value of ``by``, else one
+    curve), wide tables (one loss column per run; ``by`` a label in the column names such as
+    ``width=64``) and TensorBoard exports (``Wall time, Step, Value``) are read as they are;
+    ``time`` and ``loss`` default to the usual names. With ``out`` the program's files are
+    written (tables, plots, the manifest ``analyze.json``).
+
+    >>> import numpy as np, timescales
+    >>> step = np.unique(np.geomspace(1, 1e6, 3000).round())
+    >>> loss = 0.1 + 1 / (1 + (step / 300) ** 3) + 1 / (1 + (step / 20_000) ** 3)
+    >>> a = timescales.analyze((step, loss))   # drops halfway at steps 300 and 20 000
+    >>> a.phases["drop"].to_list(), bool(np.allclose(a.phases["t_mid"], [300, 20_000], rtol=0.01))
+    ([1, 2], True)
+    """
+    path: Optional[str] = None
+    columns: Optional[List[Tuple[str, Any]]] = None
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if not os.path.exists(path):
+            raise ScenarioError(f"data: no such file {path!r}")
+    else:
+        columns = _columns(data)
+    d = _native.analyze(columns, path, time, loss, by, run, _out(out))
+    tables = d["tables"]
+    return Analysis(
+        plateaus=_frame(tables["plateaus"]),
+        phases=_frame(tables["phases"]),
+        exponents=_frame(tables["exponents"]),
+        curves=d["curves"],
+        fits=d["fits"],
+        columns=d["columns"],
+        text=d["text"],
+    )
