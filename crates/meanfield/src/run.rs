@@ -3,7 +3,10 @@
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
-use timescales_ode::{Method, Observer, SolverOptions, SolverStats, Stop, Trajectory, integrate};
+use timescales_ode::{
+    IntegrationError, Method, Observer, Outcome, SolverOptions, SolverStats, Stop, Trajectory,
+    integrate,
+};
 
 use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
 
@@ -415,7 +418,18 @@ fn simulate_recording(
         .method
         .solver(&mut flow, 0.0, &u0, &opts)
         .map_err(wrap)?;
-    let outcome = integrate(&mut *solver, &times, &mut [], &mut watch).map_err(wrap)?;
+    let outcome = match integrate(&mut *solver, &times, &mut [], &mut watch) {
+        // The process's interrupt, seen by the driver after `progress` let the step pass (a
+        // signal arriving between the two checks): when `progress` stops there now, it is
+        // the same stop as if it had seen it first. A caller that does not stop on the
+        // interrupt gets the error.
+        Err(IntegrationError::Interrupted { t }) if (watch.progress)(t).is_break() => Outcome {
+            stop: Stop::Observer { t },
+            events: Vec::new(),
+            stats: solver.stats(),
+        },
+        other => other.map_err(wrap)?,
+    };
     if let Some((t, invariant)) = watch.violation.take() {
         return Err(FlowError::InvariantViolated { t, invariant });
     }
