@@ -9,28 +9,37 @@ use std::ops::ControlFlow;
 use timescales_meanfield::{FlowError, FlowProblem, simulate_with};
 use timescales_ode::{IntegrationError, interrupt};
 
-#[test]
-fn an_interrupt_between_the_two_checks_keeps_the_trajectory() {
-    let problem = FlowProblem {
-        particles: 8,
-        ..FlowProblem::public(1e-4)
-    };
-    // The callback lets step 40 pass, and the interrupt is requested right then: the
-    // driver sees it first, after that step.
+/// Runs `problem`, requesting the interrupt inside the progress callback's 40th call (after
+/// it decided to let that step pass); with `stops`, the callback stops on the interrupt.
+fn run_interrupted(
+    problem: &FlowProblem,
+    stops: bool,
+) -> (Result<timescales_meanfield::FlowRun, FlowError>, usize) {
     let mut calls = 0;
-    let run = simulate_with(&problem, &mut |_| {
+    let result = simulate_with(problem, &mut |_| {
         calls += 1;
         if calls == 40 {
             interrupt::request();
             ControlFlow::Continue(())
-        } else if interrupt::requested() {
+        } else if stops && interrupt::requested() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
     });
     interrupt::clear();
-    let run = run.expect("a stop, not an error");
+    (result, calls)
+}
+
+#[test]
+fn an_interrupt_between_the_two_checks_keeps_the_trajectory() {
+    let problem = FlowProblem {
+        particles: 8,
+        ..FlowProblem::public(1e-4)
+    };
+    // The driver sees the interrupt first, after step 40.
+    let (result, calls) = run_interrupted(&problem, true);
+    let run = result.expect("a stop, not an error");
     let t = run.interrupted_at.expect("interrupted");
     assert!(t > 0.0 && t < problem.t_end);
     assert_eq!(calls, 41, "asked once more, after the driver's check");
@@ -38,20 +47,15 @@ fn an_interrupt_between_the_two_checks_keeps_the_trajectory() {
     assert!(run.stats.steps >= 40);
 
     // A callback that never stops: the interrupt is an error, as before.
-    let mut calls = 0;
-    let err = simulate_with(&problem, &mut |_| {
-        calls += 1;
-        if calls == 40 {
-            interrupt::request();
-        }
-        ControlFlow::Continue(())
-    });
-    interrupt::clear();
-    match err {
-        Err(FlowError::Integration {
-            source: IntegrationError::Interrupted { .. },
-            ..
-        }) => {}
-        other => panic!("expected the interrupt as an error, got {other:?}"),
-    }
+    let (result, _) = run_interrupted(&problem, false);
+    assert!(
+        matches!(
+            result,
+            Err(FlowError::Integration {
+                source: IntegrationError::Interrupted { .. },
+                ..
+            })
+        ),
+        "expected the interrupt as an error, got {result:?}"
+    );
 }
