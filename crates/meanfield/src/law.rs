@@ -3,8 +3,10 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal, Uniform, weighted::WeightedIndex};
+use rand_distr::{Beta, Distribution, Normal, Uniform, weighted::WeightedIndex};
 use serde::{Deserialize, Serialize};
+use statrs::function::beta::inv_beta_reg;
+use statrs::function::erf::erfc_inv;
 use timescales_hermite::quadrature::{gauss_hermite, gauss_legendre};
 
 use crate::FlowError;
@@ -27,6 +29,20 @@ pub enum InitialLaw {
         /// Standard deviation.
         std: f64,
     },
+    /// `lo + (hi − lo) B` with `B ~ Beta(alpha, beta)`: density
+    /// `∝ (a − lo)^{alpha−1} (hi − a)^{beta−1}` on `[lo, hi]`. The exponents set how the
+    /// law thins (`> 1`) or piles up (`< 1`) at its edges, the edge exponent `κ = beta − 1`
+    /// at `hi` (`alpha = beta = 1` is the uniform law).
+    Beta {
+        /// Shape at `lo` (`> 0`).
+        alpha: f64,
+        /// Shape at `hi` (`> 0`).
+        beta: f64,
+        /// Lower end.
+        lo: f64,
+        /// Upper end.
+        hi: f64,
+    },
     /// Atoms `values` with probabilities proportional to `weights`.
     Discrete {
         /// Atom locations.
@@ -43,6 +59,11 @@ pub enum Placement {
     /// Gauss–Legendre (uniform law) or probabilists' Gauss–Hermite (normal law) nodes with
     /// their normalized weights; the atoms themselves for a discrete law.
     Quadrature,
+    /// Equal weights `1/N` at the quantile midpoints `a_i = F⁻¹((i − ½)/N)` of a continuous
+    /// law (`F` its distribution function): the midpoint rule in probability, for every
+    /// continuous law and every `N` in `O(N)`, and resolving an edge of the law as finely as
+    /// its mass allows (a second deterministic placement beside the Gauss rules).
+    Quantile,
     /// `N` i.i.d. draws with equal weights, from a ChaCha8 generator seeded with `seed`.
     Random {
         /// Seed.
@@ -91,6 +112,24 @@ impl InitialLaw {
                     );
                 }
             }
+            InitialLaw::Beta {
+                alpha,
+                beta,
+                lo,
+                hi,
+            } => {
+                if !lo.is_finite() || !hi.is_finite() || lo >= hi {
+                    return bad(
+                        "init.lo/init.hi",
+                        format!("need finite lo < hi, got lo = {lo}, hi = {hi}"),
+                    );
+                }
+                for (key, v) in [("init.alpha", alpha), ("init.beta", beta)] {
+                    if !(v.is_finite() && *v > 0.0) {
+                        return bad(key, format!("must be positive and finite, got {v}"));
+                    }
+                }
+            }
             InitialLaw::Discrete { values, weights } => {
                 if values.is_empty() {
                     return bad("init.values", "must not be empty".into());
@@ -124,6 +163,12 @@ impl InitialLaw {
         match self {
             InitialLaw::Uniform { lo, hi } => 0.5 * (lo + hi),
             InitialLaw::Normal { mean, .. } => *mean,
+            InitialLaw::Beta {
+                alpha,
+                beta,
+                lo,
+                hi,
+            } => lo + (hi - lo) * alpha / (alpha + beta),
             InitialLaw::Discrete { values, weights } => {
                 let total: f64 = weights.iter().sum();
                 values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total
@@ -175,6 +220,26 @@ impl InitialLaw {
                     weights: normalized(weights),
                 }
             }
+            (Placement::Quadrature, InitialLaw::Beta { .. }) => {
+                return Err(FlowError::InvalidParameter {
+                    key: "init.placement".into(),
+                    reason: "law = \"beta\" has no Gauss rule here: use placement = \"quantile\" \
+                             or \"random\""
+                        .into(),
+                });
+            }
+            (Placement::Quantile, InitialLaw::Discrete { .. }) => {
+                return Err(FlowError::InvalidParameter {
+                    key: "init.placement".into(),
+                    reason: "placement = \"quantile\" needs a continuous law; a discrete law \
+                             takes \"quadrature\" (its atoms) or \"random\""
+                        .into(),
+                });
+            }
+            (Placement::Quantile, law) => Particles {
+                a: (0..n).map(|i| law.quantile_midpoint(i, n)).collect(),
+                weights: vec![1.0 / n as f64; n],
+            },
             (Placement::Random { seed }, law) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let a: Vec<f64> = match law {
@@ -194,6 +259,21 @@ impl InitialLaw {
                             })?;
                         (0..n).map(|_| rng.sample(d)).collect()
                     }
+                    InitialLaw::Beta {
+                        alpha,
+                        beta,
+                        lo,
+                        hi,
+                    } => {
+                        let d =
+                            Beta::new(*alpha, *beta).map_err(|e| FlowError::InvalidParameter {
+                                key: "init.alpha/init.beta".into(),
+                                reason: e.to_string(),
+                            })?;
+                        (0..n)
+                            .map(|_| lo + (hi - lo) * d.sample(&mut rng))
+                            .collect()
+                    }
                     InitialLaw::Discrete { values, weights } => {
                         let d = WeightedIndex::new(weights).map_err(|e| {
                             FlowError::InvalidParameter {
@@ -211,6 +291,78 @@ impl InitialLaw {
             }
         };
         Ok(p)
+    }
+}
+
+impl InitialLaw {
+    /// The quantile `F⁻¹(p)` of a continuous law, `p ∈ [0, 1]`: uniform `lo + (hi − lo) p`;
+    /// normal `μ − τ √2 erfc⁻¹(2p)`; beta `lo + (hi − lo) I⁻¹_p(α, β)` (`I` the regularized
+    /// incomplete beta function). Computed from the nearer tail (`p ↦ 1 − p`, `α ↔ β`,
+    /// `lo ↔ hi` above the median), so a symmetric law gives mirror images and points near
+    /// an edge keep their relative accuracy. A discrete law, or `p` outside `[0, 1]`, gives
+    /// NaN.
+    ///
+    /// ```
+    /// # use timescales_meanfield::InitialLaw;
+    /// // Beta(2, 2) on [0, 1] is symmetric: its median is ½ (closed form).
+    /// let law = InitialLaw::Beta { alpha: 2.0, beta: 2.0, lo: 0.0, hi: 1.0 };
+    /// assert!((law.quantile(0.5) - 0.5).abs() < 1e-12);
+    /// ```
+    pub fn quantile(&self, p: f64) -> f64 {
+        if !(0.0..=1.0).contains(&p) {
+            return f64::NAN;
+        }
+        if p > 0.5 {
+            self.quantile_from_tail(1.0 - p, true)
+        } else {
+            self.quantile_from_tail(p, false)
+        }
+    }
+
+    /// `F⁻¹(q)` (`upper = false`) or `F⁻¹(1 − q)` (`upper = true`), `q ≤ ½`.
+    fn quantile_from_tail(&self, q: f64, upper: bool) -> f64 {
+        match *self {
+            InitialLaw::Uniform { lo, hi } => {
+                if upper {
+                    hi - (hi - lo) * q
+                } else {
+                    lo + (hi - lo) * q
+                }
+            }
+            InitialLaw::Normal { mean, std } => {
+                let z = std::f64::consts::SQRT_2 * erfc_inv(2.0 * q);
+                if upper {
+                    mean + std * z
+                } else {
+                    mean - std * z
+                }
+            }
+            InitialLaw::Beta {
+                alpha,
+                beta,
+                lo,
+                hi,
+            } => {
+                if upper {
+                    hi - (hi - lo) * inv_beta_reg(beta, alpha, q)
+                } else {
+                    lo + (hi - lo) * inv_beta_reg(alpha, beta, q)
+                }
+            }
+            InitialLaw::Discrete { .. } => f64::NAN,
+        }
+    }
+
+    /// The quantile midpoint `F⁻¹((i + ½)/n)` (`i` from 0), its tail probability formed
+    /// exactly.
+    fn quantile_midpoint(&self, i: usize, n: usize) -> f64 {
+        let upper = 2 * i + 1 > n;
+        let q = if upper {
+            (n - i) as f64 - 0.5
+        } else {
+            i as f64 + 0.5
+        } / n as f64;
+        self.quantile_from_tail(q, upper)
     }
 }
 
@@ -244,6 +396,83 @@ mod tests {
         .particles(6, Placement::Quadrature)
         .unwrap();
         assert!((moment(&p, 4) - 54.0625).abs() < 1e-10);
+    }
+
+    #[test]
+    fn quantile_placement_reproduces_moments_and_edges() {
+        let m = |law: &InitialLaw, n: usize, k: i32| {
+            moment(&law.particles(n, Placement::Quantile).unwrap(), k)
+        };
+        // Uniform[−1, 2]: the midpoint rule is exact for E a = 1/2; E a² = 1 − 9/(12 N²)
+        // (the midpoint rule's error for x², closed form).
+        let u = InitialLaw::Uniform { lo: -1.0, hi: 2.0 };
+        assert!((m(&u, 10, 1) - 0.5).abs() < 1e-15);
+        assert!((m(&u, 10, 2) - (1.0 - 9.0 / 1200.0)).abs() < 1e-14);
+        // Beta(2, 2) on [−1, 1]: mean 0, variance 4·ab/((a+b)²(a+b+1)) = 0.2 (closed form);
+        // the midpoint rule in probability converges like N^{-2}.
+        let b = InitialLaw::Beta {
+            alpha: 2.0,
+            beta: 2.0,
+            lo: -1.0,
+            hi: 1.0,
+        };
+        assert!(m(&b, 4000, 1).abs() < 1e-15);
+        // The rule's own error here is −1.1e-6 (the closed-form nodes below, summed).
+        assert!((m(&b, 4000, 2) - 0.2).abs() < 2e-6);
+        // Node by node against the closed-form quantile of Beta(2, 2), whose distribution
+        // function 3x² − 2x³ inverts to x = ½ + cos((arccos(1 − 2p) + 4π)/3).
+        let nodes = b.particles(1000, Placement::Quantile).unwrap().a;
+        for (i, a) in nodes.iter().enumerate() {
+            let p = (i as f64 + 0.5) / 1000.0;
+            let x = 0.5 + (((1.0 - 2.0 * p).acos() + 4.0 * std::f64::consts::PI) / 3.0).cos();
+            assert!(
+                (a - (2.0 * x - 1.0)).abs() < 1e-12,
+                "node {i}: {a} vs {}",
+                2.0 * x - 1.0
+            );
+        }
+        // N(0.5, 2²): mean exact by symmetry, variance 4 within the rule's tail error.
+        let g = InitialLaw::Normal {
+            mean: 0.5,
+            std: 2.0,
+        };
+        assert!((m(&g, 1001, 1) - 0.5).abs() < 1e-13);
+        assert!((m(&g, 100_000, 2) - 4.25).abs() < 1e-4);
+        // The edge of Beta(½, ½) (the arcsine law, I_x(½, ½) = (2/π) arcsin √x): the last
+        // quantile midpoint is 1 − 2 sin²(π/(4N)) (closed form), to the accuracy with which
+        // a number that close to 1 can be stored (its distance to the edge is not).
+        let arcsine = InitialLaw::Beta {
+            alpha: 0.5,
+            beta: 0.5,
+            lo: -1.0,
+            hi: 1.0,
+        };
+        for n in [10usize, 1000, 65536] {
+            let p = arcsine.particles(n, Placement::Quantile).unwrap();
+            let gap = 1.0 - p.a[n - 1];
+            let want = 2.0 * (std::f64::consts::PI / (4.0 * n as f64)).sin().powi(2);
+            let tol = 1e-9 * want + 2.0 * f64::EPSILON;
+            assert!((gap - want).abs() < tol, "N = {n}: {gap} vs {want}");
+            assert_eq!(p.a[0], -p.a[n - 1], "mirror image");
+            assert!(p.a.windows(2).all(|w| w[0] < w[1]), "increasing");
+        }
+        // A discrete law has no quantile placement.
+        let d = InitialLaw::Discrete {
+            values: vec![0.0, 1.0],
+            weights: vec![1.0, 1.0],
+        };
+        assert!(matches!(
+            d.particles(2, Placement::Quantile),
+            Err(FlowError::InvalidParameter { key, .. }) if key == "init.placement"
+        ));
+        assert!(matches!(
+            b.particles(4, Placement::Quadrature),
+            Err(FlowError::InvalidParameter { key, .. }) if key == "init.placement"
+        ));
+        // Random draws of a beta law stay inside [lo, hi] and reproduce its mean.
+        let r = b.particles(20_000, Placement::Random { seed: 3 }).unwrap();
+        assert!(r.a.iter().all(|a| (-1.0..=1.0).contains(a)));
+        assert!(moment(&r, 1).abs() < 0.02);
     }
 
     #[test]

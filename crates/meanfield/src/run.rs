@@ -239,6 +239,25 @@ impl FlowProblem {
         if self.particles == 0 {
             return bad("init.particles", "must be at least 1".into());
         }
+        match (&self.law, self.placement) {
+            (InitialLaw::Beta { .. }, Placement::Quadrature) => {
+                return bad(
+                    "init.placement",
+                    "law = \"beta\" has no Gauss rule here: use placement = \"quantile\" or \
+                     \"random\""
+                        .into(),
+                );
+            }
+            (InitialLaw::Discrete { .. }, Placement::Quantile) => {
+                return bad(
+                    "init.placement",
+                    "placement = \"quantile\" needs a continuous law; a discrete law takes \
+                     \"quadrature\" (its atoms) or \"random\""
+                        .into(),
+                );
+            }
+            _ => {}
+        }
         if let (InitialLaw::Discrete { values, .. }, Placement::Quadrature) =
             (&self.law, self.placement)
             && self.particles != values.len()

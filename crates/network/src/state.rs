@@ -10,8 +10,8 @@ use timescales_meanfield::InitialLaw;
 use crate::NetworkError;
 
 /// One draw of `a_i(0)` from `law` (the law of the mean-field limit, validated by the
-/// caller): inverse transform of one uniform for the uniform and discrete laws, one standard
-/// normal for the normal law.
+/// caller): inverse transform of one uniform for the uniform, beta and discrete laws, one
+/// standard normal for the normal law.
 fn draw<R: Rng + ?Sized>(law: &InitialLaw, rng: &mut R) -> f64 {
     match law {
         InitialLaw::Uniform { lo, hi } => lo + (hi - lo) * unit(rng),
@@ -19,6 +19,7 @@ fn draw<R: Rng + ?Sized>(law: &InitialLaw, rng: &mut R) -> f64 {
             let z: f64 = StandardNormal.sample(rng);
             mean + std * z
         }
+        InitialLaw::Beta { .. } => law.quantile(unit(rng)),
         InitialLaw::Discrete { values, weights } => {
             let total: f64 = weights.iter().sum();
             let mut u = unit(rng) * total;

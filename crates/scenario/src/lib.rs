@@ -7,11 +7,13 @@
 //! [target]              # same forms as [activation]
 //! hermite = [0.0, 1.0]
 //! [init]
-//! law = "uniform"       # "uniform" (lo, hi) | "normal" (mean, std) | "discrete" (values, weights)
+//! law = "uniform"       # "uniform" (lo, hi) | "normal" (mean, std) | "beta" (alpha, beta, lo, hi)
+//!                       # | "discrete" (values, weights)
 //! lo = -1.0
 //! hi = 1.0
 //! particles = 64
-//! placement = "quadrature"   # or "random" with `seed`
+//! placement = "quadrature"   # Gauss rule (default; "quantile" for beta), "quantile" (equal
+//!                            # weights at quantile midpoints), or "random" with `seed`
 //! [run]
 //! epsilon = 1e-6
 //! t_end = 3.0
@@ -112,7 +114,7 @@ pub struct FunctionTable {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct InitTable {
-    /// `uniform`, `normal` or `discrete`.
+    /// `uniform`, `normal`, `beta` or `discrete`.
     pub law: String,
     /// Uniform: lower end.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,6 +128,12 @@ pub struct InitTable {
     /// Normal: standard deviation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub std: Option<f64>,
+    /// Beta: shape at `lo`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Beta: shape at `hi`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
     /// Discrete: atoms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<f64>>,
@@ -180,7 +188,21 @@ pub struct ScenarioFile {
     pub init: InitTable,
     /// Run parameters.
     pub run: RunTable,
+    /// The ε grid `timescales sweep` uses when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepTable>,
 }
+
+/// The `[sweep]` table as written: the scenario's own ε grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SweepTable {
+    /// `"start:stop:count"`, a log grid of ε (either order).
+    pub eps: String,
+}
+
+/// The ε grid of `timescales sweep` for a scenario without a `[sweep]` table.
+pub const DEFAULT_SWEEP_GRID: &str = "1e-3:1e-9:13";
 
 /// How one coefficient list was obtained, for the record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +253,15 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The ε grid a sweep of this scenario uses when none is given: its `[sweep] eps`, else
+    /// [`DEFAULT_SWEEP_GRID`].
+    pub fn sweep_grid(&self) -> &str {
+        self.file
+            .sweep
+            .as_ref()
+            .map_or(DEFAULT_SWEEP_GRID, |s| s.eps.as_str())
+    }
+
     /// The built-in default scenario.
     pub fn default_scenario() -> Self {
         Self::from_toml_str(DEFAULT_SCENARIO, "<default>").expect("the default scenario is valid")
@@ -294,15 +325,27 @@ impl Scenario {
         let sigma = expand(&sigma_spec, "activation")?;
         let phi = expand(&phi_spec, "target")?;
         let law = initial_law(&file.init).map_err(|(k, r)| invalid(&k, r))?;
-        let placement = match file.init.placement.as_deref().unwrap_or("quadrature") {
-            "quadrature" => {
+        if let Some(sweep) = &file.sweep {
+            check_grid(&sweep.eps).map_err(|r| invalid("sweep.eps", r))?;
+        }
+        let default_placement = if matches!(law, InitialLaw::Beta { .. }) {
+            "quantile"
+        } else {
+            "quadrature"
+        };
+        let placement = match file.init.placement.as_deref().unwrap_or(default_placement) {
+            p @ ("quadrature" | "quantile") => {
                 if file.init.seed.is_some() {
                     return Err(invalid(
                         "init.seed",
                         "only used with placement = \"random\"".into(),
                     ));
                 }
-                Placement::Quadrature
+                if p == "quadrature" {
+                    Placement::Quadrature
+                } else {
+                    Placement::Quantile
+                }
             }
             "random" => Placement::Random {
                 seed: file.init.seed.unwrap_or(0),
@@ -311,7 +354,7 @@ impl Scenario {
                 return Err(invalid(
                     "init.placement",
                     format!(
-                        "unknown placement \"{other}\" (expected \"quadrature\" or \"random\")"
+                        "unknown placement \"{other}\" (expected \"quadrature\", \"quantile\" or \"random\")"
                     ),
                 ));
             }
@@ -479,6 +522,25 @@ fn function_spec(t: &FunctionTable, table: &str) -> Result<FunctionSpec, (String
     })
 }
 
+/// The shape of `"start:stop:count"`: two positive finite numbers and a count ≥ 1 (the
+/// sweep parses it into its grid).
+fn check_grid(text: &str) -> Result<(), String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [start, stop, count] = parts.as_slice() else {
+        return Err(format!("expected \"start:stop:count\", got \"{text}\""));
+    };
+    for (what, v) in [("start", start), ("stop", stop)] {
+        match v.trim().parse::<f64>() {
+            Ok(x) if x > 0.0 && x.is_finite() => {}
+            _ => return Err(format!("{what} must be a positive number, got \"{v}\"")),
+        }
+    }
+    match count.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(()),
+        _ => Err(format!("count must be a whole number ≥ 1, got \"{count}\"")),
+    }
+}
+
 fn initial_law(t: &InitTable) -> Result<InitialLaw, (String, String)> {
     let need = |key: &str, v: Option<f64>| {
         v.ok_or_else(|| {
@@ -502,6 +564,8 @@ fn initial_law(t: &InitTable) -> Result<InitialLaw, (String, String)> {
     match t.law.as_str() {
         "uniform" => {
             forbid(&[
+                ("alpha", t.alpha.is_some()),
+                ("beta", t.beta.is_some()),
                 ("mean", t.mean.is_some()),
                 ("std", t.std.is_some()),
                 ("values", t.values.is_some()),
@@ -514,6 +578,8 @@ fn initial_law(t: &InitTable) -> Result<InitialLaw, (String, String)> {
         }
         "normal" => {
             forbid(&[
+                ("alpha", t.alpha.is_some()),
+                ("beta", t.beta.is_some()),
                 ("lo", t.lo.is_some()),
                 ("hi", t.hi.is_some()),
                 ("values", t.values.is_some()),
@@ -524,8 +590,24 @@ fn initial_law(t: &InitTable) -> Result<InitialLaw, (String, String)> {
                 std: need("std", t.std)?,
             })
         }
+        "beta" => {
+            forbid(&[
+                ("mean", t.mean.is_some()),
+                ("std", t.std.is_some()),
+                ("values", t.values.is_some()),
+                ("weights", t.weights.is_some()),
+            ])?;
+            Ok(InitialLaw::Beta {
+                alpha: need("alpha", t.alpha)?,
+                beta: need("beta", t.beta)?,
+                lo: need("lo", t.lo)?,
+                hi: need("hi", t.hi)?,
+            })
+        }
         "discrete" => {
             forbid(&[
+                ("alpha", t.alpha.is_some()),
+                ("beta", t.beta.is_some()),
                 ("lo", t.lo.is_some()),
                 ("hi", t.hi.is_some()),
                 ("mean", t.mean.is_some()),
@@ -542,7 +624,9 @@ fn initial_law(t: &InitTable) -> Result<InitialLaw, (String, String)> {
         }
         other => Err((
             "init.law".into(),
-            format!("unknown law \"{other}\" (expected \"uniform\", \"normal\" or \"discrete\")"),
+            format!(
+                "unknown law \"{other}\" (expected \"uniform\", \"normal\", \"beta\" or \"discrete\")"
+            ),
         )),
     }
 }

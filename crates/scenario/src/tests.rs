@@ -75,6 +75,48 @@ fn named_target_reports_tail_energy() {
 }
 
 #[test]
+fn beta_laws_quantile_placement_and_the_sweep_grid() {
+    // A beta law takes quantile placement by default; uniform keeps its Gauss rule.
+    let s = Scenario::from_toml_str(
+        &edit(
+            "law = \"uniform\"",
+            "law = \"beta\"\nalpha = 0.5\nbeta = 2.0",
+        )
+        .replacen("placement = \"quadrature\"", "", 1),
+        "beta",
+    )
+    .unwrap();
+    assert_eq!(s.problem.placement, Placement::Quantile);
+    assert_eq!(
+        s.problem.law,
+        InitialLaw::Beta {
+            alpha: 0.5,
+            beta: 2.0,
+            lo: -1.0,
+            hi: 1.0
+        }
+    );
+    let q = Scenario::from_toml_str(
+        &edit("placement = \"quadrature\"", "placement = \"quantile\""),
+        "q",
+    )
+    .unwrap();
+    assert_eq!(q.problem.placement, Placement::Quantile);
+    // The sweep grid: the scenario's own, else the default; the built-in scenario has one.
+    assert_eq!(
+        Scenario::from_toml_str(BASE, "base").unwrap().sweep_grid(),
+        DEFAULT_SWEEP_GRID
+    );
+    let g = Scenario::from_toml_str(&format!("{BASE}\n[sweep]\neps = \"1e-6:1e-12:7\"\n"), "g")
+        .unwrap();
+    assert_eq!(g.sweep_grid(), "1e-6:1e-12:7");
+    assert_ne!(
+        Scenario::default_scenario().sweep_grid(),
+        DEFAULT_SWEEP_GRID
+    );
+}
+
+#[test]
 fn every_bad_input_names_its_key() {
     let cases: Vec<(String, &str)> = vec![
         (edit("epsilon = 1e-6", "epsilon = 0.0"), "run.epsilon"),
@@ -95,6 +137,33 @@ fn every_bad_input_names_its_key() {
             "run.method",
         ),
         (edit("law = \"uniform\"", "law = \"cauchy\""), "init.law"),
+        (
+            edit("law = \"uniform\"", "law = \"beta\"\nalpha = 0.5"),
+            "init.beta",
+        ),
+        (
+            edit(
+                "law = \"uniform\"",
+                "law = \"beta\"\nalpha = 0.0\nbeta = 1.0",
+            ),
+            "init.alpha",
+        ),
+        (
+            edit(
+                "law = \"uniform\"",
+                "law = \"beta\"\nalpha = 2.0\nbeta = 2.0",
+            ),
+            "init.placement",
+        ),
+        (edit("lo = -1.0", "lo = -1.0\nalpha = 1.0"), "init.alpha"),
+        (
+            format!("{BASE}\n[sweep]\neps = \"1e-3:1e-9\"\n"),
+            "sweep.eps",
+        ),
+        (
+            format!("{BASE}\n[sweep]\neps = \"1e-3:0:4\"\n"),
+            "sweep.eps",
+        ),
         (edit("lo = -1.0", "lo = 2.0"), "init.lo/init.hi"),
         (edit("lo = -1.0", "lo = -1.0\nstd = 1.0"), "init.std"),
         (

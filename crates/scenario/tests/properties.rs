@@ -263,6 +263,7 @@ fn scenario_file() -> impl Strategy<Value = ScenarioFile> {
             target,
             init,
             run,
+            sweep: None,
         })
 }
 
@@ -283,6 +284,23 @@ fn valid_file() -> impl Strategy<Value = ScenarioFile> {
             mean: Some(mean),
             std: Some(std),
             particles: Some(n),
+            ..InitTable::default()
+        }),
+        (0.2..4.0f64, 0.2..4.0f64, 1usize..6).prop_map(|(alpha, beta, n)| InitTable {
+            law: "beta".into(),
+            alpha: Some(alpha),
+            beta: Some(beta),
+            lo: Some(-1.0),
+            hi: Some(1.0),
+            particles: Some(n),
+            ..InitTable::default()
+        }),
+        (-2.0..2.0f64, 1e-3..2.0f64, 1usize..6).prop_map(|(lo, w, n)| InitTable {
+            law: "uniform".into(),
+            lo: Some(lo),
+            hi: Some(lo + w),
+            particles: Some(n),
+            placement: Some("quantile".into()),
             ..InitTable::default()
         }),
         prop::collection::vec(-2.0..2.0f64, 1..4).prop_map(|values| InitTable {
@@ -320,6 +338,7 @@ fn valid_file() -> impl Strategy<Value = ScenarioFile> {
                 method: method.map(str::to_string),
                 ..RunTable::default()
             },
+            sweep: None,
         },
     )
 }
@@ -327,7 +346,7 @@ fn valid_file() -> impl Strategy<Value = ScenarioFile> {
 /// One invalid value put into a valid scenario, and the key its error must name.
 fn fault() -> impl Strategy<Value = (usize, f64)> {
     (
-        0usize..22,
+        0usize..25,
         prop_oneof![Just(f64::NAN), Just(f64::INFINITY), -5.0..-1e-3f64],
     )
 }
@@ -433,6 +452,22 @@ fn inject(f: &mut ScenarioFile, which: usize, bad: f64) -> &'static str {
             f.target.shift = Some(1.0);
             "target.shift"
         }
+        21 => {
+            *f = with_law(f, "beta");
+            f.init.beta = Some(if bad.is_nan() { bad } else { -bad.abs() });
+            "init.beta"
+        }
+        22 => {
+            *f = with_law(f, "beta");
+            f.init.placement = Some("quadrature".into());
+            "init.placement"
+        }
+        23 => {
+            f.sweep = Some(timescales_scenario::SweepTable {
+                eps: format!("1e-3:{bad}:5"),
+            });
+            "sweep.eps"
+        }
         _ => {
             f.activation = FunctionTable {
                 name: Some("swish".into()),
@@ -449,6 +484,15 @@ fn with_law(f: &ScenarioFile, law: &str) -> ScenarioFile {
         "discrete" => InitTable {
             law: law.into(),
             values: Some(vec![-0.5, 0.5]),
+            ..InitTable::default()
+        },
+        "beta" => InitTable {
+            law: law.into(),
+            alpha: Some(0.5),
+            beta: Some(2.0),
+            lo: Some(-1.0),
+            hi: Some(1.0),
+            particles: Some(4),
             ..InitTable::default()
         },
         "normal" => InitTable {
