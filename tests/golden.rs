@@ -52,7 +52,8 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         name: "sweep_default",
-        args: &["sweep"],
+        // The grid of the default scenario before it had its own ([sweep] eps).
+        args: &["sweep", "--eps", "1e-3:1e-9:13"],
         files: &[
             "phases.csv",
             "exponents.csv",

@@ -399,3 +399,49 @@ fn a_failed_point_is_explained_and_the_others_are_kept() {
         .arg(&out));
     assert!(text(&again.stderr).contains("0 computed, 2 resumed, 1 failed"));
 }
+
+/// The main job (`timescales sweep`, the README's first command, here without `--release`):
+/// the default scenario's own grid, ε = 1e-10 … 1e-18, where its 8 atoms keep phases 1, 2
+/// and 3 apart, and exponents that match the asymptotic predictions of model.md §5 (closed
+/// forms: phase 1 log-corrected 1/2, phase 2 1/4, phase 3 the conjecture 1/6, measured at
+/// fixed N); the output says which order of limits that is.
+#[test]
+fn the_main_job_shows_three_separate_phases_and_their_exponents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("main");
+    let done = ok(run(bin().args(["sweep", "--out"]).arg(&out)));
+    let stdout = text(&done.stdout);
+    assert!(
+        stdout.contains("9 values of ε from 1e-10 to 1e-18")
+            && stdout.contains("Order of limits: ε → 0 at a fixed width of N = 8"),
+        "{stdout}"
+    );
+    let exps = std::fs::read_to_string(out.join("exponents.csv")).unwrap();
+    let gamma = |phase: &str, model: &str| -> f64 {
+        exps.lines()
+            .find(|l| l.starts_with(&format!("{phase},t_mid,{model},")))
+            .unwrap_or_else(|| panic!("no {phase} t_mid {model} row in\n{exps}"))
+            .split(',')
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let g1 = gamma("1", "ε^γ (c₁ ln(1/ε) + c₀)");
+    let g2 = gamma("2", "C ε^γ");
+    let g3 = gamma("3", "C ε^γ");
+    assert!((g1 - 0.5).abs() < 0.02, "γ₁ = {g1}");
+    assert!((g2 - 0.25).abs() < 0.01, "γ₂ = {g2}");
+    assert!((g3 - 1.0 / 6.0).abs() < 0.01, "γ₃ = {g3}");
+    // Every ε of the grid has phases 1, 2 and 3 as separate drops (nine rows each).
+    let phases = std::fs::read_to_string(out.join("phases.csv")).unwrap();
+    for l in ["1", "2", "3"] {
+        let rows = phases
+            .lines()
+            .filter(|r| r.split(',').nth(1) == Some(l))
+            .count();
+        assert_eq!(rows, 9, "phase {l}:\n{phases}");
+    }
+    let m = manifest(&out);
+    assert_eq!(m["epsilon"].as_array().map(Vec::len), Some(9), "{m}");
+}

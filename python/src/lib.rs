@@ -600,12 +600,12 @@ fn sweep_result<'py>(py: Python<'py>, o: &jobs::SweepOutcome) -> PyResult<Bound<
 
 /// An ε sweep ([`jobs::sweep`]).
 #[pyfunction]
-#[pyo3(signature = (scenario, eps, out=None, converge_n=false, n_tol=0.02, n_max=512, shard=None, threads=None, fresh=false, progress=None))]
+#[pyo3(signature = (scenario, eps=None, out=None, converge_n=false, n_tol=0.02, n_max=512, shard=None, threads=None, fresh=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep<'py>(
     py: Python<'py>,
     scenario: Source,
-    eps: &str,
+    eps: Option<&str>,
     out: Option<PathBuf>,
     converge_n: bool,
     n_tol: f64,
@@ -617,7 +617,7 @@ fn sweep<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let doc = document(py, &scenario)?;
     let scenario = resolve(py, &doc)?;
-    let grid = grid(py, eps)?;
+    let grid = grid(py, eps.unwrap_or(scenario.sweep_grid()))?;
     let shard = match shard {
         Some(s) => {
             Shard::parse(s).map_err(|e| scenario_error(py, format!("`shard`: {}", chain(&e))))?

@@ -398,7 +398,7 @@ def _sweep_from_native(d: Dict[str, Any]) -> Sweep:
 
 def sweep(
     scenario: ScenarioLike = None,
-    eps: Union[str, Sequence[float]] = "1e-3:1e-9:13",
+    eps: Union[None, str, Sequence[float]] = None,
     out: Union[None, str, "os.PathLike[str]"] = None,
     converge_n: bool = False,
     shard: Optional[str] = None,
@@ -411,7 +411,9 @@ def sweep(
     **overrides: Any,
 ) -> Sweep:
     """Sweeps ε over a log grid (``"start:stop:count"``, or a list of values), in parallel:
-    plateaus, phase times and exponent fits with confidence intervals.
+    plateaus, phase times and exponent fits with confidence intervals. Without ``eps``, the
+    scenario's own grid (its ``[sweep] eps``; the built-in default scenario has one) or
+    ``"1e-3:1e-9:13"``, as the program does.
 
     With ``out`` the run is the command-line program's ``timescales sweep --out``: finished
     points are kept in ``out/runs`` (a rerun resumes; ``fresh=True`` discards them; a
@@ -431,7 +433,7 @@ def sweep(
     with _Reporter(progress, "sweep") as cb:
         d = _native.sweep(
             _scenario(scenario, overrides),
-            _eps(eps),
+            None if eps is None else _eps(eps),
             _out(out),
             converge_n,
             n_tol,

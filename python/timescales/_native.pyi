@@ -14,7 +14,7 @@ Progress = Optional[Callable[[float, str], None]]
 def run(scenario: Source, out: Optional[str] = ..., progress: Progress = ...) -> Dict[str, Any]: ...
 def sweep(
     scenario: Source,
-    eps: str,
+    eps: Optional[str] = ...,
     out: Optional[str] = ...,
     converge_n: bool = ...,
     n_tol: float = ...,

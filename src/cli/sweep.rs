@@ -29,8 +29,9 @@ pub struct SweepArgs {
     /// Scenario file (TOML); the built-in default when omitted.
     pub scenario: Option<PathBuf>,
     /// Log grid of ε: `start:stop:count` (either order; e.g. 13 points from 1e-3 to 1e-9).
-    #[arg(long, default_value = "1e-3:1e-9:13")]
-    pub eps: String,
+    /// Default: the scenario's `[sweep] eps`, else 1e-3:1e-9:13.
+    #[arg(long)]
+    pub eps: Option<String>,
     /// Output directory (finished runs are kept in DIR/runs, so a rerun resumes).
     #[arg(long, default_value = "out/sweep")]
     pub out: PathBuf,
@@ -105,7 +106,11 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     if let Some(n) = args.particles {
         scenario = scenario.with_particles(n).context("--particles")?;
     }
-    let grid = EpsGrid::parse(&args.eps).context("--eps")?;
+    let grid = match &args.eps {
+        Some(eps) => EpsGrid::parse(eps).context("--eps")?,
+        None => EpsGrid::parse(scenario.sweep_grid())
+            .with_context(|| format!("sweep.eps in {}", scenario.origin))?,
+    };
     let shard = Shard::parse(&args.shard).context("--shard")?;
     let p = &scenario.problem;
     let converge = args.converge_n.then_some(ConvergeOptions {

@@ -254,7 +254,8 @@ impl SweepSummary {
              t_mid: when the risk crosses halfway between the two plateaus; t_steepest: steepest descent in log t.\n\
              Each row fits the quantity across ε by the law shown (γ: exponent of ε, least squares in log–log,\n\
              95% Student-t interval; log-corrected law: profile-likelihood interval); max_abs_a, max_abs_s:\n\
-             largest |a_i| and |s_i| at the end of the phase. predicted: model.md §5 (— where none is known).",
+             largest |a_i| and |s_i| at the end of the phase. predicted: model.md §5 (— where none is known).\n\
+             Order of limits: {}",
             self.scenario,
             n,
             self.epsilon[0],
@@ -265,7 +266,24 @@ impl SweepSummary {
                 .collect::<Vec<_>>()
                 .join("/"),
             levels.join(", "),
+            self.order_of_limits(),
         )
+    }
+
+    /// Which order of the limits `ε → 0` and `N → ∞` the sweep shows, in words.
+    fn order_of_limits(&self) -> String {
+        match (&self.convergence, self.particles.as_slice()) {
+            (Some(_), _) => "N → ∞ first: at every ε the particle count was doubled until the \
+                             phase times settled (the N used is in the last table)."
+                .into(),
+            (None, [n]) => format!(
+                "ε → 0 at a fixed width of N = {n} particles. Phases can separate at fixed N \
+                 below some ε*(N) that falls steeply with N, while with N converged first they \
+                 need not (results/phase_separation.md; `--converge-n`, `timescales asymptotics \
+                 --n-max`)."
+            ),
+            (None, _) => "ε → 0 at the fixed particle counts listed (no convergence in N).".into(),
+        }
     }
 }
 
