@@ -89,24 +89,50 @@ pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
         .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen));
     out.push(("phases_predicted.csv", phases));
 
-    let (mut ce, mut cn, mut cp, mut ct, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
+    // One row per (ε, N, phase): the onset, its change from N/2, the estimated error of this
+    // N (Richardson over N/4, N/2, N) with the extrapolated onset, and whether it is within
+    // the tolerance.
+    let mut conv_rows = ConvergenceRows::default();
     for p in points {
         for ((n, onsets), h) in p.by_n.iter().zip(&p.convergence.history) {
+            let prev = p.by_n.iter().find(|(m, _)| 2 * m == *n).map(|(_, o)| o);
             for (i, t) in onsets.iter().enumerate() {
-                ce.push(p.comparison.composite.epsilon);
-                cn.push(*n as u64);
-                cp.push(i as u64 + 1);
-                ct.push(opt(*t));
-                cc.push(h.max_rel_change.unwrap_or(f64::NAN));
+                let before = prev.and_then(|o| o.get(i).copied().flatten());
+                // Estimates are indexed over the phases present at this N (the closure's
+                // list); map phase i to its position among them.
+                let k = onsets[..i].iter().filter(|o| o.is_some()).count();
+                let est = t.and(h.error_estimate.get(k).copied());
+                conv_rows.epsilon.push(p.comparison.composite.epsilon);
+                conv_rows.n.push(*n as u64);
+                conv_rows.phase.push(i as u64 + 1);
+                conv_rows.onset.push(opt(*t));
+                conv_rows.change.push(match (before, t) {
+                    (Some(b), Some(t)) => (t - b) / b,
+                    _ => f64::NAN,
+                });
+                conv_rows.error.push(opt(est));
+                conv_rows
+                    .extrapolated
+                    .push(opt(t.and(h.extrapolated.get(k).copied())));
+                conv_rows
+                    .converged
+                    .push(est.is_some_and(|e| e <= p.convergence.rel_tol));
+                conv_rows
+                    .max_change
+                    .push(h.max_rel_change.unwrap_or(f64::NAN));
             }
         }
     }
     let conv = Table::new()
-        .f64("epsilon", ce)
-        .u64("n", cn)
-        .u64("phase", cp)
-        .f64("onset_measured", ct)
-        .f64("max_rel_change_all_phases", cc);
+        .f64("epsilon", conv_rows.epsilon)
+        .u64("n", conv_rows.n)
+        .u64("phase", conv_rows.phase)
+        .f64("onset_measured", conv_rows.onset)
+        .f64("max_rel_change_all_phases", conv_rows.max_change)
+        .f64("rel_change", conv_rows.change)
+        .f64("rel_error_estimate", conv_rows.error)
+        .f64("onset_extrapolated", conv_rows.extrapolated)
+        .bool("converged", conv_rows.converged);
     out.push(("convergence_n.csv", conv));
 
     let (mut e, mut t, mut full, mut comp) = (vec![], vec![], vec![], vec![]);
@@ -147,6 +173,20 @@ pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
     );
     out.push(("composite_error.csv", errors));
     out
+}
+
+/// The columns of `convergence_n.csv`.
+#[derive(Default)]
+struct ConvergenceRows {
+    epsilon: Vec<f64>,
+    n: Vec<u64>,
+    phase: Vec<u64>,
+    onset: Vec<f64>,
+    change: Vec<f64>,
+    error: Vec<f64>,
+    extrapolated: Vec<f64>,
+    converged: Vec<bool>,
+    max_change: Vec<f64>,
 }
 
 fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {

@@ -24,7 +24,7 @@ pub mod plateau;
 pub mod sweep;
 
 mod curve;
-pub use converge::{ConvergeOptions, ConvergeStep, Convergence, converge_n};
+pub use converge::{ConvergeOptions, ConvergeStep, Convergence, converge_n, richardson};
 pub use curve::{crossing_time, interp_clamped, interp_log_time};
 pub use deriv::local_quadratic_slope;
 pub use error::{AnalysisError, Result};
