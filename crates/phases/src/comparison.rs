@@ -548,8 +548,9 @@ mod tests {
         }
     }
 
-    /// The relu / shifted-normal case of `data/scenarios/normal_shifted.toml`: `σ_0 φ_0 ≠ 0`
-    /// (phase 0 shifts the weights, `E[s]` drifts through phase 1), N = 8.
+    /// The relu / shifted-normal case of `data/scenarios/normal_shifted.toml` truncated at
+    /// degree 3: `σ_0 φ_0 ≠ 0` (phase 0 shifts the weights, `E[s]` drifts through phase 1),
+    /// N = 8.
     fn normal_shifted(eps: f64) -> FlowProblem {
         let pi = std::f64::consts::PI;
         FlowProblem {
