@@ -460,8 +460,8 @@ def sweep(
 @dataclass
 class Asymptotics:
     """Phase asymptotics against direct integration: ``phases_predicted``,
-    ``convergence_n``, ``composite_risk``, ``composite_error`` (polars DataFrames with the
-    CSV files' columns), the ε not finished, and the printed summary."""
+    ``convergence_n``, ``composite_risk``, ``composite_error``, ``composite_order`` (polars
+    DataFrames with the CSV files' columns), the ε not finished, and the printed summary."""
 
     phases_predicted: Any
     convergence_n: Any
@@ -470,6 +470,7 @@ class Asymptotics:
     missing: List[float]
     failed: List[Tuple[float, List[str]]]
     text: Optional[str] = None
+    composite_order: Any = None
 
     def __str__(self) -> str:
         return self.text or "Asymptotics(no point finished)"
@@ -510,6 +511,7 @@ def asymptotics(
         missing=d["missing"],
         failed=[(e, c) for e, c in d["failed"]],
         text=d.get("text"),
+        composite_order=frame("composite_order"),
     )
     if d["stopped"]:
         raise Interrupted("interrupted: the finished ε are in .partial", result)

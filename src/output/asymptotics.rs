@@ -1,6 +1,6 @@
 //! The files of a phase-asymptotics study: `phases_predicted.csv`, `convergence_n.csv`,
-//! `composite_risk.csv`, `composite_error.csv`, `composite_risk.svg`, and the report shown
-//! after it.
+//! `composite_risk.csv`, `composite_error.csv`, `composite_order.csv`, `composite_risk.svg`,
+//! and the report shown after it.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -36,7 +36,9 @@ pub fn write(
 }
 
 /// The study's tables, each with the name of its CSV file: `phases_predicted.csv`,
-/// `convergence_n.csv`, `composite_risk.csv`, `composite_error.csv`.
+/// `convergence_n.csv`, `composite_risk.csv`, `composite_error.csv`, `composite_order.csv`
+/// (the fitted order of each composite error measure across ε, with its 95% CI, the errors
+/// at the ends of the grid, their ratio and the declared order).
 pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
     let mut out = Vec::new();
     let points = &study.points;
@@ -172,6 +174,43 @@ pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
         Column::F64(per_study(&|s| s.composite.window_end)),
     );
     out.push(("composite_error.csv", errors));
+
+    // One row per error measure: its fitted order across ε (crate::phases::Study::composite_order).
+    let orders = study.composite_order();
+    let fit = |f: fn(&crate::analysis::PowerLawFit) -> f64| {
+        orders
+            .iter()
+            .map(|o| o.fit.as_ref().map_or(f64::NAN, f))
+            .collect::<Vec<_>>()
+    };
+    let order = Table::new()
+        .str("measure", orders.iter().map(|o| o.measure.clone()))
+        .f64("order", fit(|f| f.gamma))
+        .f64("order_ci_low", fit(|f| f.gamma_ci[0]))
+        .f64("order_ci_high", fit(|f| f.gamma_ci[1]))
+        .u64("points", vec![study.points.len() as u64; orders.len()])
+        .f64(
+            "epsilon_max",
+            orders.iter().map(|o| o.first.0).collect::<Vec<_>>(),
+        )
+        .f64(
+            "error_at_epsilon_max",
+            orders.iter().map(|o| o.first.1).collect::<Vec<_>>(),
+        )
+        .f64(
+            "epsilon_min",
+            orders.iter().map(|o| o.last.0).collect::<Vec<_>>(),
+        )
+        .f64(
+            "error_at_epsilon_min",
+            orders.iter().map(|o| o.last.1).collect::<Vec<_>>(),
+        )
+        .f64("ratio", orders.iter().map(|o| o.ratio).collect::<Vec<_>>())
+        .f64(
+            "declared_order",
+            orders.iter().map(|o| o.declared).collect::<Vec<_>>(),
+        );
+    out.push(("composite_order.csv", order));
     out
 }
 
@@ -255,18 +294,22 @@ pub fn text(origin: &str, study: &Study) -> String {
             f.gamma, f.gamma_ci[0], f.gamma_ci[1], f.n_points
         );
     }
-    if let Some(f) = study.power_law(&|p| p.comparison.composite.max_abs_error) {
+    for o in study.composite_order() {
+        let what = if o.measure == "max_abs_error" {
+            "composite max error (all phases, t ≤ t_end)"
+        } else {
+            "composite max |ln t| error (time shift at levels across every drop)"
+        };
+        let fit = o.fit.as_ref().map_or("—".into(), |f| {
+            format!(
+                "ε^{:.3} (95% CI [{:.3}, {:.3}])",
+                f.gamma, f.gamma_ci[0], f.gamma_ci[1]
+            )
+        });
         let _ = writeln!(
             out,
-            "composite max error (all phases, t ≤ t_end) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
-            f.gamma, f.gamma_ci[0], f.gamma_ci[1]
-        );
-    }
-    if let Some(f) = study.power_law(&|p| p.comparison.composite.max_log_time_error) {
-        let _ = writeln!(
-            out,
-            "composite max |ln t| error (time shift at levels across every drop) ~ ε^{:.3} (95% CI [{:.3}, {:.3}])",
-            f.gamma, f.gamma_ci[0], f.gamma_ci[1]
+            "{what} ~ {fit}, {:.2e} → {:.2e} (factor {:.1}) over ε = {:.0e} … {:.0e}; declared O(ε^{})",
+            o.first.1, o.last.1, o.ratio, o.first.0, o.last.0, o.declared
         );
     }
     let k = study.degree();

@@ -37,7 +37,9 @@
 //! risk midpoint between the plateaus before and after phase 1, `R = R_1 + φ_1²/4`, i.e.
 //! `r_1 = φ_1/√2`: `t_1 = t* + (1/(2λ)) log(√2 − 1)`. The neglected terms are relative
 //! `O(ε^{1/4})` (degree-2 terms at `s ~ ε^{1/4}`) and the drift of `E[s]`; the tests and the
-//! `asymptotics` command measure how fast the prediction converges.
+//! `asymptotics` command measure how fast the prediction converges. [`PhaseOneLayer`] adds
+//! them: the first-order phase-1 solution in closed form (degree-2 forcing, drift of `E[s]`,
+//! skewness of the law of `a(0)`), its first-order risk and its exit state.
 //!
 //! **Plateau flow** (after phase `l − 1`): the learnt residuals relax much faster than the next
 //! phase, so in the limit they are constraints `M_k = φ_k/σ_k` (`k ∈ C`) and their forces
@@ -45,6 +47,11 @@
 //! projected on the constraint manifold ([`PlateauFlow`]). [`plateau_chain`] starts it from the
 //! leading-order end of phase 1 (`a_i = ā + γ α_i`, `s_i = sgn(σ_1 φ_1) √ε γ α_i`,
 //! `γ² = |φ_1/σ_1|/(√ε V)`, [`phase_one_exit`]) and adds each degree to `C` once it is learnt.
+//! The composite uses the first-order version ([`plateau_chain_from`],
+//! [`PlateauStart::FirstOrder`]): started from [`PhaseOneLayer::exit_state`], on the
+//! first-order slow manifold where the learnt residuals are slaved (`r_k = λ_k/σ_k`) instead
+//! of zero ([`PlateauFlow::first_order`]). Its composite risk error falls at least like
+//! `ε^{1/4}` (the leading-order one like `ε^{1/4} log(1/ε)`, order ≈ 0.14–0.19 measured).
 //!
 //! **Phases `l ≥ 2`**: with the degrees below `l` learnt by particles with `s ~ ε^β`,
 //! `a ~ ε^{β−½}` (`M_{l−1} = O(1)` forces `β = 1/(2l)`), the stretching `t = t_0 + ε^β T`,
@@ -67,6 +74,7 @@ mod comparison;
 mod early;
 mod held;
 mod inner;
+mod layer;
 mod plateau;
 mod study;
 pub mod sweep;
@@ -75,10 +83,14 @@ pub use blowup::{
     InnerBlowup, InnerProblem, phase_scaling, phase_two_start, rescaled_start, solve_inner,
 };
 pub use comparison::{
-    Comparison, CompositeComparison, OnsetRow, compare, composite_risk, direct_risk,
-    measured_onsets,
+    COMPOSITE_ORDER, Comparison, CompositeComparison, OnsetRow, compare, composite_risk,
+    direct_risk, measured_onsets,
 };
 pub use early::{EarlyPhases, PhaseError};
 pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
-pub use plateau::{LEARNT, Learnt, PlateauFlow, PlateauRun, phase_one_exit, plateau_chain};
-pub use study::{OnsetExponents, Study, StudyOptions, StudyPoint};
+pub use layer::{LayerTerms, PhaseOneLayer};
+pub use plateau::{
+    LEARNT, Learnt, PlateauFlow, PlateauRun, PlateauStart, phase_one_exit, plateau_chain,
+    plateau_chain_from,
+};
+pub use study::{CompositeOrder, OnsetExponents, Study, StudyOptions, StudyPoint};

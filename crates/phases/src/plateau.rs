@@ -25,9 +25,36 @@
 //! it is faster than the phases still to come, so it is integrated explicitly (Dop853); the
 //! constraint drift is removed by a Gauss–Newton projection whenever the integration restarts.
 //!
+//! **First order** ([`PlateauFlow::first_order`]). Holding `M_k` exactly is the limit of a
+//! fast relaxation: with the forces `λ_k = σ_k r_k` of the learnt degrees free, the flow
+//! `u̇ = F + Σ_k λ_k D_k` moves them by
+//!
+//! ```text
+//!   dλ_j/dt = −σ_j² ∇M_j · u̇ = −σ_j² (b_j + Σ_k G_jk λ_k),
+//! ```
+//!
+//! a relaxation at the rates of `σ² G` (`~ ε^{−1/2}` for degree 1 on the phase-1 plateau,
+//! against the `ε^{−1/4}` of phase 2). Its slow manifold is `λ = λ⁰ + λ¹ + …`, `λ⁰ = −G⁻¹ b`
+//! the multipliers above and
+//!
+//! ```text
+//!   λ¹ = −G⁻¹ Σ⁻² dλ⁰/dt,     Σ = diag(σ_k),
+//! ```
+//!
+//! `dλ⁰/dt` the derivative of the multipliers along the flow (a central difference along
+//! `u̇⁰`). The learnt moments then drift, `dM_k/dt = −σ_k⁻² dλ⁰_k/dt`, and stay at
+//! `M_k = (φ_k − λ_k/σ_k)/σ_k`: the residuals are slaved, `r_k = λ_k/σ_k`, not zero. The
+//! correction is relative `O(ε^{1/4})` on the phase-1 plateau (`λ¹/λ⁰` is the ratio of the
+//! relaxation and phase-2 timescales) and `O(ε^{1/6})` for degree 2 before phase 3: the
+//! leading-order plateau flow shifts phase `l` by that much in time, the first-order one by
+//! its square (up to logarithms). Projections ([`PlateauFlow::project`]) then aim at the first-order manifold.
+//!
 //! [`plateau_chain`] starts on the phase-1 plateau (`C = {0, 1}`, or `{1}` when `σ_0 = 0`) from the
 //! leading-order state at the end of phase 1 ([`phase_one_exit`]) and adds degree `l` to `C`
-//! once `|r_l| ≤ 10⁻² |φ_l|`: degree `l` counts as learnt.
+//! once `|r_l| ≤ 10⁻² |φ_l|`: degree `l` counts as learnt. [`plateau_chain_from`] with
+//! [`PlateauStart::FirstOrder`] starts it from the first-order exit
+//! ([`PhaseOneLayer::exit_state`]) on the first-order slow manifold: the outer solution of the
+//! composite risk.
 
 use std::ops::ControlFlow;
 
@@ -36,10 +63,10 @@ use timescales_meanfield::FlowProblem;
 use timescales_ode::{
     Direction, Dop853, Event, Observer, OdeSystem, Solver, SolverOptions, Stop, integrate,
 };
-use timescales_outer::ManifoldFlow;
+use timescales_outer::{ConstrainedSystem, ManifoldFlow};
 
 use crate::held::HeldMoments;
-use crate::{EarlyPhases, PhaseError};
+use crate::{EarlyPhases, PhaseError, PhaseOneLayer};
 
 /// A degree counts as learnt, and becomes a constraint, once its residual is small and
 /// settled: `|r_l| ≤ LEARNT·|φ_l|` and `|dr_l/d ln t| ≤ LEARNT·|φ_l|` ([`PlateauFlow::unlearnt`]).
@@ -57,6 +84,9 @@ pub struct PlateauFlow {
     learnt: Vec<usize>,
     /// `φ_k/σ_k` for each learnt degree.
     targets: Vec<f64>,
+    /// Whether the learnt residuals follow the first-order slow manifold
+    /// ([`PlateauFlow::first_order`]) instead of vanishing.
+    first_order: bool,
 }
 
 impl PlateauFlow {
@@ -104,7 +134,16 @@ impl PlateauFlow {
             eps,
             learnt,
             targets,
+            first_order: false,
         })
+    }
+
+    /// The same flow on the first-order slow manifold (module docs, "First order"): the
+    /// learnt residuals are not zero but slaved, `σ_k r_k = λ_k + λ_k¹`.
+    #[must_use]
+    pub fn first_order(mut self) -> Self {
+        self.first_order = true;
+        self
     }
 
     /// The learnt (constrained) degrees `C`, ascending.
@@ -119,7 +158,9 @@ impl PlateauFlow {
     pub fn with_learnt(&self, k: usize) -> Result<Self, PhaseError> {
         let mut c = self.learnt.clone();
         c.push(k);
-        Self::new(&self.sigma, &self.phi, &self.weights, self.eps, &c)
+        let mut next = Self::new(&self.sigma, &self.phi, &self.weights, self.eps, &c)?;
+        next.first_order = self.first_order;
+        Ok(next)
     }
 
     fn n(&self) -> usize {
@@ -193,10 +234,18 @@ impl PlateauFlow {
     /// The constrained system: `ȧ = P(s)/ε`, `ṡ = (1 − s²) a P'(s)`, `P`'s free coefficients
     /// `σ_k r_k`, the learnt degrees held at `M_k = φ_k/σ_k`.
     fn held_moments(&self) -> HeldMoments<'_, impl Fn(&[f64]) -> Vec<f64> + '_> {
+        self.held_at(&self.targets)
+    }
+
+    /// As [`held_moments`](Self::held_moments), the learnt moments held at `targets`.
+    fn held_at<'a>(
+        &'a self,
+        targets: &'a [f64],
+    ) -> HeldMoments<'a, impl Fn(&[f64]) -> Vec<f64> + 'a> {
         HeldMoments {
             weights: &self.weights,
             held: &self.learnt,
-            targets: &self.targets,
+            targets,
             fast: 1.0 / self.eps,
             saturating: true,
             free: move |u: &[f64]| {
@@ -218,9 +267,80 @@ impl PlateauFlow {
     /// [`PhaseError::Invalid`] when the gradients are degenerate or the relative defect is
     /// still above `1e-9` after 30 iterations.
     pub fn project(&self, u: &mut [f64]) -> Result<usize, PhaseError> {
-        ManifoldFlow::new(self.held_moments())
+        let fail = |e| PhaseError::Invalid(format!("learnt degrees {:?}: {e}", self.learnt));
+        let mut used = ManifoldFlow::new(self.held_moments())
             .project(u)
-            .map_err(|e| PhaseError::Invalid(format!("learnt degrees {:?}: {e}", self.learnt)))
+            .map_err(fail)?;
+        if self.first_order {
+            // M_k = (φ_k − λ_k/σ_k)/σ_k with λ at the projected state: a fixed point, reached
+            // to O(δ²) relative by a few rounds (λ changes by O(δ) per round).
+            for _ in 0..4 {
+                let Some(lambda) = self.multipliers(u) else {
+                    break;
+                };
+                let targets: Vec<f64> = self
+                    .learnt
+                    .iter()
+                    .zip(&self.targets)
+                    .zip(&lambda)
+                    .map(|((&k, t), l)| t - l / self.sigma[k].powi(2))
+                    .collect();
+                used += ManifoldFlow::new(self.held_at(&targets))
+                    .project(u)
+                    .map_err(fail)?;
+            }
+        }
+        Ok(used)
+    }
+
+    /// The first-order correction `λ¹ = −G⁻¹ Σ⁻² dλ/dt` of the multipliers (module docs) at
+    /// `u`, given the leading-order field `du0` there; `None` where the multipliers or the
+    /// Gram matrix do not exist.
+    fn multiplier_correction(&self, u: &[f64], du0: &[f64]) -> Option<Vec<f64>> {
+        let (n, m) = (self.n(), self.learnt.len());
+        let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // A step of about 1e-6 of the state along the flow, per block (s and a differ by ε^{1/2}).
+        let step = |x: &[f64], dx: &[f64]| {
+            let (a, b) = (norm(x), norm(dx));
+            if b > 0.0 && a > 0.0 {
+                1e-6 * a / b
+            } else {
+                f64::INFINITY
+            }
+        };
+        let h = step(&u[..n], &du0[..n]).min(step(&u[n..], &du0[n..]));
+        if !h.is_finite() {
+            return Some(vec![0.0; m]);
+        }
+        let shifted =
+            |sign: f64| -> Vec<f64> { u.iter().zip(du0).map(|(x, d)| x + sign * h * d).collect() };
+        let plus = self.multipliers(&shifted(1.0))?;
+        let minus = self.multipliers(&shifted(-1.0))?;
+        let system = self.held_moments();
+        let (mut d, mut g) = (vec![0.0; m * 2 * n], vec![0.0; m * 2 * n]);
+        system.force_directions(u, &mut d);
+        system.constraint_gradients(u, &mut g);
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let gram = nalgebra::DMatrix::from_fn(m, m, |j, k| {
+            dot(
+                &g[j * 2 * n..(j + 1) * 2 * n],
+                &d[k * 2 * n..(k + 1) * 2 * n],
+            )
+        });
+        let rhs = nalgebra::DVector::from_fn(m, |j, _| {
+            let k = self.learnt[j];
+            -(plus[j] - minus[j]) / (2.0 * h) / self.sigma[k].powi(2)
+        });
+        // Scaled as the multipliers themselves (ManifoldFlow): G's diagonal spans many decades.
+        let scale: Vec<f64> = (0..m).map(|j| gram[(j, j)].abs().sqrt()).collect();
+        if scale.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return None;
+        }
+        let scaled = nalgebra::DMatrix::from_fn(m, m, |j, k| gram[(j, k)] / (scale[j] * scale[k]));
+        let r = nalgebra::DVector::from_fn(m, |j, _| rhs[j] / scale[j]);
+        let z = scaled.lu().solve(&r)?;
+        let out: Vec<f64> = (0..m).map(|j| z[j] / scale[j]).collect();
+        out.iter().all(|v| v.is_finite()).then_some(out)
     }
 }
 
@@ -235,6 +355,21 @@ impl OdeSystem for PlateauFlow {
     /// overshoot past `±1` is frozen there instead of running away.
     fn rhs(&self, u: &[f64], du: &mut [f64]) {
         ManifoldFlow::new(self.held_moments()).rhs(u, du);
+        if !self.first_order || self.learnt.is_empty() || du.iter().any(|v| v.is_nan()) {
+            return;
+        }
+        let Some(correction) = self.multiplier_correction(u, du) else {
+            du.fill(f64::NAN);
+            return;
+        };
+        let n = self.n();
+        let mut d = vec![0.0; self.learnt.len() * 2 * n];
+        self.held_moments().force_directions(u, &mut d);
+        for (l, dk) in correction.iter().zip(d.chunks_exact(2 * n)) {
+            for (o, x) in du.iter_mut().zip(dk) {
+                *o += l * x;
+            }
+        }
     }
 }
 
@@ -328,8 +463,34 @@ impl Observer for ChainWatch<'_> {
 /// plateau. A later failure of the integration or of a projection ends the chain early:
 /// the rows up to it are kept and [`PlateauRun::failure`] says what happened.
 pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun, PhaseError> {
+    plateau_chain_from(problem, times, PlateauStart::LeadingOrder)
+}
+
+/// Which state at the end of phase 1 starts the chain of plateau flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum PlateauStart {
+    /// [`phase_one_exit`]: the saturated leading-order profile.
+    LeadingOrder,
+    /// [`PhaseOneLayer::exit_state`]: the first-order exit (degree-2 forcing, drift of
+    /// `E[s]`, skewness of the law), the composite's start.
+    FirstOrder,
+}
+
+/// [`plateau_chain`] from the chosen start at `t*`.
+///
+/// # Errors
+/// As [`plateau_chain`].
+pub fn plateau_chain_from(
+    problem: &FlowProblem,
+    times: &[f64],
+    start: PlateauStart,
+) -> Result<PlateauRun, PhaseError> {
     let early = EarlyPhases::new(problem)?;
-    let (weights, mut u) = phase_one_exit(problem)?;
+    let (weights, mut u) = match start {
+        PlateauStart::LeadingOrder => phase_one_exit(problem)?,
+        PlateauStart::FirstOrder => PhaseOneLayer::new(problem)?.exit_state(problem)?,
+    };
     let initial: Vec<usize> = [0, 1]
         .into_iter()
         .filter(|&k| problem.sigma[k] != 0.0)
@@ -341,6 +502,9 @@ pub fn plateau_chain(problem: &FlowProblem, times: &[f64]) -> Result<PlateauRun,
         problem.epsilon,
         &initial,
     )?;
+    if start == PlateauStart::FirstOrder {
+        flow = flow.first_order();
+    }
     flow.project(&mut u)?;
     let t_start = early.t_star;
     let mut out = PlateauRun {

@@ -91,6 +91,26 @@ pub struct OnsetExponents {
     pub previous_plateau_unseen: usize,
 }
 
+/// How fast one measure of the composite risk's error falls across ε
+/// ([`Study::composite_order`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompositeOrder {
+    /// `max_abs_error` (the vertical error `max |R_full − R_composite|`) or
+    /// `max_log_time_error` (the time shift `max |Δ ln t|` across the drops).
+    pub measure: String,
+    /// The power law `error ≈ C ε^γ` over the points (least squares in log–log, 95% CI;
+    /// `None` with fewer than three points or a non-positive error).
+    pub fit: Option<PowerLawFit>,
+    /// The largest ε and its error.
+    pub first: (f64, f64),
+    /// The smallest ε and its error.
+    pub last: (f64, f64),
+    /// `error(largest ε) / error(smallest ε)`.
+    pub ratio: f64,
+    /// The order declared by the composite ([`crate::COMPOSITE_ORDER`]).
+    pub declared: f64,
+}
+
 /// The study over a grid of ε (module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Study {
@@ -210,6 +230,37 @@ impl Study {
         let (x, y): (Vec<f64>, Vec<f64>) =
             self.points.iter().map(|p| (p.epsilon(), value(p))).unzip();
         fit_power_law(&x, &y, 0.95).ok()
+    }
+
+    /// The fitted orders of the composite risk's error across ε: one [`CompositeOrder`] for
+    /// the vertical error (`max_abs_error`) and one for the time shift
+    /// (`max_log_time_error`). Empty without points.
+    pub fn composite_order(&self) -> Vec<CompositeOrder> {
+        let mut by_eps: Vec<&StudyPoint> = self.points.iter().collect();
+        by_eps.sort_by(|a, b| b.epsilon().total_cmp(&a.epsilon()));
+        let (Some(first), Some(last)) = (by_eps.first(), by_eps.last()) else {
+            return vec![];
+        };
+        type Measure = fn(&StudyPoint) -> f64;
+        let measures: [(&str, Measure); 2] = [
+            ("max_abs_error", |p| p.comparison.composite.max_abs_error),
+            ("max_log_time_error", |p| {
+                p.comparison.composite.max_log_time_error
+            }),
+        ];
+        measures
+            .into_iter()
+            .map(|(name, f)| CompositeOrder {
+                measure: name.to_string(),
+                fit: (self.points.len() >= 3)
+                    .then(|| self.power_law(&|p| f(p)))
+                    .flatten(),
+                first: (first.epsilon(), f(first)),
+                last: (last.epsilon(), f(last)),
+                ratio: f(first) / f(last),
+                declared: crate::COMPOSITE_ORDER,
+            })
+            .collect()
     }
 
     /// The fitted exponent of the composite prediction's relative error of onset `l` over the
