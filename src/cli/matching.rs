@@ -170,6 +170,7 @@ pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
     print!("{}", output::matching::text(&subject, &st, out));
     match &cycle {
         Some(Ok(c)) => print!("{}", output::matching::cycle_text(c)),
+        Some(Err(why)) if why.starts_with("no relaxation cycle") => println!("{why}"),
         Some(Err(why)) => println!("no relaxation cycle: {why}"),
         None => {}
     }

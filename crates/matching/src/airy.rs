@@ -236,7 +236,7 @@ mod tests {
     fn fold_problem_delay_is_the_published_airy_delay() {
         // Krupa & Szmolyan's fold: t* = s₀ + |a₁| ε^{2/3} (builtin::fold docs).
         let nf = fold_normal_form(&fold::Fold, &[0.0], &[0.0]).unwrap();
-        for eps in [1e-2, 1e-4] {
+        for eps in [1e-2f64, 1e-4] {
             let expect = AIRY_A1.abs() * eps.powf(2.0 / 3.0);
             assert!((nf.delay(eps) - expect).abs() < 1e-7 * expect, "{eps}");
         }

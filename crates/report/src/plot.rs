@@ -810,7 +810,7 @@ mod tests {
             "the empty log panel says so"
         );
         // Legend text starts right of the 900-pixel plot column.
-        let at = svg.find(">direct<").unwrap();
+        let at = svg.find("\ndirect\n").expect("the legend label");
         let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
         let x: f64 = tag
             .split("x=\"")
