@@ -151,7 +151,7 @@ pub fn fold_normal_form<S: SlowFastSystem + ?Sized>(
         return Err(degenerate(format!("A = {a}, B = {b} are not finite")));
     }
     let scale = bl.fy.amax().max(bl.fx.amax()).max(1.0);
-    if !(a * b > 0.0) || a.abs() < 1e-9 * scale || b.abs() < 1e-9 * scale {
+    if a * b <= 0.0 || a.abs() < 1e-9 * scale || b.abs() < 1e-9 * scale {
         return Err(degenerate(format!(
             "the normal form ε η' = A t + B η² has A = {a:e}, B = {b:e}: a jump needs A B > 0"
         )));

@@ -122,8 +122,8 @@ impl OuterSolution {
     pub fn into_complete(self) -> Result<Self, OuterError> {
         match &self.termination {
             Termination::Completed => Ok(self),
-            Termination::Fold(ev) => Err(OuterError::Fold(ev.clone())),
-            Termination::Impasse(ev) => Err(OuterError::Impasse(ev.clone())),
+            Termination::Fold(ev) => Err(OuterError::Fold(Box::new(ev.clone()))),
+            Termination::Impasse(ev) => Err(OuterError::Impasse(Box::new(ev.clone()))),
         }
     }
 }
