@@ -26,7 +26,7 @@ use timescales::analysis::curves::{
 };
 use timescales::analysis::sweep::{EpsGrid, OpenMode, Shard, error_chain};
 use timescales::jobs::{self, JobError, NetworkJob, Progress, SweepJob, Training};
-use timescales::matching::{MatchingOptions, integrate_full, study};
+use timescales::matching::{MatchingOptions, integrate_full_with, study};
 use timescales::meanfield::simulate_with_particles;
 use timescales::ode::{SlowFastSystem, SolverOptions, interrupt};
 use timescales::output;
@@ -503,7 +503,12 @@ fn run_system<'py>(
             ));
         }
     };
-    let times = spec.output_times();
+    let times = spec
+        .output_times_at(eps)
+        .map_err(|e| scenario_error(py, format!("{}: {}", doc.origin, chain(&e))))?;
+    let method = spec
+        .integrator()
+        .map_err(|e| scenario_error(py, format!("{}: {}", doc.origin, chain(&e))))?;
     let meter = Meter::default();
     meter.set_label("integrating");
     let opts = SolverOptions {
@@ -512,7 +517,7 @@ fn run_system<'py>(
         ..SolverOptions::default()
     };
     let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
-        integrate_full(&file.system, eps, &file.x0, &file.y0, &times, opts)
+        integrate_full_with(&file.system, eps, &file.x0, &file.y0, &times, opts, method)
     })?;
     let interrupted = interrupted(signal)?;
     let (traj, stats) = result.map_err(|e| {

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use timescales::analysis::sweep::EpsGrid;
-use timescales::matching::{MatchingOptions, Study, integrate_full, study};
+use timescales::matching::{
+    CycleOptions, MatchingError, MatchingOptions, Study, cycle_study, integrate_full_with, study,
+};
 use timescales::ode::{SlowFastSystem, SolverOptions};
 use timescales::output;
 use timescales::systems::{SystemFile, builtin};
@@ -33,6 +35,16 @@ pub struct MatchArgs {
     /// ε of `composite.csv`: the studied ε closest to this (default: the largest).
     #[arg(long)]
     pub show_eps: Option<f64>,
+    /// How far the singular orbit is followed looking for a relaxation cycle (default:
+    /// 50 T).
+    #[arg(long)]
+    pub cycle_horizon: Option<f64>,
+    /// Most jumps followed looking for the cycle (its folds must recur within them).
+    #[arg(long, default_value_t = 8)]
+    pub cycle_jumps: usize,
+    /// Skip the relaxation-cycle study (`cycle.csv`).
+    #[arg(long)]
+    pub no_cycle: bool,
     /// List the built-in problems and exit.
     #[arg(long)]
     pub list: bool,
@@ -121,9 +133,47 @@ pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
         y0: &s.y0,
         t_end: s.t_end,
     };
+    let cycle = if args.no_cycle {
+        None
+    } else {
+        let copts = CycleOptions {
+            horizon: args.cycle_horizon.unwrap_or(50.0 * s.t_end),
+            max_jumps: args.cycle_jumps,
+            ..CycleOptions::default()
+        };
+        if !(copts.horizon > 0.0 && copts.horizon.is_finite()) {
+            bail!("--cycle-horizon must be positive, got {}", copts.horizon);
+        }
+        eprintln!(
+            "timescales match: looking for a relaxation cycle on [0, {}] (at most {} jumps)",
+            copts.horizon, copts.max_jumps
+        );
+        Some(
+            match cycle_study(s.system.as_ref(), &s.x0, &s.y0, &eps, &copts, &opts) {
+                Ok(c) => Ok(c),
+                // A direct integration that fails is a failure of the run, not an absent cycle.
+                Err(e @ MatchingError::Direct { .. }) => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("relaxation-cycle study of {}", s.label)));
+                }
+                Err(e) => Err(format!("{:#}", anyhow::Error::new(e))),
+            },
+        )
+    };
+    let cycle_out = match &cycle {
+        None => output::matching::Cycle::NotAsked,
+        Some(Ok(c)) => output::matching::Cycle::Found(c),
+        Some(Err(why)) => output::matching::Cycle::Absent(why),
+    };
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    output::matching::write(out, &subject, &st, shown, &opts)?;
+    output::matching::write_with_cycle(out, &subject, &st, shown, &opts, cycle_out)?;
     print!("{}", output::matching::text(&subject, &st, out));
+    match &cycle {
+        Some(Ok(c)) => print!("{}", output::matching::cycle_text(c)),
+        Some(Err(why)) if why.starts_with("no relaxation cycle") => println!("{why}"),
+        Some(Err(why)) => println!("no relaxation cycle: {why}"),
+        None => {}
+    }
     Ok(())
 }
 
@@ -145,8 +195,9 @@ fn pick_comparison(st: &Study, wanted: Option<f64>) -> usize {
 }
 
 /// `timescales run FILE.toml` for a file with a `[system]` table: integrates
-/// `x' = g`, `ε y' = f` directly (RODAS4) at `[run] epsilon` (or `epsilon`) through the
-/// `[run] times` (default: 201 times on `[0, t_end]`), and writes `trajectory.csv`
+/// `x' = g`, `ε y' = f` directly with `[run] method` (default RODAS4) at `[run] epsilon`
+/// (or `epsilon`) through the `[run] times` or `samples` (default: 201 times on
+/// `[0, t_end]`), and writes `trajectory.csv`
 /// (`t`, then the variable names) and `run.json` to `out`.
 ///
 /// # Errors
@@ -164,17 +215,23 @@ pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow:
         Some(e) => bail!("epsilon must be positive, got {e}"),
         None => bail!("{}: no [run] epsilon; pass --epsilon", path.display()),
     };
-    let times = run.output_times();
+    let times = run
+        .output_times_at(eps)
+        .with_context(|| path.display().to_string())?;
+    let method = run
+        .integrator()
+        .with_context(|| path.display().to_string())?;
     let sys = &file.system;
     eprintln!(
-        "timescales run: {} — {} slow, {} fast, ε = {eps:e}, t_end = {}, rtol = {:e}",
+        "timescales run: {} — {} slow, {} fast, ε = {eps:e}, t_end = {}, rtol = {:e}, method = {}",
         path.display(),
         sys.slow_dim(),
         sys.fast_dim(),
         run.t_end,
-        run.rtol
+        run.rtol,
+        method.name()
     );
-    let (traj, stats) = integrate_full(
+    let (traj, stats) = integrate_full_with(
         sys,
         eps,
         &file.x0,
@@ -185,6 +242,7 @@ pub fn run_user_system(path: &Path, out: &Path, epsilon: Option<f64>) -> anyhow:
             atol: run.atol,
             ..SolverOptions::default()
         },
+        method,
     )
     .with_context(|| format!("integrating {}", path.display()))?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::phases::{OnsetRow, Study};
+use crate::report::plot::{GREY, sequential_position};
 use crate::report::{
-    Axis, Column, LinePlot, Manifest, OutputSet, ReportError, Series, Table, write_csv,
+    Axis, Column, Manifest, OutputSet, Panel, PanelPlot, ReportError, Series, Table, write_csv,
 };
 
 fn opt(v: Option<f64>) -> f64 {
@@ -234,31 +235,71 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
     }
     let studies: Vec<&crate::phases::Comparison> =
         study.points.iter().map(|p| &p.comparison).collect();
-    // One colour per ε: solid direct, dashed composite.
-    let series = studies
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| {
-            let c = &s.composite;
-            [
-                Series::line(
-                    format!("ε = {:.0e}", c.epsilon),
-                    c.t.clone(),
-                    c.risk_full.clone(),
-                )
-                .coloured(i),
-                Series::dashed(String::new(), c.t.clone(), c.risk_composite.clone()).coloured(i),
-            ]
-        })
-        .collect();
-    LinePlot {
-        title: "risk: direct integration (solid) and composite (dashed)".into(),
+    // One colour per ε on the sequential scale: the direct risk thick and light, the
+    // composite thin, dashed and marked over it; their difference beneath on a log axis.
+    let k = studies.len();
+    let mut top = Vec::new();
+    let mut bottom = Vec::new();
+    for (i, s) in studies.iter().enumerate() {
+        let c = &s.composite;
+        let tint = sequential_position(i, k);
+        top.push(
+            Series::line(
+                format!("ε = {:.0e}", c.epsilon),
+                c.t.clone(),
+                c.risk_full.clone(),
+            )
+            .tinted(tint)
+            .width(6)
+            .light(),
+        );
+        top.push(
+            Series::dashed(String::new(), c.t.clone(), c.risk_composite.clone())
+                .tinted(tint)
+                .width(1)
+                .marked(),
+        );
+        let err: Vec<f64> = c
+            .risk_composite
+            .iter()
+            .zip(&c.risk_full)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        bottom.push(Series::line(String::new(), c.t.clone(), err).tinted(tint));
+    }
+    let grey = |s: Series| Series {
+        colour: Some(GREY),
+        ..s
+    };
+    top.push(grey(
+        Series::line("direct (thick, light)", vec![], vec![])
+            .width(6)
+            .light(),
+    ));
+    top.push(grey(
+        Series::dashed("composite (thin, dashed, o)", vec![], vec![])
+            .width(1)
+            .marked(),
+    ));
+    bottom.push(grey(Series::line("|composite − direct|", vec![], vec![])));
+    PanelPlot {
+        title: "risk: direct integration and composite, by ε".into(),
         x_label: "t".into(),
-        y_label: "risk".into(),
         x_axis: Axis::Log,
-        y_axis: Axis::Linear,
-        series,
-        guides: vec![],
+        panels: vec![
+            Panel {
+                y_label: "risk".into(),
+                y_axis: Axis::Linear,
+                series: top,
+                height: 2.0,
+            },
+            Panel {
+                y_label: "|composite − direct|".into(),
+                y_axis: Axis::Log,
+                series: bottom,
+                height: 1.0,
+            },
+        ],
     }
     .write_svg(&set.path("composite_risk.svg"))?;
     Ok(())

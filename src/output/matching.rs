@@ -1,6 +1,7 @@
 //! The files of a matching study (`composite.csv`, `composite_error.csv`, `order.csv`,
-//! `matching.csv`, `composite_error.svg`, `match.json`) and of a direct run of a user system
-//! (`trajectory.csv`, `run.json`), with the summaries shown after them.
+//! `matching.csv`, `composite_error.svg`, `composite_<variable>.svg`, `match.json`; for a
+//! relaxation oscillation also `cycle.csv`, `cycle_order.csv`, `folds.csv`) and of a direct
+//! run of a user system (`trajectory.csv`, `run.json`), with the summaries shown after them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,10 +10,14 @@ use serde::Serialize;
 
 use crate::analysis::PowerLawFit;
 use crate::matching::{
-    APPROXIMATIONS, MatchingCheck, MatchingOptions, OrderRow, Study, VariableErrors,
+    APPROXIMATIONS, CycleRow, CycleStudy, MatchingCheck, MatchingOptions, OrderRow, Study,
+    VariableErrors,
 };
 use crate::ode::{SlowFastSystem, SolverStats, Trajectory};
-use crate::report::{Axis, LinePlot, Manifest, OutputSet, ReportError, Series, Table, write_csv};
+use crate::report::plot::{GREY, sequential_position};
+use crate::report::{
+    Axis, LinePlot, Manifest, OutputSet, Panel, PanelPlot, ReportError, Series, Table, write_csv,
+};
 use crate::systems::SystemFile;
 
 /// What was studied: a built-in problem or a user's system file.
@@ -43,6 +48,21 @@ struct MatchRecord<'a> {
     orders: &'a [OrderRow],
     matching: &'a MatchingCheck,
     direct_stats: Vec<SolverStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cycle: Option<&'a CycleStudy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cycle_note: Option<&'a str>,
+}
+
+/// What the cycle study of a `match` run gave: a relaxation cycle, or why there is none.
+#[derive(Debug, Clone, Copy)]
+pub enum Cycle<'a> {
+    /// Not looked for.
+    NotAsked,
+    /// The periods and their orders.
+    Found(&'a CycleStudy),
+    /// Why there is no cycle (no fold, an impasse, folds that do not recur, …).
+    Absent(&'a str),
 }
 
 /// Writes the study's files into `out`; `composite.csv` shows the comparison at index
@@ -57,6 +77,23 @@ pub fn write(
     shown: usize,
     opts: &MatchingOptions,
 ) -> Result<Manifest, ReportError> {
+    write_with_cycle(out, s, st, shown, opts, Cycle::NotAsked)
+}
+
+/// As [`write`], with the cycle study: `cycle.csv`, `cycle_order.csv` and `folds.csv`
+/// inside the same atomic set when a cycle was found, its record (or the reason there is
+/// none) in `match.json`.
+///
+/// # Errors
+/// [`ReportError`] when a file cannot be written.
+pub fn write_with_cycle(
+    out: &Path,
+    s: &Subject<'_>,
+    st: &Study,
+    shown: usize,
+    opts: &MatchingOptions,
+    cycle: Cycle<'_>,
+) -> Result<Manifest, ReportError> {
     let c = &st.comparisons[shown];
     let record = MatchRecord {
         system: s.label,
@@ -70,13 +107,169 @@ pub fn write(
         orders: &st.orders,
         matching: &st.matching,
         direct_stats: st.comparisons.iter().map(|c| c.direct_stats).collect(),
+        cycle: match cycle {
+            Cycle::Found(c) => Some(c),
+            _ => None,
+        },
+        cycle_note: match cycle {
+            Cycle::Absent(why) => Some(why),
+            _ => None,
+        },
     };
     super::write_set(
         out,
         "match.json",
         super::fields(&record, "match.json")?,
-        |set, _| write_files(set, s, st, shown),
+        |set, _| {
+            write_files(set, s, st, shown)?;
+            if let Cycle::Found(c) = cycle {
+                for (name, table) in cycle_tables(c, &st.names, st.asymptotics.n) {
+                    write_csv(&table, &set.path(name))?;
+                }
+            }
+            Ok(())
+        },
     )
+}
+
+/// The cycle study's tables: `cycle.csv` (one row per ε: `epsilon`, `period_direct`,
+/// `period_leading`, `period_predicted`, `error_leading`, `error_predicted`,
+/// `direct_change`), `cycle_order.csv` (the fitted orders of the two errors, as in
+/// `order.csv`) and `folds.csv` (each fold of one loop: time, state, normal form
+/// `A`, `B`, the delay coefficient `|a₁|(AB)^{-1/3}`, landing state). `names` are the
+/// variables, slow (`n` of them) then fast.
+pub fn cycle_tables(c: &CycleStudy, names: &[String], n: usize) -> Vec<(&'static str, Table)> {
+    let rows = &c.rows;
+    let col = |f: fn(&CycleRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
+    let periods = Table::new()
+        .f64("epsilon", col(|r| r.eps))
+        .f64("period_direct", col(|r| r.period_direct))
+        .f64("period_leading", col(|r| r.period_leading))
+        .f64("period_predicted", col(|r| r.period_predicted))
+        .f64("error_leading", col(CycleRow::error_leading))
+        .f64("error_predicted", col(CycleRow::error_predicted))
+        .f64("direct_change", col(|r| r.direct_change));
+    let fits = [
+        ("leading", &c.order_leading),
+        ("predicted", &c.order_predicted),
+    ];
+    let pick = |f: fn(&PowerLawFit) -> f64| -> Vec<f64> {
+        fits.iter()
+            .map(|(_, fit)| fit.as_ref().map_or(f64::NAN, f))
+            .collect()
+    };
+    let order = Table::new()
+        .str("variable", fits.iter().map(|_| "period"))
+        .str("approximation", fits.iter().map(|(a, _)| *a))
+        .f64("fitted_order", pick(|f| f.gamma))
+        .f64("ci_low", pick(|f| f.gamma_ci[0]))
+        .f64("ci_high", pick(|f| f.gamma_ci[1]))
+        .str(
+            "note",
+            fits.iter().map(|(_, f)| {
+                if f.is_some() {
+                    ""
+                } else {
+                    "no fit (vanishing error or fewer than two eps)"
+                }
+            }),
+        );
+    let f = &c.singular.folds;
+    let mut folds = Table::new()
+        .f64("fold", (0..f.len()).map(|k| k as f64).collect::<Vec<_>>())
+        .f64("t", f.iter().map(|p| p.t).collect::<Vec<_>>());
+    for (v, name) in names.iter().enumerate() {
+        let value = |p: &crate::matching::FoldPassage| {
+            if v < n {
+                p.normal_form.x[v]
+            } else {
+                p.normal_form.y[v - n]
+            }
+        };
+        folds = folds.f64(name, f.iter().map(value).collect::<Vec<_>>());
+    }
+    folds = folds
+        .f64("A", f.iter().map(|p| p.normal_form.a).collect::<Vec<_>>())
+        .f64("B", f.iter().map(|p| p.normal_form.b).collect::<Vec<_>>())
+        .f64(
+            "delay_coefficient",
+            f.iter()
+                .map(|p| p.normal_form.delay_coefficient())
+                .collect::<Vec<_>>(),
+        );
+    for (k, name) in names[n..].iter().enumerate() {
+        folds = folds.f64(
+            &format!("landing_{name}"),
+            f.iter().map(|p| p.landing[k]).collect::<Vec<_>>(),
+        );
+    }
+    folds = folds.str(
+        "located",
+        f.iter()
+            .map(|p| if p.solved { "solved" } else { "extrapolated" }),
+    );
+    vec![
+        ("cycle.csv", periods),
+        ("cycle_order.csv", order),
+        ("folds.csv", folds),
+    ]
+}
+
+/// The summary of a cycle study.
+pub fn cycle_text(c: &CycleStudy) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "relaxation cycle: {} folds a loop, singular period T0 = {:.10}",
+        c.singular.folds.len(),
+        c.singular.period
+    );
+    for (k, f) in c.singular.folds.iter().enumerate() {
+        let nf = &f.normal_form;
+        let _ = writeln!(
+            o,
+            "  fold {k}: t = {:.8}, x = {:?}, y = {:?} ({}), A = {:.6}, B = {:.6}, Airy delay {:.6} eps^(2/3), lands at y = {:?}",
+            f.t,
+            nf.x,
+            nf.y,
+            if f.solved { "solved" } else { "extrapolated" },
+            nf.a,
+            nf.b,
+            nf.delay_coefficient(),
+            f.landing
+        );
+    }
+    let _ = writeln!(
+        o,
+        "| ε | T direct | T leading | T predicted | err leading | err predicted |\n|---|---|---|---|---|---|"
+    );
+    for r in &c.rows {
+        let _ = writeln!(
+            o,
+            "| {:.3e} | {:.8} | {:.8} | {:.8} | {:.2e} | {:.2e} |",
+            r.eps,
+            r.period_direct,
+            r.period_leading,
+            r.period_predicted,
+            r.error_leading(),
+            r.error_predicted()
+        );
+    }
+    let show = |f: &Option<PowerLawFit>| {
+        f.as_ref().map_or("—".to_string(), |f| {
+            format!(
+                "{:.3} [{:.3}, {:.3}]",
+                f.gamma, f.gamma_ci[0], f.gamma_ci[1]
+            )
+        })
+    };
+    let _ = writeln!(
+        o,
+        "period error order in ε: leading {}, predicted {}",
+        show(&c.order_leading),
+        show(&c.order_predicted)
+    );
+    o
 }
 
 /// The study's tables, each with the name of its CSV file: `composite.csv` (at the
@@ -202,8 +395,82 @@ fn write_files(
         guides: Vec::new(),
     }
     .write_svg(&set.path("composite_error.svg"))?;
-
+    for (v, name) in st.names.iter().enumerate() {
+        composite_plot(st, v, &format!("{}: {name}", s.label))
+            .write_svg(&set.path(&format!("composite_{name}.svg")))?;
+    }
     Ok(())
+}
+
+/// `composite_<variable>.svg`: for every ε (coloured on the sequential scale, first ε
+/// darkest), the direct solution as a thick light line and the leading-order composite as
+/// a thin dashed line with markers on a logarithmic time axis (the layer shows); beneath,
+/// `|composite − direct|` (solid) and `|first-order composite − direct|` (dashed) on a log
+/// axis. The legend sits right of the data.
+pub fn composite_plot(st: &Study, v: usize, title: &str) -> PanelPlot {
+    let k = st.comparisons.len();
+    let mut top = Vec::new();
+    let mut bottom = Vec::new();
+    for (i, c) in st.comparisons.iter().enumerate() {
+        let tint = sequential_position(i, k);
+        let full = &c.full[v];
+        top.push(
+            Series::line(format!("ε = {:.1e}", c.eps), c.t.clone(), full.clone())
+                .tinted(tint)
+                .width(6)
+                .light(),
+        );
+        top.push(
+            Series::dashed("", c.t.clone(), c.composite[v].clone())
+                .tinted(tint)
+                .width(1)
+                .marked(),
+        );
+        let err =
+            |a: &[f64]| -> Vec<f64> { a.iter().zip(full).map(|(p, q)| (p - q).abs()).collect() };
+        bottom.push(Series::line("", c.t.clone(), err(&c.composite[v])).tinted(tint));
+        bottom.push(Series::dashed("", c.t.clone(), err(&c.composite1[v])).tinted(tint));
+    }
+    // Legend entries for the line styles (no points: grey, outside any panel's data).
+    let grey = |s: Series| Series {
+        colour: Some(GREY),
+        ..s
+    };
+    top.push(grey(
+        Series::line("direct (thick, light)", vec![], vec![])
+            .width(6)
+            .light(),
+    ));
+    top.push(grey(
+        Series::dashed("composite (thin, dashed, o)", vec![], vec![])
+            .width(1)
+            .marked(),
+    ));
+    bottom.push(grey(Series::line("|composite − direct|", vec![], vec![])));
+    bottom.push(grey(Series::dashed(
+        "|first-order composite − direct|",
+        vec![],
+        vec![],
+    )));
+    PanelPlot {
+        title: title.to_string(),
+        x_label: "t".into(),
+        x_axis: Axis::Log,
+        panels: vec![
+            Panel {
+                y_label: st.names[v].clone(),
+                y_axis: Axis::Linear,
+                series: top,
+                height: 2.0,
+            },
+            Panel {
+                y_label: "|error|".into(),
+                y_axis: Axis::Log,
+                series: bottom,
+                height: 1.0,
+            },
+        ],
+    }
 }
 
 /// The summary shown after a study.

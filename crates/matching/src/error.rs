@@ -30,6 +30,24 @@ pub enum MatchingError {
         /// Time.
         t: f64,
     },
+    /// A fold without the normal form of a jump (`∂f/∂y` without a simple zero singular
+    /// value, or `A B ≤ 0`).
+    #[error("degenerate fold at x = {x:?}, y = {y:?}: {reason}")]
+    DegenerateFold {
+        /// Slow state.
+        x: Vec<f64>,
+        /// Fast state.
+        y: Vec<f64>,
+        /// Why.
+        reason: String,
+    },
+    /// No periodic relaxation oscillation was found (no fold, an impasse, folds that do not
+    /// recur, a direct solution that does not come back).
+    #[error("no relaxation cycle: {reason}")]
+    NotPeriodic {
+        /// Why.
+        reason: String,
+    },
     /// Invalid arguments.
     #[error("invalid matching request: {0}")]
     InvalidRequest(String),

@@ -23,19 +23,30 @@
 //! ([`fit_power_law`](timescales_analysis::fit_power_law)), and checks
 //! matching on the intermediate variable `t = ε^α η` ([`MatchingCheck`]).
 //! [`singular_orbit`] strings reduced segments and interior layers (jumps at folds)
-//! together into the ε → 0 limit of a relaxation oscillation.
+//! together into the ε → 0 limit of a relaxation oscillation; [`fold_normal_form`] derives
+//! the Airy layer of each fold from the system's derivatives there, with its `ε^{2/3}`
+//! delay `|a₁| ε^{2/3} (A B)^{-1/3}` ([`corrected_orbit`]); [`cycle_study`] sets the period
+//! of a relaxation oscillation measured on the direct integration beside the singular
+//! orbit's and the one with the fold corrections, with the fitted orders of their errors.
 #![warn(missing_docs)]
 
+mod airy;
 mod composite;
+mod cycle;
 mod direct;
 mod error;
 mod relaxation;
 mod study;
 
+pub use airy::{AIRY_A1, FoldNormalForm, fold_normal_form};
 pub use composite::{Composite, Role, Term};
-pub use direct::integrate_full;
+pub use cycle::{
+    CycleOptions, CycleRow, CycleStudy, FoldPassage, SingularCycle, cycle_study, direct_period,
+    predicted_period, singular_cycle,
+};
+pub use direct::{integrate_full, integrate_full_with};
 pub use error::MatchingError;
-pub use relaxation::{Jump, SingularOrbit, singular_orbit};
+pub use relaxation::{Jump, SingularOrbit, corrected_orbit, singular_orbit};
 pub use study::{
     APPROXIMATIONS, Asymptotics, Comparison, GridOptions, MatchingCheck, MatchingOptions, OrderRow,
     Study, VariableErrors, study,

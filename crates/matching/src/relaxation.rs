@@ -1,21 +1,34 @@
 //! The ε → 0 limit of a relaxation oscillation: reduced segments on attracting branches
-//! joined by fast jumps (interior layers) at folds.
+//! joined by fast jumps (interior layers) at folds — and the same orbit with the Airy
+//! delays of the jumps at a given ε ([`corrected_orbit`], [`crate::airy`]).
 
 use nalgebra::DVector;
 use timescales_inner::{LayerSolution, LayerStart, solve_layer};
 use timescales_ode::SlowFastSystem;
 use timescales_outer::linear::blocks;
-use timescales_outer::{FoldEvent, OuterSolution, OuterStart, Termination, solve_reduced};
+use timescales_outer::{
+    FoldEvent, ImpasseEvent, OuterSolution, OuterStart, Termination, solve_reduced,
+};
 
-use crate::{MatchingError, MatchingOptions};
+use crate::{FoldNormalForm, MatchingError, MatchingOptions, fold_normal_form};
 
 /// A fast jump: the interior layer started just past a fold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Jump {
-    /// The fold that ended the previous segment (its `t` is the jump time).
+    /// The fold that ended the previous segment (its `t` is the reduced flow's arrival).
     pub fold: FoldEvent,
-    /// The interior layer, `τ = (t − t_fold)/ε`, from the fold (nudged along the
-    /// critical direction) to the landing branch.
+    /// The normal form of the passage through the fold (its Airy delay), when the orbit
+    /// was asked for the delays.
+    pub normal_form: Option<FoldNormalForm>,
+    /// The delay of the jump past the fold, `|a₁| ε^{2/3} (A B)^{-1/3}` (0 in the singular
+    /// orbit).
+    pub delay: f64,
+    /// When the jump leaves: `fold.t + delay`.
+    pub t: f64,
+    /// The slow state when it leaves: `x_f + g_f delay`.
+    pub x: Vec<f64>,
+    /// The interior layer, `τ = (t − t_jump)/ε`, from the fold's fast state (nudged along
+    /// the critical direction) at the jump's slow state to the landing branch.
     pub layer: LayerSolution,
 }
 
@@ -31,9 +44,17 @@ pub struct SingularOrbit {
 }
 
 impl SingularOrbit {
-    /// Jump times.
+    /// Jump times (the folds' times in the singular orbit, delayed in a corrected one).
     pub fn jump_times(&self) -> Vec<f64> {
-        self.jumps.iter().map(|j| j.fold.t).collect()
+        self.jumps.iter().map(|j| j.t).collect()
+    }
+
+    /// How the last segment ended: at an impasse (the orbit cannot go on), if so.
+    pub fn impasse(&self) -> Option<&ImpasseEvent> {
+        match &self.segments.last()?.termination {
+            Termination::Impasse(ev) => Some(ev),
+            _ => None,
+        }
     }
 }
 
@@ -45,7 +66,7 @@ impl SingularOrbit {
 ///
 /// # Errors
 /// Layer or outer failures; a jump that lands nowhere attracting is
-/// [`MatchingError::Inner`].
+/// [`MatchingError::Inner`]. An impasse ends the orbit (see [`SingularOrbit::impasse`]).
 pub fn singular_orbit<S: SlowFastSystem + ?Sized>(
     sys: &S,
     x0: &[f64],
@@ -53,6 +74,49 @@ pub fn singular_orbit<S: SlowFastSystem + ?Sized>(
     t_max: f64,
     dt: f64,
     max_jumps: usize,
+    opts: &MatchingOptions,
+) -> Result<SingularOrbit, MatchingError> {
+    follow(sys, x0, y0, t_max, dt, max_jumps, None, opts)
+}
+
+/// The orbit at `ε` with the Airy delays of its jumps: as [`singular_orbit`], but each jump
+/// leaves `Δt = |a₁| ε^{2/3} (A B)^{-1/3}` after the reduced flow reaches the fold, from
+/// the slow state `x_f + g_f Δt`, with `A`, `B` the normal-form coefficients computed from
+/// the system at the fold ([`fold_normal_form`]). The landing point, and so the next
+/// segment, moves with it: for van der Pol each fold costs `|a₁| ε^{2/3}` of delay plus
+/// `|a₁| ε^{2/3}/2` on the next branch, `3|a₁| ε^{2/3}` a period (Dorodnitsyn's term).
+///
+/// # Errors
+/// As [`singular_orbit`]; [`MatchingError::DegenerateFold`] at a fold without a
+/// normal form; `ε ∉ (0, 1)` is an invalid request.
+#[allow(clippy::too_many_arguments)]
+pub fn corrected_orbit<S: SlowFastSystem + ?Sized>(
+    sys: &S,
+    x0: &[f64],
+    y0: &[f64],
+    t_max: f64,
+    dt: f64,
+    max_jumps: usize,
+    eps: f64,
+    opts: &MatchingOptions,
+) -> Result<SingularOrbit, MatchingError> {
+    if !(eps > 0.0 && eps < 1.0) {
+        return Err(MatchingError::InvalidRequest(format!(
+            "eps must lie in (0, 1), got {eps}"
+        )));
+    }
+    follow(sys, x0, y0, t_max, dt, max_jumps, Some(eps), opts)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn follow<S: SlowFastSystem + ?Sized>(
+    sys: &S,
+    x0: &[f64],
+    y0: &[f64],
+    t_max: f64,
+    dt: f64,
+    max_jumps: usize,
+    eps: Option<f64>,
     opts: &MatchingOptions,
 ) -> Result<SingularOrbit, MatchingError> {
     if !(dt > 0.0 && t_max > 0.0) {
@@ -91,14 +155,23 @@ pub fn singular_orbit<S: SlowFastSystem + ?Sized>(
             &opts.outer,
         )?;
         let fold = match &seg.termination {
-            Termination::Completed => None,
             Termination::Fold(ev) => Some(ev.clone()),
+            _ => None,
         };
         segments.push(seg);
         let Some(fold) = fold else { break };
         if jumps.len() >= max_jumps {
             break;
         }
+        let (normal_form, delay, x_jump) = match eps {
+            None => (None, 0.0, fold.x.clone()),
+            Some(e) => {
+                let nf = fold_normal_form(sys, &fold.x, &fold.y)?;
+                let (d, xj) = (nf.delay(e), nf.jump_start(e));
+                (Some(nf), d, xj)
+            }
+        };
+        let t_jump = fold.t + delay;
         // The critical direction: eigenvector of ∂f/∂y for the eigenvalue closest to 0.
         let b = blocks(sys, &fold.x, &fold.y, 0.0);
         let v = null_direction(&b.fy);
@@ -114,7 +187,7 @@ pub fn singular_orbit<S: SlowFastSystem + ?Sized>(
                 .zip(&v)
                 .map(|(y, v)| y + s * delta * v)
                 .collect();
-            sys.fast_field(&fold.x, &trial, 0.0, &mut f);
+            sys.fast_field(&x_jump, &trial, 0.0, &mut f);
             let push: f64 = f.iter().zip(&v).map(|(f, v)| f * v).sum();
             if push * s > 0.0 {
                 start = trial;
@@ -124,18 +197,25 @@ pub fn singular_orbit<S: SlowFastSystem + ?Sized>(
         let layer = solve_layer(
             sys,
             &LayerStart {
-                t0: fold.t,
-                x0: fold.x.clone(),
+                t0: t_jump,
+                x0: x_jump.clone(),
                 y0: start,
                 first_order: false,
             },
             &[],
             &opts.layer,
         )?;
-        t = fold.t;
-        x = fold.x.clone();
+        t = t_jump;
+        x = x_jump.clone();
         y = layer.y_limit.clone();
-        jumps.push(Jump { fold, layer });
+        jumps.push(Jump {
+            fold,
+            normal_form,
+            delay,
+            t: t_jump,
+            x: x_jump,
+            layer,
+        });
         if t >= t_max {
             break;
         }

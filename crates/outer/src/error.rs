@@ -1,7 +1,7 @@
 use thiserror::Error;
 use timescales_ode::IntegrationError;
 
-use crate::FoldEvent;
+use crate::{FoldEvent, ImpasseEvent};
 
 /// Why the reduced problem could not be solved.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -48,7 +48,11 @@ pub enum OuterError {
     },
     /// The reduced flow lost normal hyperbolicity before the last output time.
     #[error("{0}")]
-    Fold(FoldEvent),
+    Fold(Box<FoldEvent>),
+    /// The reduced flow met an impasse (the branch or the slow flow ran away where `∂f/∂y`
+    /// is regular) before the last output time.
+    #[error("{0}")]
+    Impasse(Box<ImpasseEvent>),
     /// The eigenvalue computation did not converge (or met non-finite entries).
     #[error("eigenvalues of ∂f/∂y could not be computed at x = {x:?}, y = {y:?}")]
     Eigenvalues {

@@ -20,7 +20,10 @@
 //! `g_x + g_y H`, `H = dh/dx = −f_y⁻¹ f_x`. Attractivity (all eigenvalues of `f_y` with
 //! negative real part) is checked at every accepted step; its loss — a fold where the
 //! branch ends, or a complex pair crossing — stops the flow and is reported with its
-//! time and location ([`FoldEvent`]) instead of failing silently.
+//! time and location ([`FoldEvent`]) instead of failing silently. A fold's point is solved
+//! from the extended system `f = 0, det ∂f/∂y = 0`; where the flow ends without one — the
+//! branch or the slow flow running away while `∂f/∂y` stays regular — it is an
+//! [`ImpasseEvent`], not a fold.
 //!
 //! Optionally the first-order outer correction `x = X₀ + εX₁`, `y = Y₀ + εY₁` is
 //! integrated alongside:
@@ -44,6 +47,6 @@ pub use linear::{Attractivity, attractivity};
 pub use manifold::{ConstrainedSystem, ManifoldFlow};
 pub use newton::{NewtonOptions, NewtonReport, solve_fast};
 pub use reduced::{
-    FirstOrderOuter, FoldEvent, FoldKind, OuterSolution, OuterStart, ReducedOptions, Termination,
-    solve_reduced,
+    FirstOrderOuter, FoldEvent, FoldKind, ImpasseEvent, ImpasseKind, OuterSolution, OuterStart,
+    ReducedOptions, Termination, solve_reduced,
 };

@@ -30,7 +30,7 @@ use thiserror::Error;
 
 pub use atomic::{write_atomic, write_bytes_atomic, write_json_atomic};
 pub use manifest::{FileEntry, Manifest, OutputSet, sha256_hex};
-pub use plot::{Axis, LinePlot, Series};
+pub use plot::{Axis, LinePlot, Panel, PanelPlot, Series};
 #[cfg(feature = "parquet")]
 pub use polars;
 pub use read::read_table;

@@ -11,16 +11,21 @@
 //! t_end = 2.0
 //! rtol = 1e-10
 //! atol = 1e-12
-//! times = [0.5, 1.0, 2.0]
+//! times = [0.5, 1.0, 2.0]     # or samples = 200: t = 0 and 200 log-spaced times from ε/10
+//! method = "rodas4"           # "rodas4" (default) | "bdf" | "dopri5" | "dop853"
 //! ```
 //!
-//! Variables keep the order in which the file lists them. Expression errors carry the line
+//! The `[run]` keys are those of a scenario file (`epsilon`, `t_end`, `rtol`, `atol`,
+//! `times` or `samples`, `method`), with the same meaning; a bad value is an error naming
+//! its key (`run.samples`, …). Variables keep the order in which the file lists them. Expression errors carry the line
 //! and column in the file of the offending token.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use timescales_ode::Method;
 
 use crate::expr::check_name;
 use crate::{SystemsError, UserSystem, VariableSpec};
@@ -58,6 +63,13 @@ pub struct RunSpec {
     /// Output times (default: 201 equally spaced times on `[0, T]`).
     #[serde(default)]
     pub times: Option<Vec<f64>>,
+    /// Number of log-spaced output times from `ε/10` to `T` (after `t = 0`), as in
+    /// scenario files; exclusive with `times`.
+    #[serde(default)]
+    pub samples: Option<usize>,
+    /// Integrator: `rodas4` (default), `bdf`, `dopri5` or `dop853` (as in scenario files).
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 fn default_rtol() -> f64 {
@@ -68,11 +80,67 @@ fn default_atol() -> f64 {
 }
 
 impl RunSpec {
-    /// The output times: the listed ones, or 201 equally spaced on `[0, t_end]`.
+    /// The output times without `samples`: the listed ones, or 201 equally spaced on
+    /// `[0, t_end]` (with `samples`, see [`output_times_at`](Self::output_times_at)).
     pub fn output_times(&self) -> Vec<f64> {
         match &self.times {
             Some(t) => t.clone(),
             None => (0..=200).map(|i| self.t_end * i as f64 / 200.0).collect(),
+        }
+    }
+
+    /// The output times at `ε`: the listed ones; with `samples = n`, `t = 0` and `n`
+    /// log-spaced times from `ε/10` to `t_end` (as a scenario's `[run] samples`); else 201
+    /// equally spaced on `[0, t_end]`.
+    ///
+    /// # Errors
+    /// [`SystemsError::InvalidValue`] naming `run.t_end` when `t_end ≤ ε/10` with
+    /// `samples`, or `run.epsilon` for `ε ≤ 0`.
+    pub fn output_times_at(&self, eps: f64) -> Result<Vec<f64>, SystemsError> {
+        let Some(n) = self.samples else {
+            return Ok(self.output_times());
+        };
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(SystemsError::InvalidValue {
+                key: "run.epsilon".into(),
+                reason: format!("must be positive, got {eps}"),
+            });
+        }
+        let lo = eps / 10.0;
+        if self.t_end <= lo {
+            return Err(SystemsError::InvalidValue {
+                key: "run.t_end".into(),
+                reason: format!(
+                    "must exceed ε/10 = {lo:e} for the log-spaced `samples` grid, got {}",
+                    self.t_end
+                ),
+            });
+        }
+        let (l0, l1) = (lo.ln(), self.t_end.ln());
+        let mut t = vec![0.0];
+        t.extend((0..n).map(|i| {
+            if i + 1 == n {
+                self.t_end
+            } else {
+                (l0 + (l1 - l0) * i as f64 / (n - 1) as f64).exp()
+            }
+        }));
+        Ok(t)
+    }
+
+    /// The integrator named by `method` (default RODAS4).
+    ///
+    /// # Errors
+    /// [`SystemsError::InvalidValue`] naming `run.method` for an unknown name.
+    pub fn integrator(&self) -> Result<Method, SystemsError> {
+        match self.method.as_deref() {
+            None => Ok(Method::Rodas4),
+            Some(name) => Method::from_name(name).ok_or_else(|| SystemsError::InvalidValue {
+                key: "run.method".into(),
+                reason: format!(
+                    "unknown method \"{name}\" (expected \"bdf\", \"rodas4\", \"dopri5\" or \"dop853\")"
+                ),
+            }),
         }
     }
 
@@ -97,7 +165,22 @@ impl RunSpec {
                 return Err(bad(k, format!("must be positive, got {v}")));
             }
         }
+        if self.times.is_some() && self.samples.is_some() {
+            return Err(bad(
+                "times",
+                "give either `times` or `samples`, not both".into(),
+            ));
+        }
+        if let Some(n) = self.samples
+            && n < 2
+        {
+            return Err(bad("samples", format!("must be at least 2, got {n}")));
+        }
+        self.integrator()?;
         if let Some(times) = &self.times {
+            if times.is_empty() {
+                return Err(bad("times", "must not be empty".into()));
+            }
             let mut prev = 0.0;
             for (i, &t) in times.iter().enumerate() {
                 if !(t.is_finite() && t >= prev && t <= self.t_end) {
@@ -397,5 +480,57 @@ initial = { zeta = 1.0, alpha = 2.0, b = 0.0, a = 3.0 }
             SystemFile::parse("[run]\nt_end = 1.0\n", "n.toml"),
             Err(SystemsError::File { .. })
         ));
+    }
+
+    #[test]
+    fn run_keys_of_scenarios_are_accepted_and_honoured() {
+        let text =
+            ISSUE_EXAMPLE.replace("times = [0.5, 1.0, 2.0]", "samples = 5\nmethod = \"bdf\"");
+        let f = SystemFile::parse(&text, "s.toml").unwrap();
+        let run = f.run.unwrap();
+        assert_eq!(run.samples, Some(5));
+        assert_eq!(run.integrator().unwrap(), Method::Bdf);
+        // t = 0, then 5 log-spaced times from ε/10 = 1e-7 to t_end = 2.
+        let t = run.output_times_at(1e-6).unwrap();
+        assert_eq!(t.len(), 6);
+        assert_eq!((t[0], t[5]), (0.0, 2.0));
+        assert!((t[1] - 1e-7).abs() < 1e-20);
+        let ratio = t[2] / t[1];
+        assert!((t[3] / t[2] - ratio).abs() < 1e-9 * ratio);
+        assert!(matches!(
+            run.output_times_at(100.0),
+            Err(SystemsError::InvalidValue { key, .. }) if key == "run.t_end"
+        ));
+    }
+
+    #[test]
+    fn bad_run_values_name_their_key() {
+        let cases = [
+            ("times = [0.5, 1.0, 2.0]", "samples = 1", "run.samples"),
+            (
+                "times = [0.5, 1.0, 2.0]",
+                "method = \"euler\"",
+                "run.method",
+            ),
+            (
+                "times = [0.5, 1.0, 2.0]",
+                "times = [0.5]\nsamples = 10",
+                "run.times",
+            ),
+            ("times = [0.5, 1.0, 2.0]", "times = []", "run.times"),
+            ("rtol = 1e-10", "rtol = -1.0", "run.rtol"),
+        ];
+        for (from, to, key) in cases {
+            let text = ISSUE_EXAMPLE.replace(from, to);
+            match SystemFile::parse(&text, "b.toml") {
+                Err(SystemsError::InvalidValue { key: k, reason }) => {
+                    assert_eq!(k, key, "{to}: {reason}");
+                }
+                other => panic!("{to}: {other:?}"),
+            }
+        }
+        let unknown = ISSUE_EXAMPLE.replace("rtol = 1e-10", "rtool = 1e-10");
+        let e = SystemFile::parse(&unknown, "u.toml").unwrap_err();
+        assert!(e.to_string().contains("rtool"), "{e}");
     }
 }

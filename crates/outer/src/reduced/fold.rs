@@ -21,9 +21,12 @@ pub enum FoldKind {
     Crossing,
 }
 
-/// Where and how the reduced flow lost normal hyperbolicity. The location is extrapolated
-/// from the last two regular accepted steps with the local normal form: at a fold
-/// `max Re λ ∝ (y − y_f) ∝ √(t_f − t)`, at an oscillatory loss `max Re λ ∝ t_f − t`.
+/// Where and how the reduced flow lost normal hyperbolicity. The location is first
+/// extrapolated from the last two regular accepted steps with the local normal form: at a
+/// fold `max Re λ ∝ (y − y_f) ∝ √(t_f − t)`, at an oscillatory loss `max Re λ ∝ t_f − t`;
+/// a fold ([`FoldKind::Fold`]) is then solved from the extended system
+/// `f = 0, det ∂f/∂y = 0` by Newton (`solved` says whether that succeeded; see
+/// [`solve_reduced`](crate::solve_reduced)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoldEvent {
     /// Kind of loss.
@@ -38,6 +41,12 @@ pub struct FoldEvent {
     pub t_regular: f64,
     /// Largest real part of the eigenvalues of `∂f/∂y` there.
     pub max_real_regular: f64,
+    /// Slow state at the last regular point.
+    pub x_regular: Vec<f64>,
+    /// Fast state at the last regular point.
+    pub y_regular: Vec<f64>,
+    /// Whether `(t, x, y)` were solved from the extended system (otherwise extrapolated).
+    pub solved: bool,
 }
 
 impl fmt::Display for FoldEvent {
@@ -49,9 +58,14 @@ impl fmt::Display for FoldEvent {
             }
             FoldKind::Crossing => "exchange of stability (a real eigenvalue of ∂f/∂y crosses 0)",
         };
+        let how = if self.solved {
+            "solved from f = 0, det ∂f/∂y = 0"
+        } else {
+            "extrapolated"
+        };
         write!(
             f,
-            "loss of normal hyperbolicity: {what} at t ≈ {:.10}, x ≈ {:?}, y ≈ {:?} (last regular point t = {:.10}, max Re λ = {:e})",
+            "loss of normal hyperbolicity: {what} at t ≈ {:.10}, x ≈ {:?}, y ≈ {:?} ({how}; last regular point t = {:.10}, max Re λ = {:e})",
             self.t, self.x, self.y, self.t_regular, self.max_real_regular
         )
     }
@@ -89,6 +103,9 @@ pub(super) fn locate(regular: &[Sample], stop: Option<&Sample>) -> Option<FoldEv
                     .collect(),
                 t_regular: b.t,
                 max_real_regular: b.max_real,
+                x_regular: b.x.clone(),
+                y_regular: b.y.clone(),
+                solved: false,
             });
         }
         pts.push(s);
@@ -101,6 +118,9 @@ pub(super) fn locate(regular: &[Sample], stop: Option<&Sample>) -> Option<FoldEv
         y,
         t_regular: b.t,
         max_real_regular: b.max_real,
+        x_regular: b.x.clone(),
+        y_regular: b.y.clone(),
+        solved: false,
     };
     let kind = if b.oscillatory {
         FoldKind::Oscillatory

@@ -2,6 +2,7 @@
 //! detection and the optional first-order correction.
 
 mod branch;
+mod extended;
 mod fold;
 mod ode;
 mod watch;
@@ -17,10 +18,12 @@ use timescales_ode::{
 use crate::linear::{blocks, factor_fast};
 use crate::{NewtonOptions, OuterError, solve_fast};
 use branch::{Tracker, local};
+use extended::{impasse, solve_fold};
 use fold::locate;
 use ode::ReducedOde;
 use watch::{Sample, Watch};
 
+pub use extended::{ImpasseEvent, ImpasseKind};
 pub use fold::{FoldEvent, FoldKind};
 
 /// Options of [`solve_reduced`].
@@ -76,6 +79,9 @@ pub enum Termination {
     Completed,
     /// The flow stopped at a loss of normal hyperbolicity before the last output time.
     Fold(FoldEvent),
+    /// The flow stopped at an impasse (the branch or the slow flow ran away where
+    /// `∂f/∂y` is regular) before the last output time.
+    Impasse(ImpasseEvent),
 }
 
 /// The first-order outer correction at the output times.
@@ -112,11 +118,12 @@ impl OuterSolution {
     /// The solution if every output time was reached.
     ///
     /// # Errors
-    /// [`OuterError::Fold`] with the event otherwise.
+    /// [`OuterError::Fold`] or [`OuterError::Impasse`] with the event otherwise.
     pub fn into_complete(self) -> Result<Self, OuterError> {
         match &self.termination {
             Termination::Completed => Ok(self),
-            Termination::Fold(ev) => Err(OuterError::Fold(ev.clone())),
+            Termination::Fold(ev) => Err(OuterError::Fold(Box::new(ev.clone()))),
+            Termination::Impasse(ev) => Err(OuterError::Impasse(Box::new(ev.clone()))),
         }
     }
 }
@@ -176,6 +183,7 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
         }
     })?;
     let mu0 = loc.max_real;
+    let y_start = y0.clone();
     let threshold = -opts.attractivity_margin * mu0.abs();
     if loc.max_real.is_nan() || loc.max_real >= threshold.min(0.0) {
         return Err(OuterError::NotAttracting {
@@ -266,9 +274,22 @@ pub fn solve_reduced<S: SlowFastSystem + ?Sized>(
                 mb > ma && (ahead <= 10.0 || mb > 0.05 * mu0)
             };
             let near_loss = err.is_none() || fading;
+            let runaway = impasse(sys, &watch.regular, &start.x0, &y_start);
             match (near_loss || watch.lost, err) {
-                (false, Some(err)) => return Err(OuterError::Integration(err)),
+                (false, Some(err)) => match runaway {
+                    Some(ev) if ev.kind != ImpasseKind::BranchLost => Termination::Impasse(ev),
+                    _ => return Err(OuterError::Integration(err)),
+                },
                 (_, err) => match locate(&watch.regular, watch.stop.as_ref()) {
+                    // A fold: solved from the extended system; where it has no solution
+                    // and attractivity was not fading, the branch ran away: an impasse.
+                    Some(ev) if ev.kind == FoldKind::Fold => {
+                        match (solve_fold(sys, &ev, &opts.newton), runaway) {
+                            (Some(solved), _) => Termination::Fold(solved),
+                            (None, Some(imp)) if !near_loss => Termination::Impasse(imp),
+                            (None, _) => Termination::Fold(ev),
+                        }
+                    }
                     Some(ev) => Termination::Fold(ev),
                     None => {
                         return Err(OuterError::Integration(err.unwrap_or_else(|| {

@@ -193,3 +193,97 @@ fn finite_difference_derivatives_give_the_same_first_order_outer() {
         assert!((fo.y1[i][0] + (-t).exp()).abs() < 1e-7, "t = {t}");
     }
 }
+
+#[test]
+fn fold_points_are_solved_from_the_extended_system() {
+    // Van der Pol's fold is (x, y) = (−2/3, 1) exactly; the extrapolation alone put y within
+    // 1e-3 of it.
+    let sol = solve_reduced(
+        &van_der_pol::VanDerPol,
+        &start(2.0 / 3.0, 2.5, None),
+        &[2.0],
+        &ReducedOptions::default(),
+    )
+    .unwrap();
+    let Termination::Fold(ev) = &sol.termination else {
+        panic!("{:?}", sol.termination)
+    };
+    assert!(ev.solved, "{ev}");
+    assert!((ev.x[0] + 2.0 / 3.0).abs() < 1e-12, "{ev}");
+    assert!((ev.y[0] - 1.0).abs() < 1e-7, "{ev}");
+    assert!((ev.t - van_der_pol::fold_time(2.0)).abs() < 1e-8, "{ev}");
+    assert!(ev.to_string().contains("solved from f = 0"), "{ev}");
+    // The canonical fold: (s, u) = (0, 0) at t = 1.
+    let sol = solve_reduced(
+        &fold::Fold,
+        &start(1.0, -0.5, None),
+        &[2.0],
+        &ReducedOptions::default(),
+    )
+    .unwrap();
+    let Termination::Fold(ev) = &sol.termination else {
+        panic!("{:?}", sol.termination)
+    };
+    assert!(
+        ev.solved && ev.x[0].abs() < 1e-12 && ev.y[0].abs() < 1e-6,
+        "{ev}"
+    );
+    assert!((ev.t - 1.0).abs() < 1e-8, "{ev}");
+}
+
+/// `x' = 1`, `ε y' = −y + 1/(1 − x)`: the branch `y = 1/(1 − x)` runs to infinity at
+/// `x = 1` (t = 1) while `∂f/∂y = −1` stays regular — an impasse, not a fold.
+#[test]
+fn a_branch_running_to_infinity_is_an_impasse() {
+    use timescales_systems::{UserSystem, VariableSpec};
+    let sys = UserSystem::new(
+        &[VariableSpec::new("x", "1")],
+        &[VariableSpec::new("y", "-y + 1/(1 - x)")],
+        &[],
+    )
+    .unwrap();
+    let sol = solve_reduced(
+        &sys,
+        &start(0.0, 1.0, None),
+        &[0.5, 2.0],
+        &ReducedOptions::default(),
+    )
+    .unwrap();
+    let Termination::Impasse(ev) = &sol.termination else {
+        panic!("{:?}", sol.termination)
+    };
+    assert!(ev.t < 1.0 && ev.t >= 0.5, "{ev}");
+    assert!((ev.max_real + 1.0).abs() < 1e-9, "{ev}");
+    let e = sol.into_complete().unwrap_err();
+    assert!(matches!(e, OuterError::Impasse(_)), "{e:?}");
+    assert!(
+        e.to_string().contains("impasse") && !e.to_string().contains("fold of"),
+        "{e}"
+    );
+}
+
+/// `x' = 1/(1 − y)`, `ε y' = x − y`: on the branch `y = x` the slow speed `1/(1 − x)`
+/// blows up at `x = 1` (t = 1/2 from x = 0) with `y` finite and `∂f/∂y = −1`.
+#[test]
+fn a_reduced_flow_blowing_up_at_finite_y_is_an_impasse() {
+    use timescales_systems::{UserSystem, VariableSpec};
+    let sys = UserSystem::new(
+        &[VariableSpec::new("x", "1/(1 - y)")],
+        &[VariableSpec::new("y", "x - y")],
+        &[],
+    )
+    .unwrap();
+    let sol = solve_reduced(
+        &sys,
+        &start(0.0, 0.0, None),
+        &[0.25, 1.0],
+        &ReducedOptions::default(),
+    )
+    .unwrap();
+    let Termination::Impasse(ev) = &sol.termination else {
+        panic!("{:?}", sol.termination)
+    };
+    assert_eq!(ev.kind, ImpasseKind::UnboundedFlow, "{ev}");
+    assert!((ev.t - 0.5).abs() < 1e-3, "{ev}");
+    assert!(ev.y[0] < 1.0 && ev.y[0] > 0.9, "{ev}");
+}
