@@ -13,7 +13,14 @@ use timescales_scenario::{
 const BASE: &str = include_str!("base.toml");
 
 /// The scenario keys an `Invalid` or `Expansion` error may name.
-const KEYS: &[&str] = &["activation", "target", "init.", "run.", "scenario"];
+const KEYS: &[&str] = &[
+    "activation",
+    "target",
+    "init.",
+    "run.",
+    "sweep.",
+    "scenario",
+];
 
 /// The key an error names (`None` for syntax and I/O errors, which quote the parser).
 fn key_of(e: &ScenarioError) -> Option<&str> {
