@@ -280,3 +280,17 @@ def test_analyze_bad_input_names_the_column():
         ts.analyze(42)
     with pytest.raises(ts.ScenarioError, match="1-D"):
         ts.analyze((np.arange(3), np.arange(4)))
+
+
+def test_sweep_without_eps_uses_the_scenarios_grid():
+    # The built-in default scenario carries [sweep] eps = "1e-10:1e-18:9" (as the program's
+    # `timescales sweep` without --eps); a scenario without one gets 1e-3:1e-9:13.
+    s = ts.sweep(progress=False)
+    got = sorted(r.epsilon for r in s.runs)
+    assert got == pytest.approx([10.0 ** -k for k in range(18, 9, -1)], rel=1e-12)
+    assert set(s.phases["phase"].cast(str).to_list()) >= {"1", "2", "3"}
+    default = (Path(__file__).parents[2] / "data/scenarios/default.toml").read_text()
+    bad = default.replace('eps = "1e-10:1e-18:9"', 'eps = "1e-10:1e-18"')
+    assert bad != default
+    with pytest.raises(ts.ScenarioError, match="sweep.eps"):
+        ts.sweep(bad, progress=False)
