@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use timescales::analysis::{ConvergeOptions, converge_n, fit_power_law};
 use timescales::meanfield::FlowProblem;
-use timescales::phases::{PhaseError, direct_risk, measured_onsets};
+use timescales::phases::{PhaseError, direct_risk, dwell_near, measured_onsets};
 use timescales::prelude::*;
 use timescales::report::{Table, write_csv};
 
@@ -172,19 +172,7 @@ fn measure(p: &FlowProblem) -> Result<Measure, PhaseError> {
     let levels = p.plateau_levels();
     let (t, risk) = direct_risk(p, 600)?;
     let on = measured_onsets(p, &levels, &t, &risk);
-    let band = 0.05 * (levels[1] - levels[3]);
-    let (mut best, mut start) = (0.0f64, None::<f64>);
-    for (&ti, &ri) in t.iter().zip(&risk) {
-        if ti <= 0.0 {
-            continue;
-        }
-        if (ri - levels[2]).abs() <= band {
-            let s = *start.get_or_insert(ti);
-            best = best.max((ti / s).ln());
-        } else {
-            start = None;
-        }
-    }
+    let best = dwell_near(&t, &risk, levels[2], 0.05 * (levels[1] - levels[3]));
     Ok(Measure {
         onsets: [on[0], on[1], on[2]],
         dwell_r2: best,

@@ -454,11 +454,15 @@ fn preempted_task_is_requeued_and_resumes_without_recomputing() {
         std::thread::sleep(Duration::from_millis(20));
     };
     run_quiet(Command::new("scontrol").args(["requeue", &task])).unwrap_or_else(|e| w.fail(&e));
+    let requeued = Instant::now();
     // A requeued job waits AuthInfo's cred_expire (120 s by default) before it may start
-    // again; let it go at once.
+    // again; let it go at once — but not within the second of the requeue: slurmd compares
+    // a credential's creation time with the job's revocation time in whole seconds, and kills
+    // a launch from the same second ("Job credential revoked"; seen once, 2026-12-04).
     w.wait_for(&task, "requeued", |s| {
         s.iter().all(|s| s.restarts >= 1 && s.state != "COMPLETING")
     });
+    std::thread::sleep(Duration::from_millis(1100).saturating_sub(requeued.elapsed()));
     if job_states(&task).iter().any(|s| s.reason == "BeginTime") {
         run_quiet(Command::new("scontrol").args([
             "update",

@@ -58,6 +58,19 @@ pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
         })
         .collect();
     let num = |f: fn(&OnsetRow) -> f64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    // t_l / t_{l−1}, both measured at the problem's N (NaN for phase 1 or a missing onset).
+    let onset_ratio: Vec<f64> = studies
+        .iter()
+        .flat_map(|s| {
+            s.onsets.iter().enumerate().map(|(i, o)| {
+                let prev = i.checked_sub(1).and_then(|j| s.onsets[j].onset_measured);
+                match (o.onset_measured, prev) {
+                    (Some(t), Some(p)) => t / p,
+                    _ => f64::NAN,
+                }
+            })
+        })
+        .collect();
     let flag = |f: fn(&OnsetRow) -> bool| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let phases = Table::new()
         .f64("epsilon", num(|r| r.epsilon))
@@ -89,7 +102,12 @@ pub fn tables(study: &Study) -> Vec<(&'static str, Table)> {
         .f64("max_abs_s_before", num(|r| opt(r.max_abs_s_before)))
         .f64("max_abs_a_before", num(|r| opt(r.max_abs_a_before)))
         .bool("present", flag(|r| r.present))
-        .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen));
+        .bool("previous_plateau_seen", flag(|r| r.previous_plateau_seen))
+        .f64(
+            "previous_plateau_dwell",
+            num(|r| opt(r.previous_plateau_dwell)),
+        )
+        .f64("onset_ratio_to_previous", onset_ratio);
     out.push(("phases_predicted.csv", phases));
 
     // One row per (ε, N, phase): the onset, its change from N/2, the estimated error of this

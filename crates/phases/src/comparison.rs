@@ -60,6 +60,9 @@ pub struct OnsetRow {
     /// with the previous one, or the plateau between them sits away from its predicted level
     /// (earlier components reshaping it). Always `true` for phase 1.
     pub previous_plateau_seen: bool,
+    /// How long the risk dwelt there, in e-folds of `t` ([`dwell_near`]; `None` for phase 1).
+    #[serde(default)]
+    pub previous_plateau_dwell: Option<f64>,
 }
 
 /// Composite and direct risk on one time grid.
@@ -262,7 +265,8 @@ pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, Phas
                     .min_by(|x, y| (x.1 / tm).ln().abs().total_cmp(&(y.1 / tm).ln().abs()))
                     .map(|(i, _)| (max_a[i], max_s[i]))
             });
-        let seen = l == 1 || dwells_near(&t, &risk, before, 0.05 * (levels[l - 2] - after));
+        let dwell = (l >= 2).then(|| dwell_near(&t, &risk, before, 0.05 * (levels[l - 2] - after)));
+        let seen = dwell.is_none_or(|d| d >= 0.5);
         onsets.push(OnsetRow {
             epsilon: problem.epsilon,
             phase: l,
@@ -283,6 +287,7 @@ pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, Phas
             max_abs_s_before: before_phase.map(|x| x.1),
             present: measured.is_some(),
             previous_plateau_seen: seen,
+            previous_plateau_dwell: dwell,
         });
     }
     let window_end = if let Some(run) = &plateau {
@@ -509,21 +514,33 @@ fn inner_predictions(
 
 /// Whether the curve stays within `tol` of `level` over at least half a unit of `ln t`.
 fn dwells_near(t: &[f64], y: &[f64], level: f64, tol: f64) -> bool {
-    let mut start: Option<f64> = None;
+    dwell_near(t, y, level, tol) >= 0.5
+}
+
+/// The dwell of a curve at a level: the longest stretch of log time `ln(t_out/t_in)` over
+/// which consecutive samples `(t_i > 0, y_i)` stay within `tol` of `level` (0 if none does).
+///
+/// ```
+/// # use timescales_phases::dwell_near;
+/// // y = 1 on t ∈ [1, e²], away from it elsewhere: a dwell of two e-folds.
+/// let t: Vec<f64> = (0..=40).map(|i| (0.1 * i as f64 - 1.0).exp()).collect();
+/// let y: Vec<f64> = t.iter().map(|&t| if (1.0..=2f64.exp() * 1.000001).contains(&t) { 1.0 } else { 3.0 }).collect();
+/// assert!((dwell_near(&t, &y, 1.0, 0.1) - 2.0).abs() < 1e-9);
+/// ```
+pub fn dwell_near(t: &[f64], y: &[f64], level: f64, tol: f64) -> f64 {
+    let (mut best, mut start) = (0.0f64, None::<f64>);
     for (&ti, &yi) in t.iter().zip(y) {
         if ti <= 0.0 {
             continue;
         }
         if (yi - level).abs() <= tol {
             let s = *start.get_or_insert(ti);
-            if (ti / s).ln() >= 0.5 {
-                return true;
-            }
+            best = best.max((ti / s).ln());
         } else {
             start = None;
         }
     }
-    false
+    best
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ pub use blowup::{
 };
 pub use comparison::{
     COMPOSITE_ORDER, Comparison, CompositeComparison, OnsetRow, compare, composite_risk,
-    direct_risk, measured_onsets,
+    direct_risk, dwell_near, measured_onsets,
 };
 pub use early::{EarlyPhases, PhaseError};
 pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
