@@ -26,7 +26,7 @@ use timescales::analysis::{ConvergeOptions, converge_n, fit_power_law};
 use timescales::meanfield::FlowProblem;
 use timescales::phases::{PhaseError, direct_risk, dwell_near, measured_onsets};
 use timescales::prelude::*;
-use timescales::report::{Table, write_csv};
+use timescales::report::{Column, Table, read_table, write_csv};
 
 /// Activation and target of the public scenario, and the law and placement of each case.
 struct Case {
@@ -346,24 +346,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The rows of one of this program's CSV files, as text cells by column name.
+/// The rows of one of this program's CSV files ([`read_table`]), as text cells by column
+/// name (numbers as Rust prints them, a missing one as NaN).
 fn read_rows(
     path: &std::path::Path,
 ) -> Result<Vec<std::collections::HashMap<String, String>>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .ok_or("empty file")?
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    Ok(lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(str::to_string))
+    let table = read_table(path)?;
+    let cell = |c: &Column, i: usize| -> String {
+        match c {
+            Column::Str(v) => v[i].clone(),
+            Column::F64(v) => v[i].to_string(),
+            Column::OptF64(v) => v[i].map_or_else(|| "NaN".into(), |x| x.to_string()),
+            Column::I64(v) => v[i].to_string(),
+            Column::U64(v) => v[i].to_string(),
+            Column::OptI64(v) => v[i].map_or_else(|| "NaN".into(), |x| x.to_string()),
+            Column::Bool(v) => v[i].to_string(),
+        }
+    };
+    Ok((0..table.height())
+        .map(|i| {
+            table
+                .columns()
+                .map(|(name, c)| (name.to_string(), cell(c, i)))
                 .collect()
         })
         .collect())

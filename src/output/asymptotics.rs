@@ -262,20 +262,15 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
         let c = &s.composite;
         let tint = sequential_position(i, k);
         top.push(
-            Series::line(
+            Series::direct(
                 format!("ε = {:.0e}", c.epsilon),
                 c.t.clone(),
                 c.risk_full.clone(),
             )
-            .tinted(tint)
-            .width(6)
-            .light(),
+            .tinted(tint),
         );
         top.push(
-            Series::dashed(String::new(), c.t.clone(), c.risk_composite.clone())
-                .tinted(tint)
-                .width(1)
-                .marked(),
+            Series::composite(String::new(), c.t.clone(), c.risk_composite.clone()).tinted(tint),
         );
         let err: Vec<f64> = c
             .risk_composite
@@ -285,21 +280,8 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
             .collect();
         bottom.push(Series::line(String::new(), c.t.clone(), err).tinted(tint));
     }
-    let grey = |s: Series| Series {
-        colour: Some(GREY),
-        ..s
-    };
-    top.push(grey(
-        Series::line("direct (thick, light)", vec![], vec![])
-            .width(6)
-            .light(),
-    ));
-    top.push(grey(
-        Series::dashed("composite (thin, dashed, o)", vec![], vec![])
-            .width(1)
-            .marked(),
-    ));
-    bottom.push(grey(Series::line("|composite − direct|", vec![], vec![])));
+    top.extend(Series::direct_composite_keys());
+    bottom.push(Series::line("|composite − direct|", vec![], vec![]).coloured(GREY));
     PanelPlot {
         title: "risk: direct integration and composite, by ε".into(),
         x_label: "t".into(),

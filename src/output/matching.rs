@@ -80,7 +80,7 @@ pub fn write(
     write_with_cycle(out, s, st, shown, opts, Cycle::NotAsked)
 }
 
-/// As [`write`], with the cycle study: `cycle.csv`, `cycle_order.csv` and `folds.csv`
+/// As [`write()`], with the cycle study: `cycle.csv`, `cycle_order.csv` and `folds.csv`
 /// inside the same atomic set when a cycle was found, its record (or the reason there is
 /// none) in `match.json`.
 ///
@@ -415,43 +415,18 @@ pub fn composite_plot(st: &Study, v: usize, title: &str) -> PanelPlot {
         let tint = sequential_position(i, k);
         let full = &c.full[v];
         top.push(
-            Series::line(format!("ε = {:.1e}", c.eps), c.t.clone(), full.clone())
-                .tinted(tint)
-                .width(6)
-                .light(),
+            Series::direct(format!("ε = {:.1e}", c.eps), c.t.clone(), full.clone()).tinted(tint),
         );
-        top.push(
-            Series::dashed("", c.t.clone(), c.composite[v].clone())
-                .tinted(tint)
-                .width(1)
-                .marked(),
-        );
+        top.push(Series::composite("", c.t.clone(), c.composite[v].clone()).tinted(tint));
         let err =
             |a: &[f64]| -> Vec<f64> { a.iter().zip(full).map(|(p, q)| (p - q).abs()).collect() };
         bottom.push(Series::line("", c.t.clone(), err(&c.composite[v])).tinted(tint));
         bottom.push(Series::dashed("", c.t.clone(), err(&c.composite1[v])).tinted(tint));
     }
     // Legend entries for the line styles (no points: grey, outside any panel's data).
-    let grey = |s: Series| Series {
-        colour: Some(GREY),
-        ..s
-    };
-    top.push(grey(
-        Series::line("direct (thick, light)", vec![], vec![])
-            .width(6)
-            .light(),
-    ));
-    top.push(grey(
-        Series::dashed("composite (thin, dashed, o)", vec![], vec![])
-            .width(1)
-            .marked(),
-    ));
-    bottom.push(grey(Series::line("|composite − direct|", vec![], vec![])));
-    bottom.push(grey(Series::dashed(
-        "|first-order composite − direct|",
-        vec![],
-        vec![],
-    )));
+    top.extend(Series::direct_composite_keys());
+    bottom.push(Series::line("|composite − direct|", vec![], vec![]).coloured(GREY));
+    bottom.push(Series::dashed("|first-order composite − direct|", vec![], vec![]).coloured(GREY));
     PanelPlot {
         title: title.to_string(),
         x_label: "t".into(),

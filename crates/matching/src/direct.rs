@@ -1,12 +1,12 @@
 use timescales_ode::{
-    DenseSlowFast, Method, Recorder, Rodas4, SlowFastSystem, SolverOptions, SolverStats,
-    Trajectory, integrate,
+    DenseSlowFast, Method, Recorder, SlowFastSystem, SolverOptions, SolverStats, Trajectory,
+    integrate,
 };
 
 use crate::MatchingError;
 
 /// Integrates the full system `x' = g`, `ε y' = f` from `(x0, y0)` at `t = 0` through the
-/// output times with [`Rodas4`] on the dense Jacobian, recording `(x, y)` under the
+/// output times with [`Rodas4`](timescales_ode::Rodas4) on the dense Jacobian, recording `(x, y)` under the
 /// system's variable names.
 ///
 /// # Errors
@@ -19,16 +19,7 @@ pub fn integrate_full<S: SlowFastSystem + ?Sized>(
     times: &[f64],
     options: SolverOptions,
 ) -> Result<(Trajectory, SolverStats), MatchingError> {
-    let mut names = sys.slow_names();
-    names.extend(sys.fast_names());
-    let mut rec = Recorder::new(names);
-    let mut u0 = x0.to_vec();
-    u0.extend_from_slice(y0);
-    let direct = |source| MatchingError::Direct { eps, source };
-    let mut rodas =
-        Rodas4::new(DenseSlowFast::new(sys, eps), 0.0, &u0, &options).map_err(direct)?;
-    let outcome = integrate(&mut rodas, times, &mut [], &mut rec).map_err(direct)?;
-    Ok((rec.trajectory, outcome.stats))
+    integrate_full_with(sys, eps, x0, y0, times, options, Method::Rodas4)
 }
 
 /// As [`integrate_full`] with the integrator `method` (RODAS4, BDF, or an explicit
@@ -46,9 +37,6 @@ pub fn integrate_full_with<S: SlowFastSystem + ?Sized>(
     options: SolverOptions,
     method: Method,
 ) -> Result<(Trajectory, SolverStats), MatchingError> {
-    if method == Method::Rodas4 {
-        return integrate_full(sys, eps, x0, y0, times, options);
-    }
     let mut names = sys.slow_names();
     names.extend(sys.fast_names());
     let mut rec = Recorder::new(names);

@@ -93,14 +93,15 @@ impl InitialLaw {
             })
         };
         match self {
-            InitialLaw::Uniform { lo, hi } => {
-                if !lo.is_finite() || !hi.is_finite() || lo >= hi {
-                    return bad(
-                        "init.lo/init.hi",
-                        format!("need finite lo < hi, got lo = {lo}, hi = {hi}"),
-                    );
-                }
+            InitialLaw::Uniform { lo, hi } | InitialLaw::Beta { lo, hi, .. }
+                if !lo.is_finite() || !hi.is_finite() || lo >= hi =>
+            {
+                return bad(
+                    "init.lo/init.hi",
+                    format!("need finite lo < hi, got lo = {lo}, hi = {hi}"),
+                );
             }
+            InitialLaw::Uniform { .. } => {}
             InitialLaw::Normal { mean, std } => {
                 if !mean.is_finite() {
                     return bad("init.mean", format!("must be finite, got {mean}"));
@@ -112,18 +113,7 @@ impl InitialLaw {
                     );
                 }
             }
-            InitialLaw::Beta {
-                alpha,
-                beta,
-                lo,
-                hi,
-            } => {
-                if !lo.is_finite() || !hi.is_finite() || lo >= hi {
-                    return bad(
-                        "init.lo/init.hi",
-                        format!("need finite lo < hi, got lo = {lo}, hi = {hi}"),
-                    );
-                }
+            InitialLaw::Beta { alpha, beta, .. } => {
                 for (key, v) in [("init.alpha", alpha), ("init.beta", beta)] {
                     if !(v.is_finite() && *v > 0.0) {
                         return bad(key, format!("must be positive and finite, got {v}"));
@@ -176,6 +166,49 @@ impl InitialLaw {
         }
     }
 
+    /// Whether `n` particles can be placed by `placement`: `n ≥ 1`; a beta law has no Gauss
+    /// rule here; a discrete law has no quantile placement, and with quadrature one particle
+    /// per atom. Errors name the scenario key.
+    ///
+    /// # Errors
+    /// [`FlowError::InvalidParameter`].
+    pub fn check_placement(&self, n: usize, placement: Placement) -> Result<(), FlowError> {
+        let bad = |key: &str, reason: String| {
+            Err(FlowError::InvalidParameter {
+                key: key.to_string(),
+                reason,
+            })
+        };
+        if n == 0 {
+            return bad("init.particles", "must be at least 1".into());
+        }
+        match (self, placement) {
+            (InitialLaw::Beta { .. }, Placement::Quadrature) => bad(
+                "init.placement",
+                "law = \"beta\" has no Gauss rule here: use placement = \"quantile\" or \
+                 \"random\""
+                    .into(),
+            ),
+            (InitialLaw::Discrete { .. }, Placement::Quantile) => bad(
+                "init.placement",
+                "placement = \"quantile\" needs a continuous law; a discrete law takes \
+                 \"quadrature\" (its atoms) or \"random\""
+                    .into(),
+            ),
+            (InitialLaw::Discrete { values, .. }, Placement::Quadrature) if n != values.len() => {
+                bad(
+                    "init.particles",
+                    format!(
+                        "a discrete law with quadrature placement has one particle per atom: \
+                         {} atoms, particles = {n}",
+                        values.len()
+                    ),
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Discretizes the law into `n` particles (a discrete law with quadrature placement
     /// gives its atoms, and `n` must then equal their number).
     ///
@@ -183,12 +216,7 @@ impl InitialLaw {
     /// [`FlowError::InvalidParameter`] for invalid parameters or `n = 0`.
     pub fn particles(&self, n: usize, placement: Placement) -> Result<Particles, FlowError> {
         self.validate()?;
-        if n == 0 {
-            return Err(FlowError::InvalidParameter {
-                key: "init.particles".into(),
-                reason: "must be at least 1".into(),
-            });
-        }
+        self.check_placement(n, placement)?;
         let p = match (placement, self) {
             (Placement::Quadrature, InitialLaw::Uniform { lo, hi }) => {
                 let (x, w) = gauss_legendre(n);
@@ -204,39 +232,13 @@ impl InitialLaw {
                     weights: normalized(&w),
                 }
             }
-            (Placement::Quadrature, InitialLaw::Discrete { values, weights }) => {
-                if n != values.len() {
-                    return Err(FlowError::InvalidParameter {
-                        key: "init.particles".into(),
-                        reason: format!(
-                            "a discrete law with quadrature placement has one particle per atom: \
-                             {} atoms, particles = {n}",
-                            values.len()
-                        ),
-                    });
-                }
-                Particles {
-                    a: values.clone(),
-                    weights: normalized(weights),
-                }
-            }
-            (Placement::Quadrature, InitialLaw::Beta { .. }) => {
-                return Err(FlowError::InvalidParameter {
-                    key: "init.placement".into(),
-                    reason: "law = \"beta\" has no Gauss rule here: use placement = \"quantile\" \
-                             or \"random\""
-                        .into(),
-                });
-            }
-            (Placement::Quantile, InitialLaw::Discrete { .. }) => {
-                return Err(FlowError::InvalidParameter {
-                    key: "init.placement".into(),
-                    reason: "placement = \"quantile\" needs a continuous law; a discrete law \
-                             takes \"quadrature\" (its atoms) or \"random\""
-                        .into(),
-                });
-            }
-            (Placement::Quantile, law) => Particles {
+            (Placement::Quadrature, InitialLaw::Discrete { values, weights }) => Particles {
+                a: values.clone(),
+                weights: normalized(weights),
+            },
+            // Quantile midpoints; check_placement refused a beta law by quadrature and a
+            // discrete law by quantiles above.
+            (Placement::Quantile | Placement::Quadrature, law) => Particles {
                 a: (0..n).map(|i| law.quantile_midpoint(i, n)).collect(),
                 weights: vec![1.0 / n as f64; n],
             },

@@ -236,42 +236,7 @@ impl FlowProblem {
             }
         }
         self.law.validate()?;
-        if self.particles == 0 {
-            return bad("init.particles", "must be at least 1".into());
-        }
-        match (&self.law, self.placement) {
-            (InitialLaw::Beta { .. }, Placement::Quadrature) => {
-                return bad(
-                    "init.placement",
-                    "law = \"beta\" has no Gauss rule here: use placement = \"quantile\" or \
-                     \"random\""
-                        .into(),
-                );
-            }
-            (InitialLaw::Discrete { .. }, Placement::Quantile) => {
-                return bad(
-                    "init.placement",
-                    "placement = \"quantile\" needs a continuous law; a discrete law takes \
-                     \"quadrature\" (its atoms) or \"random\""
-                        .into(),
-                );
-            }
-            _ => {}
-        }
-        if let (InitialLaw::Discrete { values, .. }, Placement::Quadrature) =
-            (&self.law, self.placement)
-            && self.particles != values.len()
-        {
-            return bad(
-                "init.particles",
-                format!(
-                    "a discrete law with quadrature placement has one particle per atom: {} \
-                     atoms, particles = {}",
-                    values.len(),
-                    self.particles
-                ),
-            );
-        }
+        self.law.check_placement(self.particles, self.placement)?;
         Ok(())
     }
 

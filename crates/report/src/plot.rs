@@ -112,6 +112,22 @@ impl Series {
             ..Self::line(label, x, y)
         }
     }
+    /// A direct (reference) solution under an approximation: thick and light.
+    pub fn direct(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Self {
+        Self::line(label, x, y).width(6).light()
+    }
+    /// A composite drawn over its direct solution: thin, dashed, with markers.
+    pub fn composite(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Self {
+        Self::dashed(label, x, y).width(1).marked()
+    }
+    /// Legend entries, in grey and without points, for the styles of [`Series::direct`] and
+    /// [`Series::composite`] (the colours then say ε).
+    pub fn direct_composite_keys() -> [Self; 2] {
+        [
+            Self::direct("direct (thick, light)", vec![], vec![]).coloured(GREY),
+            Self::composite("composite (thin, dashed, o)", vec![], vec![]).coloured(GREY),
+        ]
+    }
 }
 
 /// A plot of several series with optional horizontal guide levels.
@@ -390,14 +406,7 @@ impl LinePlot {
     /// # Errors
     /// [`ReportError`].
     pub fn write_svg(&self, path: &Path) -> Result<(), ReportError> {
-        let svg = self.to_svg().map_err(|e| match e {
-            ReportError::Plot { message, .. } => ReportError::Plot {
-                path: path.display().to_string(),
-                message,
-            },
-            other => other,
-        })?;
-        write_bytes_atomic(path, svg.as_bytes())
+        write_svg_to(path, self.to_svg())
     }
 }
 
@@ -592,14 +601,7 @@ impl PanelPlot {
     /// # Errors
     /// [`ReportError`].
     pub fn write_svg(&self, path: &Path) -> Result<(), ReportError> {
-        let svg = self.to_svg().map_err(|e| match e {
-            ReportError::Plot { message, .. } => ReportError::Plot {
-                path: path.display().to_string(),
-                message,
-            },
-            other => other,
-        })?;
-        write_bytes_atomic(path, svg.as_bytes())
+        write_svg_to(path, self.to_svg())
     }
 }
 
@@ -692,6 +694,18 @@ impl PanelContext<'_> {
         }
         Ok(())
     }
+}
+
+/// Writes a rendered SVG to `path` atomically, naming `path` in a rendering error.
+fn write_svg_to(path: &Path, svg: Result<String, ReportError>) -> Result<(), ReportError> {
+    let svg = svg.map_err(|e| match e {
+        ReportError::Plot { message, .. } => ReportError::Plot {
+            path: path.display().to_string(),
+            message,
+        },
+        other => other,
+    })?;
+    write_bytes_atomic(path, svg.as_bytes())
 }
 
 #[cfg(test)]
