@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release --example phase_separation -- converged [--n-max 65536] [--only NAME]
 //! cargo run --release --example phase_separation -- fixed-n  [--only NAME]
+//! cargo run --release --example phase_separation -- edge     [--only NAME]
 //! ```
 //!
 //! `converged`: for every case (a law of `a(0)`, a placement, a seed, a tolerance, a target)
@@ -17,7 +18,8 @@
 //! `summary` reads them back and writes `results/phase_separation.md`: per case the exponents
 //! of `t₂`, `t₃` and `t₃ − t₂` over ε (power law, 95 % CI) beside the edge-exponent
 //! prediction `γ₃₋₂ = 1/(2(2 − κ))`, the local slopes, `t₃/t₂` and the dwell per ε; per
-//! fixed N the threshold ε*(N).
+//! fixed N the threshold ε*(N). `edge`: who carries `M₂` at `t₂` (the edge layer's width,
+//! mass, overlaps and weights against ε, beside the scaling argument's exponents).
 
 use std::path::PathBuf;
 
@@ -102,6 +104,17 @@ const CASES: &[Case] = &[
         method: "bdf",
         kappa: f64::NAN,
     },
+    // The same law on the trapezoidal rule, which reaches the tail (12 std) where the first
+    // carriers of phase 2 sit; RODAS4, since BDF's rejection of steps leaving |s| ≤ 1
+    // collapses its step on the saturated far-tail particles.
+    Case {
+        name: "normal_trapezoid",
+        init: "law = \"normal\"\nmean = 0.0\nstd = 0.5773502691896258\nplacement = \"trapezoid\"",
+        target: PUBLIC_TARGET,
+        rtol: 1e-8,
+        method: "rodas4",
+        kappa: f64::NAN,
+    },
     Case {
         name: "beta0.5_quantile",
         init: "law = \"beta\"\nalpha = 0.5\nbeta = 0.5\nlo = -1.0\nhi = 1.0",
@@ -160,6 +173,12 @@ fn problem(
     Ok(Scenario::from_toml_str(&text, case.name)?.problem)
 }
 
+/// Log-spaced output times of a measuring run, ε/10 … 3: about 170 a decade at ε = 1e-14,
+/// so that the crossings t_l, interpolated between samples, are not limited by the grid
+/// (with 600 samples t₃/t₂ of `normal_trapezoid` at ε = 1e-14, N = 512 read 1.0948, with
+/// 5000 1.0812). Recorded in each row's `samples` column.
+const SAMPLES: usize = 6000;
+
 /// What one integration shows of phases 1–3.
 #[derive(Clone, Copy)]
 struct Measure {
@@ -170,7 +189,7 @@ struct Measure {
 
 fn measure(p: &FlowProblem) -> Result<Measure, PhaseError> {
     let levels = p.plateau_levels();
-    let (t, risk) = direct_risk(p, 600)?;
+    let (t, risk) = direct_risk(p, SAMPLES)?;
     let on = measured_onsets(p, &levels, &t, &risk);
     let best = dwell_near(&t, &risk, levels[2], 0.05 * (levels[1] - levels[3]));
     Ok(Measure {
@@ -198,6 +217,7 @@ struct Rows {
 impl Rows {
     fn table(self) -> Table {
         let ratio: Vec<f64> = self.t3.iter().zip(&self.t2).map(|(a, b)| a / b).collect();
+        let rows = ratio.len();
         Table::new()
             .str("case", self.case)
             .f64("kappa", self.kappa)
@@ -212,6 +232,7 @@ impl Rows {
             .f64("rel_error_t3", self.err3)
             .bool("n_final", self.last)
             .bool("converged", self.converged)
+            .u64("samples", vec![SAMPLES as u64; rows])
     }
 }
 
@@ -335,15 +356,138 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             write_csv(&rows.table(), &out.join("phase_separation_fixed_n.csv"))?;
         }
+        "edge" => edge(&out, only.as_deref())?,
         "summary" => summary(&out)?,
         _ => {
             eprintln!(
-                "usage: phase_separation (converged [--n-max N] | fixed-n | summary) [--only NAME] [--out DIR]"
+                "usage: phase_separation (converged [--n-max N] | fixed-n | edge | summary) [--only NAME] [--out DIR]"
             );
             std::process::exit(2);
         }
     }
     Ok(())
+}
+
+/// The edge layer at `t₂`: for a bounded law with edge exponent κ, the scaling argument of
+/// the README ("Phase 3 with N converged") predicts that half of `M₂ = Σ w_i a_i s_i²` is
+/// carried by the labels within `x½ ∝ ε^{1/(4(2−κ))}` of the growing edge, with overlaps
+/// `s ∝ ε^{(1−κ)/(4(2−κ))}` and weights `a ∝ ε^{−(3−κ)/(4(2−κ))}`. Each case runs at N and
+/// N/2 (its converged N from `converged`) for ε = 1e-8 … 1e-16: once to find `t₂`, once to
+/// record the particles there.
+fn edge(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    let cases: [(&str, usize); 2] = [("uniform_gl", 8192), ("beta0.5_quantile", 32768)];
+    let eps: Vec<f64> = (8..=16).step_by(2).map(|k| 10f64.powi(-k)).collect();
+    let jobs: Vec<(&Case, usize, f64)> = cases
+        .iter()
+        .filter(|(name, _)| only.is_none_or(|o| o == *name))
+        .flat_map(|(name, n)| {
+            let case = CASES
+                .iter()
+                .find(|c| c.name == *name)
+                .expect("a listed case");
+            let eps = eps.clone();
+            [*n, n / 2]
+                .into_iter()
+                .flat_map(move |n| eps.clone().into_iter().map(move |e| (case, n, e)))
+        })
+        .collect();
+    let rows: Vec<_> = jobs
+        .par_iter()
+        .filter_map(|&(case, n, e)| {
+            let r = (|| -> Result<_, Box<dyn std::error::Error>> {
+                let p = problem(case, n, e)?;
+                let t2 = measure(&p)?.onsets[1].ok_or("no phase 2 onset")?;
+                let at = FlowProblem {
+                    t_end: t2,
+                    times: timescales::meanfield::OutputTimes::Explicit(vec![0.0, t2]),
+                    ..p.clone()
+                };
+                let run = timescales::meanfield::simulate_with_particles(&at, &mut |_| {
+                    std::ops::ControlFlow::Continue(())
+                })?;
+                let parts = run.particles.ok_or("no particles recorded")?;
+                Ok((case, n, e, t2, carriers(&parts)))
+            })();
+            r.map_err(|x| eprintln!("skipped (failed): {} N = {n} ε = {e:e}: {x}", case.name))
+                .ok()
+        })
+        .collect();
+    let table = Table::new()
+        .str("case", rows.iter().map(|r| r.0.name.to_string()))
+        .f64("kappa", rows.iter().map(|r| r.0.kappa).collect::<Vec<_>>())
+        .f64("epsilon", rows.iter().map(|r| r.2).collect::<Vec<_>>())
+        .u64("n", rows.iter().map(|r| r.1 as u64).collect::<Vec<_>>())
+        .f64("t2", rows.iter().map(|r| r.3).collect::<Vec<_>>())
+        .f64(
+            "x_half",
+            rows.iter().map(|r| r.4.x_half).collect::<Vec<_>>(),
+        )
+        .f64(
+            "carrier_mass",
+            rows.iter().map(|r| r.4.mass).collect::<Vec<_>>(),
+        )
+        .f64("s_carrier", rows.iter().map(|r| r.4.s).collect::<Vec<_>>())
+        .f64("a_carrier", rows.iter().map(|r| r.4.a).collect::<Vec<_>>());
+    write_csv(&table, &out.join("phase_separation_edge.csv"))?;
+    Ok(())
+}
+
+/// Who carries `M₂` at one time.
+struct Carriers {
+    /// Distance in `a(0)` from the growing end of the support within which half of
+    /// `M₂` sits.
+    x_half: f64,
+    /// The weight (probability) of those labels.
+    mass: f64,
+    /// `Σ c_i |s_i| / Σ c_i` with `c_i = w_i a_i s_i²` over the `c_i > 0`: the typical
+    /// overlap of a carrier.
+    s: f64,
+    /// The same mean of `|a_i|`.
+    a: f64,
+}
+
+/// [`Carriers`] from the particles at the last recorded time (row 1); row 0 is `t = 0`,
+/// whose `a_i(0)` label the particles.
+fn carriers(p: &timescales::meanfield::ParticleStates) -> Carriers {
+    let n = p.count;
+    let (a0, a, s) = (&p.a[..n], &p.a[n..2 * n], &p.s[n..2 * n]);
+    let c: Vec<f64> = (0..n).map(|i| p.weights[i] * a[i] * s[i] * s[i]).collect();
+    let top = (0..n).max_by(|&i, &j| c[i].total_cmp(&c[j])).unwrap_or(0);
+    // The growing end: the end of the support nearer the largest carrier.
+    let (lo, hi) = a0
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+            (l.min(*x), h.max(*x))
+        });
+    let upper = hi - a0[top] <= a0[top] - lo;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| a0[i].total_cmp(&a0[j]));
+    if upper {
+        order.reverse();
+    }
+    let positive: f64 = c.iter().filter(|c| **c > 0.0).sum();
+    let (mut acc, mut mass, mut x_half) = (0.0, 0.0, f64::NAN);
+    for &i in &order {
+        acc += c[i].max(0.0);
+        mass += p.weights[i];
+        if acc >= 0.5 * positive {
+            x_half = (a0[i] - a0[order[0]]).abs();
+            break;
+        }
+    }
+    let mean = |v: &[f64]| -> f64 {
+        (0..n)
+            .filter(|&i| c[i] > 0.0)
+            .map(|i| c[i] * v[i].abs())
+            .sum::<f64>()
+            / positive
+    };
+    Carriers {
+        x_half,
+        mass,
+        s: mean(s),
+        a: mean(a),
+    }
 }
 
 /// The rows of one of this program's CSV files ([`read_table`]), as text cells by column
@@ -425,8 +569,8 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
          κ: edge exponent of the law of a(0) at its growing edge (density ∝ x^κ; atoms −1). \
          Prediction (README, \"Phase 3 with N converged\"): t₃ − t₂ ∝ ε^{1/(2(2−κ))}.\n\n\
          ## N converged first\n\n\
-         | case | κ | γ₂ | γ₃ | γ(t₃ − t₂) | predicted γ(t₃ − t₂) | local slopes of t₃ | t₃/t₂ per ε | dwell at R₂ per ε | N used per ε |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | case | κ | γ₂ | γ₃ | γ(t₃ − t₂) | predicted γ(t₃ − t₂) | local slopes of t₃ | t₃/t₂ per ε | dwell at R₂ per ε | N used per ε | samples |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for case in CASES {
         let path = out.join(format!("phase_separation_converged_{}.csv", case.name));
@@ -467,9 +611,15 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect::<Vec<_>>()
             .join(", ");
+        // Rows written before the `samples` column was measured on 600 samples.
+        let samples = rows
+            .first()
+            .map(|r| num(r, "samples"))
+            .filter(|v| v.is_finite())
+            .unwrap_or(600.0);
         writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {samples} |",
             case.name,
             if case.kappa.is_finite() {
                 format!("{}", case.kappa)
@@ -521,6 +671,67 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
                 star.map_or("below the grid".into(), |e| format!("{e:e}")),
                 cells("dwell_r2"),
                 cells("t3_over_t2")
+            )?;
+        }
+    }
+    let edge = out.join("phase_separation_edge.csv");
+    if edge.is_file() {
+        let rows = read_rows(&edge)?;
+        md.push_str(
+            "\n## The edge layer at t₂ (`-- edge`)\n\n\
+             Who carries M₂ = Σ w_i a_i s_i² at t₂: x½, the distance in a(0) from the growing \
+             end of the support within which half of M₂ sits; the mass of those labels; the \
+             M₂-weighted mean |s| and |a| of the carriers. Exponents of ε (95 % CI) over \
+             ε = 1e-8 … 1e-16 at the larger N, beside the scaling argument's \
+             x½ ∝ ε^{1/(4(2−κ))}, mass ∝ x½^{κ+1}, s ∝ ε^{(1−κ)/(4(2−κ))}, \
+             a ∝ ε^{−(3−κ)/(4(2−κ))}; the last column, the largest relative change of x½, s, \
+             a from N/2 to N.\n\n\
+             | case | κ | N | x½: γ (predicted) | mass: γ (predicted) | s: γ (predicted) | a: γ (predicted) | x½ per ε | change N/2 → N |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+        let mut names: Vec<String> = rows.iter().filter_map(|r| r.get("case").cloned()).collect();
+        names.dedup();
+        for name in names {
+            let of: Vec<_> = rows
+                .iter()
+                .filter(|r| r.get("case") == Some(&name))
+                .collect();
+            let n_big = of.iter().map(|r| num(r, "n") as u64).max().unwrap_or(0);
+            let mut big: Vec<_> = of.iter().filter(|r| num(r, "n") as u64 == n_big).collect();
+            big.sort_by(|a, b| num(b, "epsilon").total_cmp(&num(a, "epsilon")));
+            let kappa = num(big.first().map_or(of[0], |r| r), "kappa");
+            let d = 4.0 * (2.0 - kappa);
+            let col = |k: &str| big.iter().map(|r| num(r, k)).collect::<Vec<_>>();
+            let eps = col("epsilon");
+            let change = big
+                .iter()
+                .filter_map(|r| {
+                    let e = num(r, "epsilon");
+                    let half = of
+                        .iter()
+                        .find(|h| num(h, "epsilon") == e && num(h, "n") as u64 * 2 == n_big)?;
+                    ["x_half", "s_carrier", "a_carrier"]
+                        .iter()
+                        .map(|k| (num(r, k) / num(half, k) - 1.0).abs())
+                        .reduce(f64::max)
+                })
+                .reduce(f64::max);
+            writeln!(
+                md,
+                "| {name} | {kappa} | {n_big} | {} ({:.3}) | {} ({:.3}) | {} ({:.3}) | {} ({:.3}) | {} | {} |",
+                gamma(&eps, &col("x_half")),
+                1.0 / d,
+                gamma(&eps, &col("carrier_mass")),
+                (kappa + 1.0) / d,
+                gamma(&eps, &col("s_carrier")),
+                (1.0 - kappa) / d,
+                gamma(&eps, &col("a_carrier")),
+                -(3.0 - kappa) / d,
+                big.iter()
+                    .map(|r| format!("{:.3e}", num(r, "x_half")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                change.map_or("—".into(), |c| format!("{:.1} %", 100.0 * c)),
             )?;
         }
     }

@@ -374,16 +374,25 @@ fn write_files(
     if let (Some(&e0), Some(first)) = (st.eps.first(), e.first()) {
         let scale1 = first.composite.max(f64::MIN_POSITIVE) / e0;
         let scale2 = first.composite1.max(f64::MIN_POSITIVE) / (e0 * e0);
-        series.push(Series::dashed(
-            "slope 1",
-            st.eps.clone(),
-            st.eps.iter().map(|x| scale1 * x).collect(),
-        ));
-        series.push(Series::dashed(
-            "slope 2",
-            st.eps.clone(),
-            st.eps.iter().map(|x| scale2 * x * x).collect(),
-        ));
+        // Guides in grey, so that no error series shares their colour.
+        series.push(
+            Series::dashed(
+                "slope 1 (guide)",
+                st.eps.clone(),
+                st.eps.iter().map(|x| scale1 * x).collect(),
+            )
+            .width(1)
+            .coloured(GREY),
+        );
+        series.push(
+            Series::line(
+                "slope 2 (guide)",
+                st.eps.clone(),
+                st.eps.iter().map(|x| scale2 * x * x).collect(),
+            )
+            .width(1)
+            .coloured(GREY),
+        );
     }
     LinePlot {
         title: format!("{}: max error on [0, {}] against ε", s.label, s.t_end),

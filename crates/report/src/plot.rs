@@ -1,6 +1,7 @@
 //! SVG line plots on logarithmic or linear axes (plotters' SVG backend: no fonts needed):
-//! [`LinePlot`], one panel with its legend inside, and [`PanelPlot`], stacked panels sharing
-//! the abscissa (a solution above, its error beneath) with the legend outside the data.
+//! [`PanelPlot`], stacked panels sharing the abscissa (a solution above, its error beneath),
+//! and [`LinePlot`], one panel with horizontal guides, drawn as a one-panel [`PanelPlot`]:
+//! the legend is always outside the data.
 //!
 //! Curves that belong to a parameter sweep are coloured on a sequential scale
 //! ([`Series::tinted`], [`sequential_position`]: dark violet for the first value through
@@ -247,158 +248,68 @@ fn range(axis: Axis, values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 }
 
 impl LinePlot {
-    /// Renders the plot to an SVG string. A plot with no plottable point (e.g. a risk that
-    /// is zero everywhere, on a log axis) is drawn empty, its title saying so.
-    ///
-    /// # Errors
-    /// [`ReportError::Plot`] if plotters fails.
-    pub fn to_svg(&self) -> Result<String, ReportError> {
+    /// The same figure as a one-panel [`PanelPlot`] (the one drawing implementation, legend
+    /// outside the data), each guide a grey dashed line across the abscissa's range.
+    pub fn to_panel_plot(&self) -> PanelPlot {
         let xr = range(
             self.x_axis,
             self.series.iter().flat_map(|s| s.x.iter().copied()),
         );
-        let guides = self.guides.iter().map(|g| g.1);
-        let yr = range(
-            self.y_axis,
-            self.series
-                .iter()
-                .flat_map(|s| s.y.iter().copied())
-                .chain(guides),
-        );
-        let (Some(xr), Some(yr)) = (xr, yr) else {
-            let empty = LinePlot {
-                title: format!(
-                    "{} (nothing to plot: no finite{} value)",
-                    self.title,
-                    if self.x_axis == Axis::Log || self.y_axis == Axis::Log {
-                        " positive"
-                    } else {
-                        ""
-                    }
-                ),
-                series: Vec::new(),
-                guides: Vec::new(),
-                ..self.clone()
-            };
-            return empty.render((1.0, 10.0), (1.0, 10.0));
-        };
-        self.render(xr, yr)
-    }
-
-    fn render(&self, xr: (f64, f64), yr: (f64, f64)) -> Result<String, ReportError> {
-        let err = |message: String| ReportError::Plot {
-            path: self.title.clone(),
-            message,
-        };
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (900, 600)).into_drawing_area();
-            root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-            match (self.x_axis, self.y_axis) {
-                (Axis::Log, Axis::Log) => self.draw(
-                    &root,
-                    (xr.0..xr.1).log_scale(),
-                    (yr.0..yr.1).log_scale(),
-                    xr,
-                ),
-                (Axis::Log, Axis::Linear) => {
-                    self.draw(&root, (xr.0..xr.1).log_scale(), yr.0..yr.1, xr)
-                }
-                (Axis::Linear, Axis::Log) => {
-                    self.draw(&root, xr.0..xr.1, (yr.0..yr.1).log_scale(), xr)
-                }
-                (Axis::Linear, Axis::Linear) => self.draw(&root, xr.0..xr.1, yr.0..yr.1, xr),
-            }
-            .map_err(err)?;
-            root.present().map_err(|e| err(e.to_string()))?;
-        }
-        Ok(svg)
-    }
-
-    fn draw<DB, X, Y>(
-        &self,
-        root: &DrawingArea<DB, plotters::coord::Shift>,
-        x: X,
-        y: Y,
-        xr: (f64, f64),
-    ) -> Result<(), String>
-    where
-        DB: DrawingBackend,
-        X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
-        Y: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
-        X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
-        Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
-    {
-        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x, y)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc(&self.x_label)
-            .y_desc(&self.y_label)
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|v| {
-                if self.y_axis == Axis::Log {
-                    format!("{v:.0e}")
-                } else {
-                    format!("{v:.3}")
-                }
-            })
-            .draw()
-            .map_err(e)?;
-        let grey = RGBColor(150, 150, 150);
-        for (label, level) in &self.guides {
-            if !keep(self.y_axis, *level) {
-                continue;
-            }
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(xr.0, *level), (xr.1, *level)],
-                    6,
-                    4,
-                    grey.stroke_width(1),
-                ))
-                .map_err(e)?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey));
-        }
-        for (i, s) in self.series.iter().enumerate() {
-            let (color, style) = style_of(s, i);
-            let pts: Vec<(f64, f64)> =
+        let plottable = xr.is_some()
+            && self.series.iter().any(|s| {
                 s.x.iter()
                     .zip(&s.y)
-                    .filter(|(x, y)| keep(self.x_axis, **x) && keep(self.y_axis, **y))
-                    .map(|(x, y)| (*x, *y))
-                    .collect();
-            let anno = if s.markers {
-                chart
-                    .draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))
-                    .map_err(e)?
-            } else if s.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(pts, 8, 5, style))
-                    .map_err(e)?
-            } else {
-                chart.draw_series(LineSeries::new(pts, style)).map_err(e)?
-            };
-            // An empty label keeps the series out of the legend.
-            if !s.label.is_empty() {
-                anno.label(s.label.clone())
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+                    .any(|(x, y)| keep(self.x_axis, *x) && keep(self.y_axis, *y))
+            });
+        let title = if plottable {
+            self.title.clone()
+        } else {
+            format!(
+                "{} (nothing to plot: no finite{} value)",
+                self.title,
+                if self.x_axis == Axis::Log || self.y_axis == Axis::Log {
+                    " positive"
+                } else {
+                    ""
+                }
+            )
+        };
+        let mut series = Vec::with_capacity(self.guides.len() + self.series.len());
+        if let Some((lo, hi)) = xr {
+            for (label, level) in &self.guides {
+                series.push(
+                    Series::dashed(label.clone(), vec![lo, hi], vec![*level, *level])
+                        .width(1)
+                        .coloured(GREY),
+                );
             }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
-        Ok(())
+        // Palette positions are the series' own, as before guides were series.
+        series.extend(self.series.iter().enumerate().map(|(i, s)| Series {
+            colour: s.colour.or(Some(i)),
+            ..s.clone()
+        }));
+        PanelPlot {
+            title,
+            x_label: self.x_label.clone(),
+            x_axis: self.x_axis,
+            panels: vec![Panel {
+                y_label: self.y_label.clone(),
+                y_axis: self.y_axis,
+                series,
+                height: 1.0,
+            }],
+        }
+    }
+
+    /// Renders the plot to an SVG string (through [`LinePlot::to_panel_plot`]). A plot with
+    /// no plottable point (e.g. a risk that is zero everywhere, on a log axis) is drawn
+    /// empty, its title saying so.
+    ///
+    /// # Errors
+    /// [`ReportError::Plot`] if plotters fails.
+    pub fn to_svg(&self) -> Result<String, ReportError> {
+        self.to_panel_plot().to_svg()
     }
 
     /// Writes the SVG to `path` atomically.

@@ -13,7 +13,8 @@
 //! hi = 1.0
 //! particles = 64
 //! placement = "quadrature"   # Gauss rule (default; "quantile" for beta), "quantile" (equal
-//!                            # weights at quantile midpoints), or "random" with `seed`
+//!                            # weights at quantile midpoints), "trapezoid" (normal law: the
+//!                            # trapezoidal rule out to 12 std), or "random" with `seed`
 //! [run]
 //! epsilon = 1e-6
 //! t_end = 3.0
@@ -334,17 +335,17 @@ impl Scenario {
             "quadrature"
         };
         let placement = match file.init.placement.as_deref().unwrap_or(default_placement) {
-            p @ ("quadrature" | "quantile") => {
+            p @ ("quadrature" | "quantile" | "trapezoid") => {
                 if file.init.seed.is_some() {
                     return Err(invalid(
                         "init.seed",
                         "only used with placement = \"random\"".into(),
                     ));
                 }
-                if p == "quadrature" {
-                    Placement::Quadrature
-                } else {
-                    Placement::Quantile
+                match p {
+                    "quadrature" => Placement::Quadrature,
+                    "quantile" => Placement::Quantile,
+                    _ => Placement::Trapezoid,
                 }
             }
             "random" => Placement::Random {
@@ -354,7 +355,7 @@ impl Scenario {
                 return Err(invalid(
                     "init.placement",
                     format!(
-                        "unknown placement \"{other}\" (expected \"quadrature\", \"quantile\" or \"random\")"
+                        "unknown placement \"{other}\" (expected \"quadrature\", \"quantile\", \"trapezoid\" or \"random\")"
                     ),
                 ));
             }

@@ -102,6 +102,23 @@ fn beta_laws_quantile_placement_and_the_sweep_grid() {
     )
     .unwrap();
     assert_eq!(q.problem.placement, Placement::Quantile);
+    let t = Scenario::from_toml_str(
+        &edit(
+            "law = \"uniform\"\nlo = -1.0\nhi = 1.0",
+            "law = \"normal\"\nmean = 0.0\nstd = 0.5",
+        )
+        .replacen("placement = \"quadrature\"", "placement = \"trapezoid\"", 1),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(t.problem.placement, Placement::Trapezoid);
+    // The trapezoidal rule belongs to the normal law: the error names the key.
+    let err = Scenario::from_toml_str(
+        &edit("placement = \"quadrature\"", "placement = \"trapezoid\""),
+        "u",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("init.placement"), "{err}");
     // The sweep grid: the scenario's own, else the default; the built-in scenario has one.
     assert_eq!(
         Scenario::from_toml_str(BASE, "base").unwrap().sweep_grid(),
