@@ -14,7 +14,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::sweep::Shard;
-use crate::phases::sweep::{SweepPoint, SweepSummary};
+use crate::phases::sweep::{PhaseId, SweepPoint, SweepSummary};
+use crate::report::plot::sequential_position;
 use crate::report::text_table::{to_markdown, write_latex, write_markdown};
 use crate::report::{
     Axis, Column, LinePlot, Manifest, OutputSet, ReportError, Series, Table,
@@ -416,9 +417,11 @@ fn tables_files(
 fn risk_plot(points: &[SweepPoint], summary: &SweepSummary) -> LinePlot {
     let mut points: Vec<&SweepPoint> = points.iter().collect();
     points.sort_by(|a, b| b.epsilon.total_cmp(&a.epsilon));
+    let n = points.len();
     let series = points
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let risk = p.trajectory.column("risk").unwrap_or_default();
             let (t, r): (Vec<f64>, Vec<f64>) = p
                 .trajectory
@@ -428,7 +431,8 @@ fn risk_plot(points: &[SweepPoint], summary: &SweepSummary) -> LinePlot {
                 .filter(|(t, r)| **t > 0.0 && **r > 0.0)
                 .map(|(t, r)| (*t, *r))
                 .unzip();
-            Series::line(format!("ε = {:.1e}", p.epsilon), t, r)
+            // Largest ε first: dark violet through orange as ε falls.
+            Series::line(format!("ε = {:.1e}", p.epsilon), t, r).tinted(sequential_position(i, n))
         })
         .collect();
     LinePlot {
@@ -443,9 +447,15 @@ fn risk_plot(points: &[SweepPoint], summary: &SweepSummary) -> LinePlot {
 }
 
 fn phase_plot(summary: &SweepSummary) -> LinePlot {
+    // A phase's points and its fit share a palette colour.
     let mut series = Vec::new();
-    for (id, eps, t) in summary.phase_times() {
-        series.push(Series::points(format!("phase {id}: t_mid"), eps, t));
+    let times = summary.phase_times();
+    let colour = |id: &PhaseId| times.iter().position(|(i, _, _)| i == id).unwrap_or(0);
+    for (id, eps, t) in &times {
+        series.push(
+            Series::points(format!("phase {id}: t_mid"), eps.clone(), t.clone())
+                .coloured(colour(id)),
+        );
     }
     for row in summary.exponents.iter().filter(|r| {
         r.quantity == crate::phases::sweep::Quantity::TMid
@@ -459,11 +469,9 @@ fn phase_plot(summary: &SweepSummary) -> LinePlot {
             .map(|p| p.epsilon)
             .collect();
         let fit = eps.iter().map(|&e| row.power_law_at(e)).collect();
-        series.push(Series::dashed(
-            format!("phase {}: fit C ε^γ", row.phase),
-            eps,
-            fit,
-        ));
+        let c = colour(&row.phase);
+        series
+            .push(Series::dashed(format!("phase {}: fit C ε^γ", row.phase), eps, fit).coloured(c));
     }
     LinePlot {
         title: "phase times against ε, with least-squares power laws".into(),
