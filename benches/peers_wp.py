@@ -139,6 +139,37 @@ def write_problem(path, eps, times, x, w):
             f.write(f"{float(xi)!r} {float(wi)!r}\n")
 
 
+def reference(args, tmp, n, times):
+    """The reference risk: timescales at --ref-rtol, read from --ref-cache when that file
+    exists for the same N, ε, t_end, output times, method and tolerances (a reference at
+    N = 65 536 takes minutes; reruns with a new --binary reuse it), else computed with
+    --ref-binary (default --binary) and stored there."""
+    key = (f"ref_n{n}_eps{args.epsilon:g}_t{args.t_end:g}_s{args.samples}_{args.ref_method}_"
+           f"rtol{args.ref_rtol:g}_atol{args.ref_atol:g}.json")
+    path = os.path.join(args.ref_cache, key) if args.ref_cache else None
+    if path and os.path.exists(path):
+        with open(path) as f:
+            rec = json.load(f)
+        if np.array_equal(np.asarray(rec["times"]), times):
+            rec["source"] = f"cached in {os.path.relpath(path, ROOT)}, computed {rec['date']} by {rec['commit']}"
+            return rec
+    binary = args.ref_binary or args.binary
+    t0 = time.perf_counter()
+    r = peers.run_timescales(binary, tmp, n, args.epsilon, args.t_end, args.ref_rtol, args.ref_atol,
+                             times, "reference", method=args.ref_method)
+    with open(os.path.join(tmp, "reference-out", "run.json")) as f:
+        commit = json.load(f).get("commit", "?")
+    rec = dict(name=r.name, wall=r.wall, steps=r.steps, risk=[float(x) for x in r.risk],
+               times=[float(t) for t in times], commit=commit, binary=binary,
+               date=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    if path:
+        os.makedirs(args.ref_cache, exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(rec, f)
+    rec["source"] = f"computed now by {commit}, process {time.perf_counter() - t0:.1f} s"
+    return rec
+
+
 class Capped(RuntimeError):
     pass
 
@@ -215,13 +246,18 @@ def main():
     p.add_argument("--ref-rtol", type=float, default=1e-12)
     p.add_argument("--ref-atol", type=float, default=1e-14)
     p.add_argument("--ref-method", default="rodas4")
+    p.add_argument("--ref-binary", help="timescales binary of the reference (default --binary)")
+    p.add_argument("--ref-cache", default=os.path.join(PEERS, "build", "reference"),
+                   help="directory of cached references ('' to always recompute)")
     p.add_argument("--cap", type=float, default=240.0, help="seconds per run before it is killed")
     p.add_argument("--repeat", type=int, default=1,
                    help="best of k runs (timing only); a run over 5 s is not repeated")
     p.add_argument("--slow-rtols", default="1e-5,1e-7",
                    help="rtol sweep of the dense configurations at N ≥ 1024 (minutes per run)")
     p.add_argument("--plot", metavar="JSON", nargs="+",
-                   help="only draw --figure from the --json files of earlier runs")
+                   help="only merge the --json files of earlier runs (sweeps of one N combine; "
+                   "a later file's run of the same solver, N and rtol replaces an earlier one): "
+                   "print the equal-accuracy tables and draw --figure")
     p.add_argument("--binary", default=peers.DEFAULT_BINARY, help="timescales binary")
     p.add_argument("--json", help="write every run to this JSON file")
     p.add_argument("--figure", help="work–precision figure (SVG or PNG by extension)")
@@ -229,12 +265,16 @@ def main():
     if args.plot:
         if not args.figure:
             sys.exit("--plot needs --figure")
-        runs, sizes = [], []
+        merged, sizes = {}, []
         for path in args.plot:
             with open(path) as f:
                 rec = json.load(f)
-            runs += rec["runs"]
+            for r in rec["runs"]:  # a later file's run of the same solver, N and rtol wins
+                merged[(r["n"], r["solver"], r.get("rtol"))] = r
             sizes += [n for n in sorted({r["n"] for r in rec["runs"]}) if n not in sizes]
+        runs = list(merged.values())
+        for n in sorted(sizes):
+            summary(n, runs, list(SOLVERS))
         figure(runs, sorted(sizes), args.figure)
         return
 
@@ -264,13 +304,12 @@ def main():
             write_problem(problem, args.epsilon, times, x, w / w.sum())
             ctx = dict(binary=args.binary, tmp=tmp, eps=args.epsilon, t_end=args.t_end, times=times,
                        problem=problem, cap=args.cap)
-            if any(SOLVERS[s][1] == "scipy" for s in names):
+            if any(SOLVERS[s][1] == "scipy" and (s, n) not in SKIP for s in names):
                 ctx["flow"] = peers.Flow(peers.SIGMA, peers.PHI, x, w / w.sum(), args.epsilon)
-            t0 = time.perf_counter()
-            ref = peers.run_timescales(args.binary, tmp, n, args.epsilon, args.t_end, args.ref_rtol,
-                                       args.ref_atol, times, "reference", method=args.ref_method)
-            print(f"## N = {n}\n\nreference: {ref.name} rtol {args.ref_rtol:g}: {ref.steps} steps, "
-                  f"{fmt_t(ref.wall)} (process {time.perf_counter() - t0:.1f} s); load {os.getloadavg()[0]:.2f}\n")
+            ref = reference(args, tmp, n, times)
+            print(f"## N = {n}\n\nreference: {ref['name']} rtol {args.ref_rtol:g}: {ref['steps']} steps, "
+                  f"{fmt_t(ref['wall'])} ({ref['source']}); load {os.getloadavg()[0]:.2f}\n")
+            ref = peers.Result(name=ref["name"], wall=ref["wall"], risk=np.asarray(ref["risk"]))
             print("| solver | rtol | max rel. risk error | solver wall | CPU | steps | work | load |")
             print("|---|---:|---:|---:|---:|---:|---|---:|", flush=True)
             for name in names:
@@ -369,7 +408,7 @@ def figure(runs, sizes, path):
         for s, pts in curves(runs, n).items():
             pts = sorted(pts)
             ax.loglog([e for e, _ in pts], [t for _, t in pts], label=SOLVERS[s][0],
-                      **style[SOLVERS[s][1]])
+                      color=f"C{list(SOLVERS).index(s)}", **style[SOLVERS[s][1]])
         ax.set_title(f"N = {n}")
         ax.set_xlabel("max relative risk error")
         ax.set_ylabel("solver time [s]")
