@@ -219,6 +219,38 @@ where
     })
 }
 
+/// The constants every closure needs (Copy: each `move` closure takes its own).
+#[derive(Clone, Copy)]
+struct Consts {
+    n: usize,
+    inv_eps: f64,
+    sigma: [f64; KK],
+    phi: [f64; KK],
+    /// σ_k²
+    sig2: [f64; KK],
+}
+
+impl Consts {
+    fn new(pr: &Problem) -> Self {
+        let sigma = pr.sigma;
+        Consts {
+            n: pr.a0.len(),
+            inv_eps: 1.0 / pr.eps,
+            sigma,
+            phi: pr.phi,
+            sig2: std::array::from_fn(|k| sigma[k] * sigma[k]),
+        }
+    }
+}
+
+/// s_i(0) = 0, a_i(0) = a0_i (interleaved).
+fn init_particles(a0: &[f64], y: &mut [f64]) {
+    for (i, a) in a0.iter().enumerate() {
+        y[2 * i] = 0.0;
+        y[2 * i + 1] = *a;
+    }
+}
+
 fn build_ode<M>(
     pr: &Problem,
     rtol: f64,
@@ -227,11 +259,14 @@ fn build_ode<M>(
 where
     M: Matrix<T = f64> + 'static,
 {
-    let n = pr.a0.len();
-    let inv_eps = 1.0 / pr.eps;
-    let (sigma, phi, w, w2) = (pr.sigma, pr.phi, pr.w.clone(), pr.w.clone());
-    let sig2: [f64; KK] = std::array::from_fn(|k| sigma[k] * sigma[k]);
-    let a0 = pr.a0.clone();
+    let Consts {
+        n,
+        inv_eps,
+        sigma,
+        phi,
+        sig2,
+    } = Consts::new(pr);
+    let (w, w2, a0) = (pr.w.clone(), pr.w.clone(), pr.a0.clone());
     OdeBuilder::<M>::new()
         .rtol(rtol)
         .atol([atol])
@@ -248,12 +283,7 @@ where
             },
         )
         .init(
-            move |_p: &[f64], _t: f64, y: &mut [f64]| {
-                for i in 0..n {
-                    y[2 * i] = 0.0;
-                    y[2 * i + 1] = a0[i];
-                }
-            },
+            move |_p: &[f64], _t: f64, y: &mut [f64]| init_particles(&a0, y),
             2 * n,
         )
         .build()
@@ -268,12 +298,14 @@ fn build_dae<M>(
 where
     M: Matrix<T = f64> + 'static,
 {
-    let n = pr.a0.len();
-    let inv_eps = 1.0 / pr.eps;
-    let (sigma, phi, w, w2) = (pr.sigma, pr.phi, pr.w.clone(), pr.w.clone());
-    let sig2: [f64; KK] = std::array::from_fn(|k| sigma[k] * sigma[k]);
-    let a0 = pr.a0.clone();
-    let w0 = pr.w.clone();
+    let Consts {
+        n,
+        inv_eps,
+        sigma,
+        phi,
+        sig2,
+    } = Consts::new(pr);
+    let (w, w2, w0, a0) = (pr.w.clone(), pr.w.clone(), pr.w.clone(), pr.a0.clone());
     OdeBuilder::<M>::new()
         .rtol(rtol)
         .atol([atol])
@@ -310,10 +342,7 @@ where
         )
         .init(
             move |_p: &[f64], _t: f64, y: &mut [f64]| {
-                for i in 0..n {
-                    y[2 * i] = 0.0;
-                    y[2 * i + 1] = a0[i];
-                }
+                init_particles(&a0, y);
                 let m = moments(&w0, &y[..2 * n]);
                 y[2 * n..2 * n + KK].copy_from_slice(&m);
             },
