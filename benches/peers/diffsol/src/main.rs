@@ -259,27 +259,22 @@ fn build_ode<M>(
 where
     M: Matrix<T = f64> + 'static,
 {
-    let Consts {
-        n,
-        inv_eps,
-        sigma,
-        phi,
-        sig2,
-    } = Consts::new(pr);
+    let cs = Consts::new(pr);
+    let n = cs.n;
     let (w, w2, a0) = (pr.w.clone(), pr.w.clone(), pr.a0.clone());
     OdeBuilder::<M>::new()
         .rtol(rtol)
         .atol([atol])
         .rhs_implicit(
             move |y: &[f64], _p: &[f64], _t: f64, f: &mut [f64]| {
-                let c = coeffs(&sigma, &phi, &moments(&w, y));
-                particle_rhs(&c, inv_eps, y, f, n);
+                let c = coeffs(&cs.sigma, &cs.phi, &moments(&w, y));
+                particle_rhs(&c, cs.inv_eps, y, f, n);
             },
             move |y: &[f64], _p: &[f64], _t: f64, v: &[f64], out: &mut [f64]| {
-                let c = coeffs(&sigma, &phi, &moments(&w2, y));
+                let c = coeffs(&cs.sigma, &cs.phi, &moments(&w2, y));
                 let dm = moment_derivative(&w2, y, v);
-                let dc: [f64; KK] = std::array::from_fn(|k| -sig2[k] * dm[k]);
-                particle_jv(&c, &dc, inv_eps, y, v, out, n);
+                let dc: [f64; KK] = std::array::from_fn(|k| -cs.sig2[k] * dm[k]);
+                particle_jv(&c, &dc, cs.inv_eps, y, v, out, n);
             },
         )
         .init(
@@ -298,13 +293,8 @@ fn build_dae<M>(
 where
     M: Matrix<T = f64> + 'static,
 {
-    let Consts {
-        n,
-        inv_eps,
-        sigma,
-        phi,
-        sig2,
-    } = Consts::new(pr);
+    let cs = Consts::new(pr);
+    let n = cs.n;
     let (w, w2, w0, a0) = (pr.w.clone(), pr.w.clone(), pr.w.clone(), pr.a0.clone());
     OdeBuilder::<M>::new()
         .rtol(rtol)
@@ -312,8 +302,8 @@ where
         .rhs_implicit(
             move |y: &[f64], _p: &[f64], _t: f64, f: &mut [f64]| {
                 let mstate: [f64; KK] = std::array::from_fn(|k| y[2 * n + k]);
-                let c = coeffs(&sigma, &phi, &mstate);
-                particle_rhs(&c, inv_eps, y, f, n);
+                let c = coeffs(&cs.sigma, &cs.phi, &mstate);
+                particle_rhs(&c, cs.inv_eps, y, f, n);
                 let m = moments(&w, &y[..2 * n]);
                 for k in 0..KK {
                     f[2 * n + k] = m[k] - mstate[k];
@@ -321,9 +311,9 @@ where
             },
             move |y: &[f64], _p: &[f64], _t: f64, v: &[f64], out: &mut [f64]| {
                 let mstate: [f64; KK] = std::array::from_fn(|k| y[2 * n + k]);
-                let c = coeffs(&sigma, &phi, &mstate);
-                let dc: [f64; KK] = std::array::from_fn(|k| -sig2[k] * v[2 * n + k]);
-                particle_jv(&c, &dc, inv_eps, y, v, out, n);
+                let c = coeffs(&cs.sigma, &cs.phi, &mstate);
+                let dc: [f64; KK] = std::array::from_fn(|k| -cs.sig2[k] * v[2 * n + k]);
+                particle_jv(&c, &dc, cs.inv_eps, y, v, out, n);
                 let dm = moment_derivative(&w2, &y[..2 * n], &v[..2 * n]);
                 for k in 0..KK {
                     out[2 * n + k] = dm[k] - v[2 * n + k];
