@@ -33,8 +33,13 @@ Usage (from the repository root, after `cargo build --release --workspace` and
     python3 benches/peers_wp.py                                  # N = 64, 1024, 65536
     python3 benches/peers_wp.py --sizes 64 --binary /path/to/other/timescales
     python3 benches/peers_wp.py --sizes 1024 --solvers ts-bdf,cvode-spgmr-wb --rtols 1e-6,1e-8
+    python3 benches/peers_wp.py --plot benches/results/peers_wp_n*.json new.json --figure wp.svg
 
-Writes --json (all runs), prints markdown tables, and draws --figure (one panel per N).
+Writes --json (all runs), prints markdown tables (every run; then, per N, each timescales run
+against the best peer at its error), and draws --figure (one panel per N). References are cached
+in --ref-cache (benches/peers/build/reference/), so a rerun with a new --binary and
+`--solvers ts-bdf,ts-rodas4` costs only the timescales runs; `--plot` then merges its JSON with
+the committed peer runs (benches/results/peers_wp_n*.json; the later file's rows win).
 """
 
 from __future__ import annotations
