@@ -57,9 +57,45 @@ pub(super) fn compute_r(order: usize, factor: f64) -> [[f64; MAX_ORDER + 1]; MAX
     r
 }
 
+/// `with_order!(k, K => body)`: `body` with the const `K` equal to the order `k` (1..=5), so
+/// that the per-element loops over the rows of the differences array unroll and the loop
+/// over the elements vectorizes.
+macro_rules! with_order {
+    ($order:expr, $k:ident => $body:expr) => {
+        match $order {
+            1 => {
+                const $k: usize = 1;
+                $body
+            }
+            2 => {
+                const $k: usize = 2;
+                $body
+            }
+            3 => {
+                const $k: usize = 3;
+                $body
+            }
+            4 => {
+                const $k: usize = 4;
+                $body
+            }
+            _ => {
+                const $k: usize = 5;
+                $body
+            }
+        }
+    };
+}
+
+/// The rows `D_0 … D_{ROWS−1}` of the differences array, each `n` long.
+fn rows(d: &[f64], n: usize) -> [&[f64]; ROWS] {
+    std::array::from_fn(|j| &d[j * n..(j + 1) * n])
+}
+
 /// Re-expresses the differences `D_0..D_k` for a step `factor` times the current one:
-/// `D ← (R(factor) R(1))ᵀ D` (scipy's `change_D`). `scratch` holds at least `(k+1)·n`.
-pub(super) fn change_d(d: &mut [f64], scratch: &mut [f64], n: usize, order: usize, factor: f64) {
+/// `D ← (R(factor) R(1))ᵀ D` (scipy's `change_D`), in place, one pass over the elements:
+/// `D_j ← Σ_{m=0..k} (R U)_{mj} D_m` (summed in the order of `m`, from `0.0`).
+pub(super) fn change_d(d: &mut [f64], n: usize, order: usize, factor: f64) {
     let r = compute_r(order, factor);
     let u = compute_r(order, 1.0);
     let mut ru = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
@@ -68,19 +104,146 @@ pub(super) fn change_d(d: &mut [f64], scratch: &mut [f64], n: usize, order: usiz
             ru[i][j] = (0..=order).map(|l| r[i][l] * u[l][j]).sum();
         }
     }
-    // new_j = Σ_k RU_kj D_k, row by row (contiguous, vectorizable passes).
-    let rows = (order + 1) * n;
-    let (old, new) = (&d[..rows], &mut scratch[..rows]);
-    for (j, new_j) in new.chunks_exact_mut(n.max(1)).enumerate().take(order + 1) {
-        new_j.fill(0.0);
-        for (k, old_k) in old.chunks_exact(n.max(1)).enumerate() {
-            let c = ru[k][j];
-            for (a, b) in new_j.iter_mut().zip(old_k) {
-                *a += c * b;
+    with_order!(order, K => change_d_k::<K>(d, n, &ru));
+}
+
+fn change_d_k<const K: usize>(d: &mut [f64], n: usize, ru: &[[f64; MAX_ORDER + 1]; MAX_ORDER + 1]) {
+    let d = &mut d[..(K + 1) * n];
+    for i in 0..n {
+        let mut old = [0.0; MAX_ORDER + 1];
+        for (m, o) in old.iter_mut().enumerate().take(K + 1) {
+            *o = d[m * n + i];
+        }
+        for j in 0..=K {
+            let mut acc = 0.0;
+            for (m, o) in old.iter().enumerate().take(K + 1) {
+                acc += ru[m][j] * o;
             }
+            d[j * n + i] = acc;
         }
     }
-    d[..rows].copy_from_slice(&scratch[..rows]);
+}
+
+/// The predictor pass of a step of order `k`, one pass over the elements:
+/// `y⁰ = Σ_{j≤k} D_j` (into `y_predict` and `y_new`), `ψ = Σ_{j=1..k} g_j D_j`
+/// (`g_j = γ_j/α_k`), the error weights `1/(atol + rtol |y⁰|)` and `d = 0`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn predict(
+    d: &[f64],
+    n: usize,
+    order: usize,
+    g: &[f64; MAX_ORDER + 1],
+    (atol, rtol): (f64, f64),
+    y_predict: &mut [f64],
+    psi: &mut [f64],
+    weight: &mut [f64],
+    y_new: &mut [f64],
+    dsum: &mut [f64],
+) {
+    let rows = rows(d, n);
+    with_order!(order, K => {
+        let (yp, ps, wt, yn, ds) = (
+            &mut y_predict[..n],
+            &mut psi[..n],
+            &mut weight[..n],
+            &mut y_new[..n],
+            &mut dsum[..n],
+        );
+        for i in 0..n {
+            let mut y = rows[0][i];
+            let mut p = 0.0;
+            for j in 1..=K {
+                let v = rows[j][i];
+                y += v;
+                p += g[j] * v;
+            }
+            yp[i] = y;
+            ps[i] = p;
+            wt[i] = 1.0 / (atol + rtol * y.abs());
+            yn[i] = y;
+            ds[i] = 0.0;
+        }
+    });
+}
+
+/// The error weights of the new state `1/(atol + rtol |y|)` and `Σ_i (d_i w_i)²` in one
+/// pass (lanes as [`weighted_sum_sq`]).
+pub(super) fn weights_and_sum_sq(
+    y: &[f64],
+    (atol, rtol): (f64, f64),
+    weight: &mut [f64],
+    x: &[f64],
+) -> f64 {
+    let mut acc = [0.0; LANES];
+    let (yc, xc) = (y.chunks_exact(LANES), x.chunks_exact(LANES));
+    let (yr, xr) = (yc.remainder(), xc.remainder());
+    let mut wc = weight.chunks_exact_mut(LANES);
+    for ((y, x), w) in yc.zip(xc).zip(&mut wc) {
+        for l in 0..LANES {
+            w[l] = 1.0 / (atol + rtol * y[l].abs());
+            let e = x[l] * w[l];
+            acc[l] += e * e;
+        }
+    }
+    for (l, ((y, x), w)) in yr.iter().zip(xr).zip(wc.into_remainder()).enumerate() {
+        *w = 1.0 / (atol + rtol * y.abs());
+        let e = x * *w;
+        acc[l] += e * e;
+    }
+    add_lanes(acc)
+}
+
+/// The update of the differences after an accepted step of order `k`, one pass over the
+/// elements: `D_{k+2} = d − D_{k+1}`, `D_{k+1} = d`, `D_j += D_{j+1}` for `j = k..0`.
+/// With `weight` (order selection) also `(Σ_i (D_{k,i} w_i)², Σ_i (D_{k+2,i} w_i)²)` of the
+/// updated rows (lanes as [`weighted_sum_sq`]), else zeros.
+pub(super) fn accept_update(
+    d: &mut [f64],
+    n: usize,
+    order: usize,
+    dsum: &[f64],
+    weight: Option<&[f64]>,
+) -> (f64, f64) {
+    with_order!(order, K => accept_update_k::<K>(d, n, dsum, weight))
+}
+
+fn accept_update_k<const K: usize>(
+    d: &mut [f64],
+    n: usize,
+    dsum: &[f64],
+    weight: Option<&[f64]>,
+) -> (f64, f64) {
+    let d = &mut d[..(K + 3) * n];
+    let dsum = &dsum[..n];
+    let update = |d: &mut [f64], i: usize| {
+        let di = dsum[i];
+        let last = d[(K + 1) * n + i];
+        d[(K + 2) * n + i] = di - last;
+        let mut above = di;
+        d[(K + 1) * n + i] = di;
+        for j in (0..=K).rev() {
+            let v = d[j * n + i] + above;
+            d[j * n + i] = v;
+            above = v;
+        }
+    };
+    let Some(weight) = weight else {
+        for i in 0..n {
+            update(d, i);
+        }
+        return (0.0, 0.0);
+    };
+    let weight = &weight[..n];
+    let (mut am, mut ap) = ([0.0; LANES], [0.0; LANES]);
+    for i in 0..n {
+        update(d, i);
+        let l = i % LANES;
+        let em = d[K * n + i] * weight[i];
+        am[l] += em * em;
+        let ep = d[(K + 2) * n + i] * weight[i];
+        ap[l] += ep * ep;
+    }
+    (add_lanes(am), add_lanes(ap))
 }
 
 /// Partial sums of [`weighted_sum_sq`]: entry `i` goes to lane `i mod LANES`.

@@ -59,7 +59,8 @@ mod tests;
 
 use kernels::{
     Coefficients, MAX_FACTOR, MAX_ORDER, MIN_FACTOR, NEWTON_MAXITER, NewtonFailure, ROWS,
-    add_and_sum_sq, change_d, dense_output, next_up, rms,
+    accept_update, add_and_sum_sq, change_d, dense_output, next_up, predict, rms,
+    weights_and_sum_sq,
 };
 
 use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
@@ -98,7 +99,6 @@ struct Work {
     y_new: Vec<f64>,
     dsum: Vec<f64>,
     dy: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
 impl<S: Linearization> Bdf<S> {
@@ -138,7 +138,6 @@ impl<S: Linearization> Bdf<S> {
                 y_new: vec![0.0; n],
                 dsum: vec![0.0; n],
                 dy: vec![0.0; n],
-                scratch: vec![0.0; (MAX_ORDER + 1) * n],
             },
         })
     }
@@ -226,10 +225,13 @@ impl<S: Linearization> Bdf<S> {
     /// scipy's `solve_bdf_system`: simplified Newton from `y_predict` with the Newton matrix
     /// of `c_w`. On success `y_new` holds the new state, `dsum = y_new − y_predict`, and the
     /// iteration count is returned.
-    fn newton(&mut self, c: f64, c_w: f64) -> Result<usize, NewtonFailure> {
+    /// `fresh`: `y_new = y_predict` and `dsum = 0` already (the predictor pass sets them).
+    fn newton(&mut self, c: f64, c_w: f64, fresh: bool) -> Result<usize, NewtonFailure> {
         let w = &mut self.work;
-        w.y_new.copy_from_slice(&w.y_predict);
-        w.dsum.fill(0.0);
+        if !fresh {
+            w.y_new.copy_from_slice(&w.y_predict);
+            w.dsum.fill(0.0);
+        }
         let mut dy_norm_old: Option<f64> = None;
         let (cf, cd) = (c / c_w, 1.0 / c_w);
         for k in 0..NEWTON_MAXITER {
@@ -273,7 +275,7 @@ impl<S: Linearization> Bdf<S> {
     /// `D ← (R(factor) R(1))ᵀ D` for the current order.
     fn rescale(&mut self, factor: f64) {
         let n = self.n();
-        change_d(&mut self.d, &mut self.work.scratch, n, self.order, factor);
+        change_d(&mut self.d, n, self.order, factor);
     }
 
     /// The order-selection and step-size update after an accepted step: `D_{k+2} = d −
@@ -283,34 +285,19 @@ impl<S: Linearization> Bdf<S> {
         let n = self.n();
         let order = self.order;
         let select = self.n_equal_steps > order;
-        {
-            let (d_k1, rest) = self.d[(order + 1) * n..].split_at_mut(n);
-            for ((top, last), di) in rest[..n]
-                .iter_mut()
-                .zip(d_k1.iter_mut())
-                .zip(&self.work.dsum)
-            {
-                *top = di - *last;
-                *last = *di;
-            }
-        }
-        for j in (0..=order).rev() {
-            let (head, tail) = self.d.split_at_mut((j + 1) * n);
-            for (a, b) in head[j * n..].iter_mut().zip(&tail[..n]) {
-                *a += b;
-            }
-        }
+        let weight = select.then_some(&self.work.weight[..]);
+        let (sum_m, sum_p) = accept_update(&mut self.d, n, order, &self.work.dsum, weight);
         if !select {
             return;
         }
-        let weight = &self.work.weight;
+        let rms_of = |sum: f64| (sum / n as f64).sqrt();
         let error_m_norm = if order > 1 {
-            self.co.error_const[order - 1] * rms(&self.d[order * n..(order + 1) * n], weight)
+            self.co.error_const[order - 1] * rms_of(sum_m)
         } else {
             f64::INFINITY
         };
         let error_p_norm = if order < MAX_ORDER {
-            self.co.error_const[order + 1] * rms(&self.d[(order + 2) * n..(order + 3) * n], weight)
+            self.co.error_const[order + 1] * rms_of(sum_p)
         } else {
             f64::INFINITY
         };
@@ -422,24 +409,21 @@ impl<S: Linearization> Solver for Bdf<S> {
             // of y⁰ (row-wise passes).
             let order = self.order;
             let alpha = self.co.alpha[order];
+            let g = std::array::from_fn(|j| self.co.gamma[j] / alpha);
             let w = &mut self.work;
-            w.y_predict.copy_from_slice(&self.d[..n]);
-            w.psi.fill(0.0);
-            for j in 1..=order {
-                let g = self.co.gamma[j] / alpha;
-                for ((yp, ps), dj) in w
-                    .y_predict
-                    .iter_mut()
-                    .zip(w.psi.iter_mut())
-                    .zip(&self.d[j * n..(j + 1) * n])
-                {
-                    *yp += dj;
-                    *ps += g * dj;
-                }
-            }
-            for (wt, yp) in w.weight.iter_mut().zip(&w.y_predict) {
-                *wt = 1.0 / (atol + rtol * yp.abs());
-            }
+            predict(
+                &self.d,
+                n,
+                order,
+                &g,
+                (atol, rtol),
+                &mut w.y_predict,
+                &mut w.psi,
+                &mut w.weight,
+                &mut w.y_new,
+                &mut w.dsum,
+            );
+            let mut fresh = true;
             let c = h / alpha;
 
             let outcome = loop {
@@ -455,7 +439,9 @@ impl<S: Linearization> Solver for Bdf<S> {
                         c
                     }
                 };
-                match self.newton(c, c_w) {
+                let result = self.newton(c, c_w, fresh);
+                fresh = false;
+                match result {
                     Ok(iters) => break Ok(iters),
                     Err(failure) => {
                         if current_jac {
@@ -494,10 +480,8 @@ impl<S: Linearization> Solver for Bdf<S> {
                 0.9 * (2 * NEWTON_MAXITER + 1) as f64 / (2 * NEWTON_MAXITER + n_iter) as f64;
             // Weights of the new state and ‖C_k d‖ (one pass).
             let w = &mut self.work;
-            for (wt, y) in w.weight.iter_mut().zip(&w.y_new) {
-                *wt = 1.0 / (atol + rtol * y.abs());
-            }
-            let error_norm = self.co.error_const[order] * rms(&w.dsum, &w.weight);
+            let sum_sq = weights_and_sum_sq(&w.y_new, (atol, rtol), &mut w.weight, &w.dsum);
+            let error_norm = self.co.error_const[order] * (sum_sq / n as f64).sqrt();
             if error_norm > 1.0 || !error_norm.is_finite() {
                 let factor = if error_norm.is_finite() {
                     MIN_FACTOR.max(safety * error_norm.powf(-1.0 / (order as f64 + 1.0)))
