@@ -87,9 +87,41 @@ macro_rules! with_order {
     };
 }
 
-/// The rows `D_0 … D_{ROWS−1}` of the differences array, each `n` long.
-fn rows(d: &[f64], n: usize) -> [&[f64]; ROWS] {
-    std::array::from_fn(|j| &d[j * n..(j + 1) * n])
+/// `for_blocks!(n, |i, v| body)`: `body` for the element blocks `i..i + v` of `0..n`: full
+/// blocks of [`LANES`] (`v` known at compile time, so that the block loads, stores and the
+/// lane-wise arithmetic of [`ld`]/[`st`] arrays vectorize) and then the tail.
+macro_rules! for_blocks {
+    ($n:expr, |$i:ident, $v:ident| $body:block) => {{
+        let n: usize = $n;
+        let full = n - n % LANES;
+        let mut start = 0;
+        while start < full {
+            let ($i, $v) = (start, LANES);
+            $body
+            start += LANES;
+        }
+        if full < n {
+            let ($i, $v) = (full, n - full);
+            $body
+        }
+    }};
+}
+
+/// One block of [`LANES`] elements.
+type Block = [f64; LANES];
+
+/// `x[i..i + v]`, padded with zeros.
+#[inline(always)]
+fn ld(x: &[f64], i: usize, v: usize) -> Block {
+    let mut b = [0.0; LANES];
+    b[..v].copy_from_slice(&x[i..i + v]);
+    b
+}
+
+/// `x[i..i + v] = b[..v]`.
+#[inline(always)]
+fn st(x: &mut [f64], i: usize, v: usize, b: &Block) {
+    x[i..i + v].copy_from_slice(&b[..v]);
 }
 
 /// Re-expresses the differences `D_0..D_k` for a step `factor` times the current one:
@@ -108,20 +140,21 @@ pub(super) fn change_d(d: &mut [f64], n: usize, order: usize, factor: f64) {
 }
 
 fn change_d_k<const K: usize>(d: &mut [f64], n: usize, ru: &[[f64; MAX_ORDER + 1]; MAX_ORDER + 1]) {
-    let d = &mut d[..(K + 1) * n];
-    for i in 0..n {
-        let mut old = [0.0; MAX_ORDER + 1];
+    for_blocks!(n, |i, v| {
+        let mut old = [[0.0; LANES]; MAX_ORDER + 1];
         for (m, o) in old.iter_mut().enumerate().take(K + 1) {
-            *o = d[m * n + i];
+            *o = ld(d, m * n + i, v);
         }
         for j in 0..=K {
-            let mut acc = 0.0;
+            let mut acc = [0.0; LANES];
             for (m, o) in old.iter().enumerate().take(K + 1) {
-                acc += ru[m][j] * o;
+                for l in 0..LANES {
+                    acc[l] += ru[m][j] * o[l];
+                }
             }
-            d[j * n + i] = acc;
+            st(d, j * n + i, v, &acc);
         }
-    }
+    });
 }
 
 /// The predictor pass of a step of order `k`, one pass over the elements:
@@ -140,30 +173,23 @@ pub(super) fn predict(
     y_new: &mut [f64],
     dsum: &mut [f64],
 ) {
-    let rows = rows(d, n);
-    with_order!(order, K => {
-        let (yp, ps, wt, yn, ds) = (
-            &mut y_predict[..n],
-            &mut psi[..n],
-            &mut weight[..n],
-            &mut y_new[..n],
-            &mut dsum[..n],
-        );
-        for i in 0..n {
-            let mut y = rows[0][i];
-            let mut p = 0.0;
-            for j in 1..=K {
-                let v = rows[j][i];
-                y += v;
-                p += g[j] * v;
+    with_order!(order, K => for_blocks!(n, |i, v| {
+        let mut y = ld(d, i, v);
+        let mut p = [0.0; LANES];
+        for (j, gj) in g.iter().enumerate().take(K + 1).skip(1) {
+            let dj = ld(d, j * n + i, v);
+            for l in 0..LANES {
+                y[l] += dj[l];
+                p[l] += gj * dj[l];
             }
-            yp[i] = y;
-            ps[i] = p;
-            wt[i] = 1.0 / (atol + rtol * y.abs());
-            yn[i] = y;
-            ds[i] = 0.0;
         }
-    });
+        let wt: Block = std::array::from_fn(|l| 1.0 / (atol + rtol * y[l].abs()));
+        st(y_predict, i, v, &y);
+        st(psi, i, v, &p);
+        st(weight, i, v, &wt);
+        st(y_new, i, v, &y);
+        st(dsum, i, v, &[0.0; LANES]);
+    }));
 }
 
 /// The error weights of the new state `1/(atol + rtol |y|)` and `Σ_i (d_i w_i)²` in one
@@ -175,21 +201,15 @@ pub(super) fn weights_and_sum_sq(
     x: &[f64],
 ) -> f64 {
     let mut acc = [0.0; LANES];
-    let (yc, xc) = (y.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (yr, xr) = (yc.remainder(), xc.remainder());
-    let mut wc = weight.chunks_exact_mut(LANES);
-    for ((y, x), w) in yc.zip(xc).zip(&mut wc) {
-        for l in 0..LANES {
-            w[l] = 1.0 / (atol + rtol * y[l].abs());
+    for_blocks!(x.len(), |i, v| {
+        let (y, x) = (ld(y, i, v), ld(x, i, v));
+        let w: Block = std::array::from_fn(|l| 1.0 / (atol + rtol * y[l].abs()));
+        for l in 0..v {
             let e = x[l] * w[l];
             acc[l] += e * e;
         }
-    }
-    for (l, ((y, x), w)) in yr.iter().zip(xr).zip(wc.into_remainder()).enumerate() {
-        *w = 1.0 / (atol + rtol * y.abs());
-        let e = x * *w;
-        acc[l] += e * e;
-    }
+        st(weight, i, v, &w);
+    });
     add_lanes(acc)
 }
 
@@ -213,36 +233,34 @@ fn accept_update_k<const K: usize>(
     dsum: &[f64],
     weight: Option<&[f64]>,
 ) -> (f64, f64) {
-    let d = &mut d[..(K + 3) * n];
-    let dsum = &dsum[..n];
-    let update = |d: &mut [f64], i: usize| {
-        let di = dsum[i];
-        let last = d[(K + 1) * n + i];
-        d[(K + 2) * n + i] = di - last;
-        let mut above = di;
-        d[(K + 1) * n + i] = di;
-        for j in (0..=K).rev() {
-            let v = d[j * n + i] + above;
-            d[j * n + i] = v;
-            above = v;
-        }
-    };
-    let Some(weight) = weight else {
-        for i in 0..n {
-            update(d, i);
-        }
-        return (0.0, 0.0);
-    };
-    let weight = &weight[..n];
     let (mut am, mut ap) = ([0.0; LANES], [0.0; LANES]);
-    for i in 0..n {
-        update(d, i);
-        let l = i % LANES;
-        let em = d[K * n + i] * weight[i];
-        am[l] += em * em;
-        let ep = d[(K + 2) * n + i] * weight[i];
-        ap[l] += ep * ep;
-    }
+    for_blocks!(n, |i, v| {
+        let di = ld(dsum, i, v);
+        let last = ld(d, (K + 1) * n + i, v);
+        let top: Block = std::array::from_fn(|l| di[l] - last[l]);
+        st(d, (K + 2) * n + i, v, &top);
+        st(d, (K + 1) * n + i, v, &di);
+        let mut above = di;
+        let mut row_k = di;
+        for j in (0..=K).rev() {
+            let dj = ld(d, j * n + i, v);
+            let new: Block = std::array::from_fn(|l| dj[l] + above[l]);
+            st(d, j * n + i, v, &new);
+            if j == K {
+                row_k = new;
+            }
+            above = new;
+        }
+        if let Some(weight) = weight {
+            let w = ld(weight, i, v);
+            for l in 0..v {
+                let em = row_k[l] * w[l];
+                am[l] += em * em;
+                let ep = top[l] * w[l];
+                ap[l] += ep * ep;
+            }
+        }
+    });
     (add_lanes(am), add_lanes(ap))
 }
 
@@ -276,7 +294,7 @@ pub(super) fn add_lanes(acc: [f64; LANES]) -> f64 {
 }
 
 /// `y += Δ`, `d += Δ` and `Σ_i (Δ_i w_i)²` in one pass (lanes as [`weighted_sum_sq`]).
-pub(super) fn add_and_sum_sq(dy: &[f64], weight: &[f64], y: &mut [f64], d: &mut [f64]) -> f64 {
+pub(crate) fn add_and_sum_sq(dy: &[f64], weight: &[f64], y: &mut [f64], d: &mut [f64]) -> f64 {
     let mut acc = [0.0; LANES];
     let (xc, wc) = (dy.chunks_exact(LANES), weight.chunks_exact(LANES));
     let (xr, wr) = (xc.remainder(), wc.remainder());

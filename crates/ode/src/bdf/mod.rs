@@ -54,17 +54,19 @@
 //! `select_initial_step` sees `t_bound`.
 
 mod kernels;
+pub(crate) use kernels::add_and_sum_sq;
 #[cfg(test)]
 mod tests;
 
 use kernels::{
     Coefficients, MAX_FACTOR, MAX_ORDER, MIN_FACTOR, NEWTON_MAXITER, NewtonFailure, ROWS,
-    accept_update, add_and_sum_sq, change_d, dense_output, next_up, predict, rms,
-    weights_and_sum_sq,
+    accept_update, change_d, dense_output, next_up, predict, rms, weights_and_sum_sq,
 };
 
 use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
-use crate::{Clock, IntegrationError, Linearization, Solver, SolverOptions, SolverStats};
+use crate::{
+    Clock, IntegrationError, Linearization, NewtonCorrection, Solver, SolverOptions, SolverStats,
+};
 
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme),
 /// owning its system.
@@ -235,24 +237,24 @@ impl<S: Linearization> Bdf<S> {
         let mut dy_norm_old: Option<f64> = None;
         let (cf, cd) = (c / c_w, 1.0 / c_w);
         for k in 0..NEWTON_MAXITER {
-            self.system.rhs(&w.y_new, &mut w.f);
+            // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W), y += Δ, d += Δ
+            // and ‖Δ‖ (on failure y and d are discarded).
+            let correction = self.system.newton_correction(NewtonCorrection {
+                y: &mut w.y_new,
+                d: &mut w.dsum,
+                psi: &w.psi,
+                weight: &w.weight,
+                alpha: cf,
+                beta: cd,
+                f: &mut w.f,
+                dy: &mut w.dy,
+            });
             self.stats.rhs_evals += 1;
-            // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W).
-            for (((dy, f), psi), ds) in w.dy.iter_mut().zip(&w.f).zip(&w.psi).zip(&w.dsum) {
-                *dy = cf * f - cd * (psi + ds);
-            }
-            self.system.solve(&mut w.dy);
             self.stats.linear_solves += 1;
-            // ‖Δ‖ and the tentative update in one pass (on failure y and d are discarded).
-            let dy_norm = (add_and_sum_sq(&w.dy, &w.weight, &mut w.y_new, &mut w.dsum)
-                / w.dy.len().max(1) as f64)
-                .sqrt();
-            if !dy_norm.is_finite() {
-                // A non-finite F(y) (or solve) shows here: name the culprit.
-                let culprit = |x: &[f64]| x.iter().position(|v| !v.is_finite());
-                let i = culprit(&w.f).or_else(|| culprit(&w.dy)).unwrap_or(0);
-                return Err(NewtonFailure::NonFinite(i));
-            }
+            let dy_norm = match correction {
+                Ok(sum) => (sum / w.dy.len().max(1) as f64).sqrt(),
+                Err(i) => return Err(NewtonFailure::NonFinite(i)),
+            };
             let rate = dy_norm_old.map(|old| dy_norm / old);
             let diverging = rate.is_some_and(|rate| {
                 rate >= 1.0
