@@ -203,9 +203,7 @@ impl<S: Linearization> Rodas4<S> {
                 stage[i] = v;
                 bad |= !v.is_finite();
             }
-            if bad
-                && let Some(i) = stage.iter().position(|v| !v.is_finite())
-            {
+            if bad && let Some(i) = stage.iter().position(|v| !v.is_finite()) {
                 return Some(i);
             }
             self.system.rhs(stage, fval);

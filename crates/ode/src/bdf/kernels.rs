@@ -139,6 +139,8 @@ pub(super) fn change_d(d: &mut [f64], n: usize, order: usize, factor: f64) {
     with_order!(order, K => change_d_k::<K>(d, n, &ru));
 }
 
+// (`j` indexes a column of `RU` and a row of `D`.)
+#[allow(clippy::needless_range_loop)]
 fn change_d_k<const K: usize>(d: &mut [f64], n: usize, ru: &[[f64; MAX_ORDER + 1]; MAX_ORDER + 1]) {
     for_blocks!(n, |i, v| {
         let mut old = [[0.0; LANES]; MAX_ORDER + 1];
