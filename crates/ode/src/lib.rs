@@ -58,6 +58,6 @@ pub use observer::{Observer, Recorder, Trajectory};
 pub use rodas::Rodas4;
 pub use solver::{Clock, OutputMode, Solver, SolverOptions, SolverStats};
 pub use system::{
-    DenseSlowFast, JacobianBlocks, Linearization, OdeSystem, SlowFastSystem,
+    DenseSlowFast, JacobianBlocks, Linearization, NewtonCorrection, OdeSystem, SlowFastSystem,
     finite_difference_blocks,
 };

@@ -191,15 +191,19 @@ impl<S: Linearization> Rodas4<S> {
         let (u, k, stage, fval) = (&self.u, &mut self.k, &mut self.stage, &mut self.fval);
         for s in 0..6 {
             // One fused pass: stage = u + Σ_j a_sj k_j.
+            // (With a branch-free check for a non-finite entry, located only when there is
+            // one.)
             let a = &A[s][..s];
+            let mut bad = false;
             for i in 0..n {
                 let mut v = u[i];
                 for (aj, kj) in a.iter().zip(k.iter()) {
                     v += aj * kj[i];
                 }
                 stage[i] = v;
+                bad |= !v.is_finite();
             }
-            if let Some(i) = stage.iter().position(|v| !v.is_finite()) {
+            if bad && let Some(i) = stage.iter().position(|v| !v.is_finite()) {
                 return Some(i);
             }
             self.system.rhs(stage, fval);
@@ -207,10 +211,10 @@ impl<S: Linearization> Rodas4<S> {
             let (done, rest) = k.split_at_mut(s);
             let ks = &mut rest[0];
             // One fused pass: k_s = F(stage) + Σ_j (c_sj/h) k_j, then W⁻¹.
-            let c: Vec<f64> = C[s][..s].iter().map(|c| c / h).collect();
+            let c: [f64; 5] = std::array::from_fn(|j| C[s][j] / h);
             for i in 0..n {
                 let mut v = fval[i];
-                for (cj, kj) in c.iter().zip(done.iter()) {
+                for (cj, kj) in c[..s].iter().zip(done.iter()) {
                     v += cj * kj[i];
                 }
                 ks[i] = v;

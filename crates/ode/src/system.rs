@@ -45,6 +45,34 @@ pub trait Linearization: OdeSystem {
     fn factor(&mut self, c: f64) -> Result<(), String>;
     /// Overwrites `b` with `W⁻¹ b`.
     fn solve(&self, b: &mut [f64]);
+    /// One simplified-Newton correction of BDF (see [`NewtonCorrection`]):
+    ///
+    /// ```text
+    ///   Δ = W⁻¹ (α F(y) − β (ψ + d)),   y ← y + Δ,   d ← d + Δ,
+    /// ```
+    ///
+    /// returning `Σ_i (Δ_i w_i)²`, or `Err(i)` with the first non-finite component of
+    /// `F(y)` (else of `Δ`) when that sum is not finite. The default evaluates
+    /// [`rhs`](OdeSystem::rhs), forms the right-hand side, [`solve`](Self::solve)s and
+    /// updates in four passes over the state, summing in eight interleaved partial sums. A
+    /// system may fuse these passes (the result must be the same numbers, the sum the same
+    /// up to the order of its terms) and ignore the work arrays.
+    ///
+    /// # Errors
+    /// The index of the first non-finite component, as above.
+    fn newton_correction(&self, c: NewtonCorrection<'_>) -> Result<f64, usize> {
+        self.rhs(c.y, c.f);
+        for (((dy, f), psi), ds) in c.dy.iter_mut().zip(&*c.f).zip(c.psi).zip(&*c.d) {
+            *dy = c.alpha * f - c.beta * (psi + ds);
+        }
+        self.solve(c.dy);
+        let sum = crate::bdf::add_and_sum_sq(c.dy, c.weight, c.y, c.d);
+        if sum.is_finite() {
+            return Ok(sum);
+        }
+        let culprit = |x: &[f64]| x.iter().position(|v| !v.is_finite());
+        Err(culprit(c.f).or_else(|| culprit(c.dy)).unwrap_or(0))
+    }
     /// The first component of `u` outside the domain where the solution must stay (for
     /// example an overlap `|s| > 1`), if any. BDF rejects a step whose new state leaves the
     /// domain and retries it with half the step (SUNDIALS CVODE's inequality constraints do
@@ -54,7 +82,35 @@ pub trait Linearization: OdeSystem {
     }
 }
 
+/// The arguments of [`Linearization::newton_correction`]: the iterate `y` and the
+/// accumulated correction `d` (both updated), the constant part `ψ` of the residual, the
+/// error weights `w`, the factors `α = c/c_W` and `β = 1/c_W`, and two work arrays (`F(y)`
+/// and `Δ` of the default; a fused implementation may leave them untouched). All have the
+/// dimension of the system.
+#[derive(Debug)]
+pub struct NewtonCorrection<'a> {
+    /// The iterate `y`, updated to `y + Δ`.
+    pub y: &'a mut [f64],
+    /// The accumulated correction `d`, updated to `d + Δ`.
+    pub d: &'a mut [f64],
+    /// `ψ`.
+    pub psi: &'a [f64],
+    /// Error weights `w_i`.
+    pub weight: &'a [f64],
+    /// `α`.
+    pub alpha: f64,
+    /// `β`.
+    pub beta: f64,
+    /// Work array (`F(y)`).
+    pub f: &'a mut [f64],
+    /// Work array (`Δ`).
+    pub dy: &'a mut [f64],
+}
+
 impl<S: Linearization + ?Sized> Linearization for &mut S {
+    fn newton_correction(&self, c: NewtonCorrection<'_>) -> Result<f64, usize> {
+        (**self).newton_correction(c)
+    }
     fn update_jacobian(&mut self, u: &[f64]) {
         (**self).update_jacobian(u);
     }

@@ -175,3 +175,88 @@ pub(super) fn solve_update_kernel<L: Len>(
         store(ba, i, v, fma(load(f2, i, v), dq, fma(load(f4, i, v), q, y)));
     });
 }
+
+/// First half of a fused BDF Newton correction over one chunk (particles `start..`):
+/// `F(y_i)` as [`rhs_kernel`], `b_i = α F_i − β (ψ_i + d_i)`, `x_i = D_i⁻¹ b_i` into `xs, xa`,
+/// and the power sums of [`solve_scale_kernel`] into `acc` — the same operations in the same
+/// order as those kernels and the integrator's pass between them, so the same bits. Returns
+/// the first particle whose `F_s` (first entry) and whose `F_a` (second) is not finite.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn newton_scale_kernel<L: Len>(
+    len: L,
+    (c, inv_eps, alpha, beta): (&[f64], f64, f64, f64),
+    start: usize,
+    [ys, ya, ps, pa, ds, da]: [&[f64]; 6],
+    (w, s, a): (&[f64], &[f64], &[f64]),
+    [d11, d12, d21, d22]: [&[f64]; 4],
+    xs_out: &mut [f64],
+    xa_out: &mut [f64],
+    acc: &mut [f64],
+) -> [Option<usize>; 2] {
+    let c = &c[..len.get()];
+    let len = len.get();
+    let (one, inv_eps) = (f64x4::ONE, f64x4::splat(inv_eps));
+    let (alpha, beta) = (f64x4::splat(alpha), f64x4::splat(beta));
+    let mut bad = [None; 2];
+    let mut flag = |which: usize, finite: wide::f64x4, i: usize, v: usize| {
+        if !finite.all() {
+            let mask = finite.to_bitmask();
+            if let Some(l) = (0..v).find(|&l| mask & (1 << l) == 0) {
+                bad[which].get_or_insert(start + i + l);
+            }
+        }
+    };
+    with_lane_acc(2 * len, |lanes| {
+        let (l1, l2) = lanes.split_at_mut(len);
+        for_blocks!(s.len(), |i, v| {
+            let (yi, ai) = (load(ys, i, v), load(ya, i, v));
+            let (p, dp) = horner2(c, yi);
+            let fs = (one - yi * yi) * ai * dp;
+            let fa = p * inv_eps;
+            flag(0, fs.is_finite(), i, v);
+            flag(1, fa.is_finite(), i, v);
+            let x = alpha * fs - beta * (load(ps, i, v) + load(ds, i, v));
+            let y = alpha * fa - beta * (load(pa, i, v) + load(da, i, v));
+            let xs = fma(load(d11, i, v), x, load(d12, i, v) * y);
+            let xa = fma(load(d21, i, v), x, load(d22, i, v) * y);
+            store(xs_out, i, v, xs);
+            store(xa_out, i, v, xa);
+            let (wi, si) = (load(w, i, v), load(s, i, v));
+            add_powers([&mut *l1, &mut *l2], [wi * load(a, i, v) * xs, wi * xa], si);
+        });
+        reduce_lanes(lanes, &mut acc[..2 * len]);
+    });
+    bad
+}
+
+/// Second half of a fused BDF Newton correction over one chunk: `Δ_i = x_i + D_i⁻¹ U_i z`
+/// as [`solve_update_kernel`], `y_i += Δ_i`, `d_i += Δ_i`, and `Σ_i (Δ_i w_i)²` of the chunk
+/// (both entries of a particle into one lane of four, lanes added in a fixed order).
+#[inline(never)]
+pub(super) fn newton_update_kernel<L: Len>(
+    len: L,
+    qc: &[f64],
+    s: &[f64],
+    [f1, f2, f3, f4]: [&[f64]; 4],
+    [xs, xa, ws, wa]: [&[f64]; 4],
+    [ys, ya, ds, da]: [&mut [f64]; 4],
+) -> f64 {
+    let qc = &qc[..len.get()];
+    let mut acc = f64x4::ZERO;
+    for_blocks!(s.len(), |i, v| {
+        let (q, dq) = horner2(qc, load(s, i, v));
+        let (x, y) = (load(xs, i, v), load(xa, i, v));
+        let es = fma(load(f1, i, v), dq, fma(load(f3, i, v), q, x));
+        let ea = fma(load(f2, i, v), dq, fma(load(f4, i, v), q, y));
+        store(ys, i, v, load(ys, i, v) + es);
+        store(ds, i, v, load(ds, i, v) + es);
+        store(ya, i, v, load(ya, i, v) + ea);
+        store(da, i, v, load(da, i, v) + ea);
+        let (e1, e2) = (es * load(ws, i, v), ea * load(wa, i, v));
+        acc += e1 * e1;
+        acc += e2 * e2;
+    });
+    let a = acc.to_array();
+    (a[0] + a[1]) + (a[2] + a[3])
+}

@@ -3,10 +3,15 @@
 //! solved with the Woodbury identity through a small capacitance matrix (formulas in the
 //! [module documentation](super)).
 
-use timescales_ode::Linearization;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use timescales_ode::{Linearization, NewtonCorrection};
 
 use super::TwoLayerFlow;
-use super::kernels::{factor_kernel, jacobian_kernel, solve_scale_kernel, solve_update_kernel};
+use super::kernels::{
+    factor_kernel, jacobian_kernel, newton_scale_kernel, newton_update_kernel, solve_scale_kernel,
+    solve_update_kernel,
+};
 use super::lanes::{Len, with_len};
 use super::parallel::{Shared, chunked_for, chunked_sum};
 use super::scratch::Scratch;
@@ -103,7 +108,106 @@ impl CapacitanceInverse {
     }
 }
 
+impl TwoLayerFlow {
+    /// From the power sums `S1_m, S2_m` of `x = D⁻¹ b` (`2L` entries): `g = Vᵀ x`
+    /// (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g` and the coefficients
+    /// `qc_k = σ_k z_k` of `Q(s)` in `D⁻¹ U z`.
+    #[inline(always)]
+    fn correction_coefficients<L: Len>(&self, l: L, f: &Factorization, sums: &[f64]) -> Scratch {
+        let len = l.get();
+        let mut g = Scratch::zeros(len);
+        for (k, gk) in g.iter_mut().enumerate() {
+            let s1 = if k > 0 { k as f64 * sums[k - 1] } else { 0.0 };
+            *gk = -self.sigma[k] * (s1 + sums[len + k]);
+        }
+        let mut qc = Scratch::zeros(len);
+        f.cap.apply(l, &g, &mut qc);
+        for (q, sg) in qc.iter_mut().zip(&self.sigma) {
+            *q *= sg;
+        }
+        qc
+    }
+}
+
 impl Linearization for TwoLayerFlow {
+    /// Fused: the moments of `y` (one pass), then `F(y)`, the right-hand side and `D⁻¹` of
+    /// the Woodbury solve with its power sums (one pass, `x` into the work array `dy`), then
+    /// the low-rank correction, the updates of `y` and `d` and the sum of squares (one
+    /// pass): three passes over the particles instead of eight, the same numbers as the
+    /// default (the kernels repeat its operations in its order), the sum of squares in
+    /// chunk order.
+    fn newton_correction(&self, nc: NewtonCorrection<'_>) -> Result<f64, usize> {
+        let n = self.particles();
+        let len = self.sigma.len();
+        let f = self
+            .fact
+            .as_ref()
+            .expect("factor() is called before newton_correction()");
+        let c = self.p_coeffs_scratch(nc.y);
+        let inv_eps = 1.0 / self.eps;
+        let (jac, w) = (&self.jac, &self.weights);
+        fn halves(x: &[f64], n: usize) -> (&[f64], &[f64]) {
+            x[..2 * n].split_at(n)
+        }
+        let ((ys, ya), (ps, pa), (ds, da)) = (halves(nc.y, n), halves(nc.psi, n), halves(nc.d, n));
+        let px = Shared(nc.dy[..2 * n].as_mut_ptr());
+        let bad = [AtomicUsize::new(usize::MAX), AtomicUsize::new(usize::MAX)];
+        let mut sums = Scratch::zeros(2 * len);
+        let sum_sq = with_len!(len, l => {
+            chunked_sum(n, &mut sums, |r, acc| {
+                // SAFETY: chunks own disjoint particle ranges of both halves of dy (2n long).
+                let (xs, xa) = unsafe { (px.slice(r.clone()), px.slice(n + r.start..n + r.end)) };
+                let y = [&ys[r.clone()], &ya[r.clone()], &ps[r.clone()], &pa[r.clone()]];
+                let y = [y[0], y[1], y[2], y[3], &ds[r.clone()], &da[r.clone()]];
+                let state = (&w[r.clone()], &jac.s[r.clone()], &jac.a[r.clone()]);
+                let dinv = f.dinv.each_ref().map(|v| &v[r.clone()]);
+                let coeffs = (&c[..], inv_eps, nc.alpha, nc.beta);
+                let found = newton_scale_kernel(l, coeffs, r.start, y, state, dinv, xs, xa, acc);
+                for (b, i) in bad.iter().zip(found) {
+                    if let Some(i) = i {
+                        b.fetch_min(i, Ordering::Relaxed);
+                    }
+                }
+            });
+            let qc = &*self.correction_coefficients(l, f, &sums);
+            let (x, wt) = (&nc.dy[..2 * n], &nc.weight[..2 * n]);
+            let (py, pd) = (Shared(nc.y.as_mut_ptr()), Shared(nc.d.as_mut_ptr()));
+            let mut total = [0.0];
+            chunked_sum(n, &mut total, |r, acc| {
+                // SAFETY: chunks own disjoint particle ranges of both halves of y and d.
+                let out = unsafe {
+                    [
+                        py.slice(r.clone()),
+                        py.slice(n + r.start..n + r.end),
+                        pd.slice(r.clone()),
+                        pd.slice(n + r.start..n + r.end),
+                    ]
+                };
+                let input = [
+                    &x[r.clone()],
+                    &x[n + r.start..n + r.end],
+                    &wt[r.clone()],
+                    &wt[n + r.start..n + r.end],
+                ];
+                let coeffs = f.f.each_ref().map(|v| &v[r.clone()]);
+                acc[0] += newton_update_kernel(l, qc, &jac.s[r], coeffs, input, out);
+            });
+            total[0]
+        });
+        if sum_sq.is_finite() {
+            return Ok(sum_sq);
+        }
+        // The first non-finite F(y), else the first non-finite Δ (d was finite before).
+        let [bad_s, bad_a] = bad.map(AtomicUsize::into_inner);
+        if bad_s != usize::MAX {
+            return Err(bad_s);
+        }
+        if bad_a != usize::MAX {
+            return Err(n + bad_a);
+        }
+        Err(nc.d.iter().position(|v| !v.is_finite()).unwrap_or(0))
+    }
+
     fn update_jacobian(&mut self, u: &[f64]) {
         let n = self.particles();
         let c = self.p_coeffs_scratch(u);
@@ -231,17 +335,7 @@ impl Linearization for TwoLayerFlow {
                 let dinv = f.dinv.each_ref().map(|v| &v[r.clone()]);
                 solve_scale_kernel(l, state, dinv, bs, ba, acc);
             });
-            let mut g = Scratch::zeros(len);
-            for (k, gk) in g.iter_mut().enumerate() {
-                let s1 = if k > 0 { k as f64 * sums[k - 1] } else { 0.0 };
-                *gk = -self.sigma[k] * (s1 + sums[len + k]);
-            }
-            let mut qc = Scratch::zeros(len);
-            f.cap.apply(l, &g, &mut qc);
-            for (q, sg) in qc.iter_mut().zip(&self.sigma) {
-                *q *= sg;
-            }
-            let qc = &*qc;
+            let qc = &*self.correction_coefficients(l, f, &sums);
             chunked_for(n, |range| {
                 // SAFETY: as above.
                 let (bs, ba) = unsafe {

@@ -57,9 +57,77 @@ pub(super) fn compute_r(order: usize, factor: f64) -> [[f64; MAX_ORDER + 1]; MAX
     r
 }
 
+/// `with_order!(k, K => body)`: `body` with the const `K` equal to the order `k` (1..=5), so
+/// that the per-element loops over the rows of the differences array unroll and the loop
+/// over the elements vectorizes.
+macro_rules! with_order {
+    ($order:expr, $k:ident => $body:expr) => {
+        match $order {
+            1 => {
+                const $k: usize = 1;
+                $body
+            }
+            2 => {
+                const $k: usize = 2;
+                $body
+            }
+            3 => {
+                const $k: usize = 3;
+                $body
+            }
+            4 => {
+                const $k: usize = 4;
+                $body
+            }
+            _ => {
+                const $k: usize = 5;
+                $body
+            }
+        }
+    };
+}
+
+/// `for_blocks!(n, |i, v| body)`: `body` for the element blocks `i..i + v` of `0..n`: full
+/// blocks of [`LANES`] (`v` known at compile time, so that the block loads, stores and the
+/// lane-wise arithmetic of [`ld`]/[`st`] arrays vectorize) and then the tail.
+macro_rules! for_blocks {
+    ($n:expr, |$i:ident, $v:ident| $body:block) => {{
+        let n: usize = $n;
+        let full = n - n % LANES;
+        let mut start = 0;
+        while start < full {
+            let ($i, $v) = (start, LANES);
+            $body
+            start += LANES;
+        }
+        if full < n {
+            let ($i, $v) = (full, n - full);
+            $body
+        }
+    }};
+}
+
+/// One block of [`LANES`] elements.
+type Block = [f64; LANES];
+
+/// `x[i..i + v]`, padded with zeros.
+#[inline(always)]
+fn ld(x: &[f64], i: usize, v: usize) -> Block {
+    let mut b = [0.0; LANES];
+    b[..v].copy_from_slice(&x[i..i + v]);
+    b
+}
+
+/// `x[i..i + v] = b[..v]`.
+#[inline(always)]
+fn st(x: &mut [f64], i: usize, v: usize, b: &Block) {
+    x[i..i + v].copy_from_slice(&b[..v]);
+}
+
 /// Re-expresses the differences `D_0..D_k` for a step `factor` times the current one:
-/// `D ← (R(factor) R(1))ᵀ D` (scipy's `change_D`). `scratch` holds at least `(k+1)·n`.
-pub(super) fn change_d(d: &mut [f64], scratch: &mut [f64], n: usize, order: usize, factor: f64) {
+/// `D ← (R(factor) R(1))ᵀ D` (scipy's `change_D`), in place, one pass over the elements:
+/// `D_j ← Σ_{m=0..k} (R U)_{mj} D_m` (summed in the order of `m`, from `0.0`).
+pub(super) fn change_d(d: &mut [f64], n: usize, order: usize, factor: f64) {
     let r = compute_r(order, factor);
     let u = compute_r(order, 1.0);
     let mut ru = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
@@ -68,19 +136,134 @@ pub(super) fn change_d(d: &mut [f64], scratch: &mut [f64], n: usize, order: usiz
             ru[i][j] = (0..=order).map(|l| r[i][l] * u[l][j]).sum();
         }
     }
-    // new_j = Σ_k RU_kj D_k, row by row (contiguous, vectorizable passes).
-    let rows = (order + 1) * n;
-    let (old, new) = (&d[..rows], &mut scratch[..rows]);
-    for (j, new_j) in new.chunks_exact_mut(n.max(1)).enumerate().take(order + 1) {
-        new_j.fill(0.0);
-        for (k, old_k) in old.chunks_exact(n.max(1)).enumerate() {
-            let c = ru[k][j];
-            for (a, b) in new_j.iter_mut().zip(old_k) {
-                *a += c * b;
+    with_order!(order, K => change_d_k::<K>(d, n, &ru));
+}
+
+// (`j` indexes a column of `RU` and a row of `D`.)
+#[allow(clippy::needless_range_loop)]
+fn change_d_k<const K: usize>(d: &mut [f64], n: usize, ru: &[[f64; MAX_ORDER + 1]; MAX_ORDER + 1]) {
+    for_blocks!(n, |i, v| {
+        let mut old = [[0.0; LANES]; MAX_ORDER + 1];
+        for (m, o) in old.iter_mut().enumerate().take(K + 1) {
+            *o = ld(d, m * n + i, v);
+        }
+        for j in 0..=K {
+            let mut acc = [0.0; LANES];
+            for (m, o) in old.iter().enumerate().take(K + 1) {
+                for l in 0..LANES {
+                    acc[l] += ru[m][j] * o[l];
+                }
+            }
+            st(d, j * n + i, v, &acc);
+        }
+    });
+}
+
+/// The predictor pass of a step of order `k`, one pass over the elements:
+/// `y⁰ = Σ_{j≤k} D_j` (into `y_predict` and `y_new`), `ψ = Σ_{j=1..k} g_j D_j`
+/// (`g_j = γ_j/α_k`), the error weights `1/(atol + rtol |y⁰|)` and `d = 0`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn predict(
+    d: &[f64],
+    n: usize,
+    order: usize,
+    g: &[f64; MAX_ORDER + 1],
+    (atol, rtol): (f64, f64),
+    y_predict: &mut [f64],
+    psi: &mut [f64],
+    weight: &mut [f64],
+    y_new: &mut [f64],
+    dsum: &mut [f64],
+) {
+    with_order!(order, K => for_blocks!(n, |i, v| {
+        let mut y = ld(d, i, v);
+        let mut p = [0.0; LANES];
+        for (j, gj) in g.iter().enumerate().take(K + 1).skip(1) {
+            let dj = ld(d, j * n + i, v);
+            for l in 0..LANES {
+                y[l] += dj[l];
+                p[l] += gj * dj[l];
             }
         }
-    }
-    d[..rows].copy_from_slice(&scratch[..rows]);
+        let wt: Block = std::array::from_fn(|l| 1.0 / (atol + rtol * y[l].abs()));
+        st(y_predict, i, v, &y);
+        st(psi, i, v, &p);
+        st(weight, i, v, &wt);
+        st(y_new, i, v, &y);
+        st(dsum, i, v, &[0.0; LANES]);
+    }));
+}
+
+/// The error weights of the new state `1/(atol + rtol |y|)` and `Σ_i (d_i w_i)²` in one
+/// pass (lanes as [`weighted_sum_sq`]).
+pub(super) fn weights_and_sum_sq(
+    y: &[f64],
+    (atol, rtol): (f64, f64),
+    weight: &mut [f64],
+    x: &[f64],
+) -> f64 {
+    let mut acc = [0.0; LANES];
+    for_blocks!(x.len(), |i, v| {
+        let (y, x) = (ld(y, i, v), ld(x, i, v));
+        let w: Block = std::array::from_fn(|l| 1.0 / (atol + rtol * y[l].abs()));
+        for l in 0..v {
+            let e = x[l] * w[l];
+            acc[l] += e * e;
+        }
+        st(weight, i, v, &w);
+    });
+    add_lanes(acc)
+}
+
+/// The update of the differences after an accepted step of order `k`, one pass over the
+/// elements: `D_{k+2} = d − D_{k+1}`, `D_{k+1} = d`, `D_j += D_{j+1}` for `j = k..0`.
+/// With `weight` (order selection) also `(Σ_i (D_{k,i} w_i)², Σ_i (D_{k+2,i} w_i)²)` of the
+/// updated rows (lanes as [`weighted_sum_sq`]), else zeros.
+pub(super) fn accept_update(
+    d: &mut [f64],
+    n: usize,
+    order: usize,
+    dsum: &[f64],
+    weight: Option<&[f64]>,
+) -> (f64, f64) {
+    with_order!(order, K => accept_update_k::<K>(d, n, dsum, weight))
+}
+
+fn accept_update_k<const K: usize>(
+    d: &mut [f64],
+    n: usize,
+    dsum: &[f64],
+    weight: Option<&[f64]>,
+) -> (f64, f64) {
+    let (mut am, mut ap) = ([0.0; LANES], [0.0; LANES]);
+    for_blocks!(n, |i, v| {
+        let di = ld(dsum, i, v);
+        let last = ld(d, (K + 1) * n + i, v);
+        let top: Block = std::array::from_fn(|l| di[l] - last[l]);
+        st(d, (K + 2) * n + i, v, &top);
+        st(d, (K + 1) * n + i, v, &di);
+        let mut above = di;
+        let mut row_k = di;
+        for j in (0..=K).rev() {
+            let dj = ld(d, j * n + i, v);
+            let new: Block = std::array::from_fn(|l| dj[l] + above[l]);
+            st(d, j * n + i, v, &new);
+            if j == K {
+                row_k = new;
+            }
+            above = new;
+        }
+        if let Some(weight) = weight {
+            let w = ld(weight, i, v);
+            for l in 0..v {
+                let em = row_k[l] * w[l];
+                am[l] += em * em;
+                let ep = top[l] * w[l];
+                ap[l] += ep * ep;
+            }
+        }
+    });
+    (add_lanes(am), add_lanes(ap))
 }
 
 /// Partial sums of [`weighted_sum_sq`]: entry `i` goes to lane `i mod LANES`.
@@ -113,7 +296,7 @@ pub(super) fn add_lanes(acc: [f64; LANES]) -> f64 {
 }
 
 /// `y += Δ`, `d += Δ` and `Σ_i (Δ_i w_i)²` in one pass (lanes as [`weighted_sum_sq`]).
-pub(super) fn add_and_sum_sq(dy: &[f64], weight: &[f64], y: &mut [f64], d: &mut [f64]) -> f64 {
+pub(crate) fn add_and_sum_sq(dy: &[f64], weight: &[f64], y: &mut [f64], d: &mut [f64]) -> f64 {
     let mut acc = [0.0; LANES];
     let (xc, wc) = (dy.chunks_exact(LANES), weight.chunks_exact(LANES));
     let (xr, wr) = (xc.remainder(), wc.remainder());

@@ -54,16 +54,19 @@
 //! `select_initial_step` sees `t_bound`.
 
 mod kernels;
+pub(crate) use kernels::add_and_sum_sq;
 #[cfg(test)]
 mod tests;
 
 use kernels::{
     Coefficients, MAX_FACTOR, MAX_ORDER, MIN_FACTOR, NEWTON_MAXITER, NewtonFailure, ROWS,
-    add_and_sum_sq, change_d, dense_output, next_up, rms,
+    accept_update, change_d, dense_output, next_up, predict, rms, weights_and_sum_sq,
 };
 
 use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
-use crate::{Clock, IntegrationError, Linearization, Solver, SolverOptions, SolverStats};
+use crate::{
+    Clock, IntegrationError, Linearization, NewtonCorrection, Solver, SolverOptions, SolverStats,
+};
 
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme),
 /// owning its system.
@@ -98,7 +101,6 @@ struct Work {
     y_new: Vec<f64>,
     dsum: Vec<f64>,
     dy: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
 impl<S: Linearization> Bdf<S> {
@@ -138,7 +140,6 @@ impl<S: Linearization> Bdf<S> {
                 y_new: vec![0.0; n],
                 dsum: vec![0.0; n],
                 dy: vec![0.0; n],
-                scratch: vec![0.0; (MAX_ORDER + 1) * n],
             },
         })
     }
@@ -226,31 +227,34 @@ impl<S: Linearization> Bdf<S> {
     /// scipy's `solve_bdf_system`: simplified Newton from `y_predict` with the Newton matrix
     /// of `c_w`. On success `y_new` holds the new state, `dsum = y_new − y_predict`, and the
     /// iteration count is returned.
-    fn newton(&mut self, c: f64, c_w: f64) -> Result<usize, NewtonFailure> {
+    /// `fresh`: `y_new = y_predict` and `dsum = 0` already (the predictor pass sets them).
+    fn newton(&mut self, c: f64, c_w: f64, fresh: bool) -> Result<usize, NewtonFailure> {
         let w = &mut self.work;
-        w.y_new.copy_from_slice(&w.y_predict);
-        w.dsum.fill(0.0);
+        if !fresh {
+            w.y_new.copy_from_slice(&w.y_predict);
+            w.dsum.fill(0.0);
+        }
         let mut dy_norm_old: Option<f64> = None;
         let (cf, cd) = (c / c_w, 1.0 / c_w);
         for k in 0..NEWTON_MAXITER {
-            self.system.rhs(&w.y_new, &mut w.f);
+            // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W), y += Δ, d += Δ
+            // and ‖Δ‖ (on failure y and d are discarded).
+            let correction = self.system.newton_correction(NewtonCorrection {
+                y: &mut w.y_new,
+                d: &mut w.dsum,
+                psi: &w.psi,
+                weight: &w.weight,
+                alpha: cf,
+                beta: cd,
+                f: &mut w.f,
+                dy: &mut w.dy,
+            });
             self.stats.rhs_evals += 1;
-            // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W).
-            for (((dy, f), psi), ds) in w.dy.iter_mut().zip(&w.f).zip(&w.psi).zip(&w.dsum) {
-                *dy = cf * f - cd * (psi + ds);
-            }
-            self.system.solve(&mut w.dy);
             self.stats.linear_solves += 1;
-            // ‖Δ‖ and the tentative update in one pass (on failure y and d are discarded).
-            let dy_norm = (add_and_sum_sq(&w.dy, &w.weight, &mut w.y_new, &mut w.dsum)
-                / w.dy.len().max(1) as f64)
-                .sqrt();
-            if !dy_norm.is_finite() {
-                // A non-finite F(y) (or solve) shows here: name the culprit.
-                let culprit = |x: &[f64]| x.iter().position(|v| !v.is_finite());
-                let i = culprit(&w.f).or_else(|| culprit(&w.dy)).unwrap_or(0);
-                return Err(NewtonFailure::NonFinite(i));
-            }
+            let dy_norm = match correction {
+                Ok(sum) => (sum / w.dy.len().max(1) as f64).sqrt(),
+                Err(i) => return Err(NewtonFailure::NonFinite(i)),
+            };
             let rate = dy_norm_old.map(|old| dy_norm / old);
             let diverging = rate.is_some_and(|rate| {
                 rate >= 1.0
@@ -273,7 +277,7 @@ impl<S: Linearization> Bdf<S> {
     /// `D ← (R(factor) R(1))ᵀ D` for the current order.
     fn rescale(&mut self, factor: f64) {
         let n = self.n();
-        change_d(&mut self.d, &mut self.work.scratch, n, self.order, factor);
+        change_d(&mut self.d, n, self.order, factor);
     }
 
     /// The order-selection and step-size update after an accepted step: `D_{k+2} = d −
@@ -283,34 +287,19 @@ impl<S: Linearization> Bdf<S> {
         let n = self.n();
         let order = self.order;
         let select = self.n_equal_steps > order;
-        {
-            let (d_k1, rest) = self.d[(order + 1) * n..].split_at_mut(n);
-            for ((top, last), di) in rest[..n]
-                .iter_mut()
-                .zip(d_k1.iter_mut())
-                .zip(&self.work.dsum)
-            {
-                *top = di - *last;
-                *last = *di;
-            }
-        }
-        for j in (0..=order).rev() {
-            let (head, tail) = self.d.split_at_mut((j + 1) * n);
-            for (a, b) in head[j * n..].iter_mut().zip(&tail[..n]) {
-                *a += b;
-            }
-        }
+        let weight = select.then_some(&self.work.weight[..]);
+        let (sum_m, sum_p) = accept_update(&mut self.d, n, order, &self.work.dsum, weight);
         if !select {
             return;
         }
-        let weight = &self.work.weight;
+        let rms_of = |sum: f64| (sum / n as f64).sqrt();
         let error_m_norm = if order > 1 {
-            self.co.error_const[order - 1] * rms(&self.d[order * n..(order + 1) * n], weight)
+            self.co.error_const[order - 1] * rms_of(sum_m)
         } else {
             f64::INFINITY
         };
         let error_p_norm = if order < MAX_ORDER {
-            self.co.error_const[order + 1] * rms(&self.d[(order + 2) * n..(order + 3) * n], weight)
+            self.co.error_const[order + 1] * rms_of(sum_p)
         } else {
             f64::INFINITY
         };
@@ -422,24 +411,21 @@ impl<S: Linearization> Solver for Bdf<S> {
             // of y⁰ (row-wise passes).
             let order = self.order;
             let alpha = self.co.alpha[order];
+            let g = std::array::from_fn(|j| self.co.gamma[j] / alpha);
             let w = &mut self.work;
-            w.y_predict.copy_from_slice(&self.d[..n]);
-            w.psi.fill(0.0);
-            for j in 1..=order {
-                let g = self.co.gamma[j] / alpha;
-                for ((yp, ps), dj) in w
-                    .y_predict
-                    .iter_mut()
-                    .zip(w.psi.iter_mut())
-                    .zip(&self.d[j * n..(j + 1) * n])
-                {
-                    *yp += dj;
-                    *ps += g * dj;
-                }
-            }
-            for (wt, yp) in w.weight.iter_mut().zip(&w.y_predict) {
-                *wt = 1.0 / (atol + rtol * yp.abs());
-            }
+            predict(
+                &self.d,
+                n,
+                order,
+                &g,
+                (atol, rtol),
+                &mut w.y_predict,
+                &mut w.psi,
+                &mut w.weight,
+                &mut w.y_new,
+                &mut w.dsum,
+            );
+            let mut fresh = true;
             let c = h / alpha;
 
             let outcome = loop {
@@ -455,7 +441,9 @@ impl<S: Linearization> Solver for Bdf<S> {
                         c
                     }
                 };
-                match self.newton(c, c_w) {
+                let result = self.newton(c, c_w, fresh);
+                fresh = false;
+                match result {
                     Ok(iters) => break Ok(iters),
                     Err(failure) => {
                         if current_jac {
@@ -494,10 +482,8 @@ impl<S: Linearization> Solver for Bdf<S> {
                 0.9 * (2 * NEWTON_MAXITER + 1) as f64 / (2 * NEWTON_MAXITER + n_iter) as f64;
             // Weights of the new state and ‖C_k d‖ (one pass).
             let w = &mut self.work;
-            for (wt, y) in w.weight.iter_mut().zip(&w.y_new) {
-                *wt = 1.0 / (atol + rtol * y.abs());
-            }
-            let error_norm = self.co.error_const[order] * rms(&w.dsum, &w.weight);
+            let sum_sq = weights_and_sum_sq(&w.y_new, (atol, rtol), &mut w.weight, &w.dsum);
+            let error_norm = self.co.error_const[order] * (sum_sq / n as f64).sqrt();
             if error_norm > 1.0 || !error_norm.is_finite() {
                 let factor = if error_norm.is_finite() {
                     MIN_FACTOR.max(safety * error_norm.powf(-1.0 / (order as f64 + 1.0)))

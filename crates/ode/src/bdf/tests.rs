@@ -430,8 +430,7 @@ fn change_of_step_keeps_the_polynomial() {
         d[j] = vals[0];
         vals = vals.windows(2).map(|w| w[0] - w[1]).collect();
     }
-    let mut scratch = vec![0.0; ROWS];
-    change_d(&mut d, &mut scratch, 1, order, 0.37);
+    change_d(&mut d, 1, order, 0.37);
     let mut out = [0.0];
     for x in [-0.2, -0.05, 0.0] {
         dense_output(&d, 1, order, 0.0, 0.37 * h, x, &mut out);
