@@ -92,7 +92,7 @@ def main():
             f"{wfield:9.4f} | {field / total:10.2f} {prep / syrk:9.2f} {wfield / gemm:8.2f}",
             flush=True,
         )
-        rows.append(dict(n=n, syrk_s=syrk, gemm_s=gemm, **rec))
+        rows.append(dict(rec, syrk_s=syrk, gemm_s=gemm))
     print(f"# load at the end {os.getloadavg()}")
     print(json.dumps(rows))
 

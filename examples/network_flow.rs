@@ -24,13 +24,19 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.first().map_or("data/scenarios/public.toml", String::as_str);
+    let path = args
+        .first()
+        .map_or("data/scenarios/public.toml", String::as_str);
     let n: usize = args.get(1).map_or(Ok(1024), |s| s.parse())?;
     let eps: f64 = args.get(2).map_or(Ok(1e-2), |s| s.parse())?;
     let scenario = Scenario::from_path(std::path::Path::new(path))?.with_epsilon(eps)?;
     let p = &scenario.problem;
     let t_end: f64 = args.get(3).map_or(Ok(p.t_end), |s| s.parse())?;
-    let times: Vec<f64> = p.output_times().into_iter().filter(|&t| t <= t_end).collect();
+    let times: Vec<f64> = p
+        .output_times()
+        .into_iter()
+        .filter(|&t| t <= t_end)
+        .collect();
     let model = Model::new(&p.sigma, &p.phi, 2.0 * p.tail_energy)?;
     let mut state = NetworkState::random(n, n, &p.law, 0)?;
     let mut opts = FlowOptions::new(eps);
