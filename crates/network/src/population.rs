@@ -1,14 +1,61 @@
 //! The exact finite-`(d, m)` population risk, its gradient and the gradient-flow field
 //! (model.md §1, §3).
 
-use nalgebra::{DMatrix, DMatrixViewMut, DVector};
+use faer::linalg::matmul::{matmul, triangular};
+use faer::{Accum, MatMut, MatRef, Par};
+use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 use crate::{Model, NetworkError, NetworkState};
 
-/// Columns per parallel block of the matrix products. Fixed (not derived from the thread
-/// count) so that results are bitwise identical whatever the number of threads.
+/// Columns per parallel block of the entrywise passes (kernels, `C`, projection). Fixed
+/// (not derived from the thread count) so that results are bitwise identical whatever the
+/// number of threads.
 const BLOCK: usize = 64;
+
+/// Side of the square tiles in which the lower triangle of `G` is copied to the upper.
+const TILE: usize = 32;
+
+/// The parallelism of the two matrix products: every thread of the current rayon pool.
+/// faer (through `private-gemm-x86`) splits a product over tiles of the output only and
+/// sums over the inner dimension in chunks of a fixed size (512), so each entry is
+/// reduced in the same order whatever the number of threads
+/// (`tests/network_threads.rs` checks the bits with 1, 2 and 3 threads).
+fn par() -> Par {
+    Par::rayon(0)
+}
+
+/// `G = WᵀW` for `W` (`d × m`, column-major in `w`) into `g` (`m × m`): the lower
+/// triangle by a symmetric rank-`d` update (SYRK, `m² d` multiply–adds), then copied to
+/// the upper triangle, so that `G` is exactly symmetric.
+fn gram_into(w: &[f64], d: usize, m: usize, g: &mut [f64]) {
+    let wf = MatRef::from_column_major_slice(w, d, m);
+    let gf = MatMut::from_column_major_slice_mut(g, m, m);
+    triangular::matmul(
+        gf,
+        triangular::BlockStructure::TriangularLower,
+        Accum::Replace,
+        wf.transpose(),
+        triangular::BlockStructure::Rectangular,
+        wf,
+        triangular::BlockStructure::Rectangular,
+        1.0,
+        par(),
+    );
+    // Upper from lower, tile by tile (G[i, j] = G[j, i] for i < j; column-major index
+    // i + j m).
+    for j0 in (0..m).step_by(TILE) {
+        let j1 = (j0 + TILE).min(m);
+        for i0 in (0..=j0).step_by(TILE) {
+            let i1 = (i0 + TILE).min(m);
+            for j in j0..j1 {
+                for i in i0..i1.min(j) {
+                    g[i + j * m] = g[j + i * m];
+                }
+            }
+        }
+    }
+}
 
 /// Evaluates the population risk of a width-`m` network in dimension `d`,
 ///
@@ -28,15 +75,14 @@ const BLOCK: usize = 64;
 /// The projector is written with `|w_i|²` so that the field is tangent to the sphere of
 /// each `w_i`'s own radius; on the unit sphere it is model.md's `I − w_i w_iᵀ`.
 ///
-/// Cost: two `m × m × d` matrix products (`G = WᵀW` and `W C` with
-/// `C_ij = a_i a_j U'(G_ij)/m`), in column blocks on the rayon pool, plus `O(m² K)` for the
-/// kernels. The buffers are kept between calls.
+/// Cost: a symmetric rank-`d` update `G = WᵀW` (`m² d` multiply–adds) and a matrix
+/// product `W C` with `C_ij = a_i a_j U'(G_ij)/m` (`m² d`), both by faer on the rayon
+/// pool, plus `O(m² K)` for the kernels. The buffers are kept between calls.
 #[derive(Debug, Clone)]
 pub struct Population {
     model: Model,
     d: usize,
     m: usize,
-    wt: DMatrix<f64>,
     g: DMatrix<f64>,
     ug: DMatrix<f64>,
     dug: DMatrix<f64>,
@@ -63,7 +109,6 @@ impl Population {
             model,
             d,
             m,
-            wt: DMatrix::zeros(m, d),
             g: DMatrix::zeros(m, m),
             ug: DMatrix::zeros(m, m),
             dug: DMatrix::zeros(m, m),
@@ -100,18 +145,7 @@ impl Population {
     pub fn prepare(&mut self, w: &DMatrix<f64>) {
         let (d, m) = (self.d, self.m);
         assert_eq!(w.shape(), (d, m), "prepare: W has the wrong shape");
-        w.transpose_to(&mut self.wt);
-        let wt = &self.wt;
-        self.g
-            .as_mut_slice()
-            .par_chunks_mut(m * BLOCK)
-            .enumerate()
-            .for_each(|(b, chunk)| {
-                let j0 = b * BLOCK;
-                let nc = chunk.len() / m;
-                let mut out = DMatrixViewMut::from_slice(chunk, m, nc);
-                out.gemm(1.0, wt, &w.columns(j0, nc), 0.0);
-            });
+        gram_into(w.as_slice(), d, m, self.g.as_mut_slice());
         let k = self.model.kernels();
         self.ug
             .as_mut_slice()
@@ -177,19 +211,16 @@ impl Population {
                     *c = a[i] * aj * du;
                 }
             });
-        let c = &self.c;
-        self.wc
-            .as_mut_slice()
-            .par_chunks_mut(d * BLOCK)
-            .enumerate()
-            .for_each(|(b, chunk)| {
-                let j0 = b * BLOCK;
-                let nc = chunk.len() / d;
-                let mut o = DMatrixViewMut::from_slice(chunk, d, nc);
-                o.gemm(1.0, w, &c.columns(j0, nc), 0.0);
-            });
+        matmul(
+            MatMut::from_column_major_slice_mut(self.wc.as_mut_slice(), d, m),
+            Accum::Replace,
+            MatRef::from_column_major_slice(w.as_slice(), d, m),
+            MatRef::from_column_major_slice(self.c.as_slice(), m, m),
+            1.0,
+            par(),
+        );
         // g_i = −a_i V'(s_i) e_1 + (W C)_i;  <w_i, g_i> = −a_i V'(s_i) s_i + Σ_j C_ij G_ij.
-        let (g, wc, dv) = (&self.g, &self.wc, &self.dv);
+        let (c, g, wc, dv) = (&self.c, &self.g, &self.wc, &self.dv);
         out.as_mut_slice()
             .par_chunks_mut(d)
             .enumerate()

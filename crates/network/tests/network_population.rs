@@ -56,6 +56,31 @@ fn risk_matches_direct_sum_and_sizes_straddle_blocks() {
     }
 }
 
+/// The Gram matrix (a symmetric rank-`d` update, lower triangle mirrored) is exactly
+/// symmetric and equals `WᵀW` from its definition, across faer's tile and inner-chunk
+/// (512) boundaries.
+#[test]
+fn gram_matrix_is_symmetric_and_matches_the_direct_sum() {
+    let model = public_model();
+    for (d, m) in [(5, 1), (9, 40), (520, 37), (33, 70)] {
+        let s = state(d, m, 3 + m as u64);
+        let mut pop = Population::new(model.clone(), d, m).unwrap();
+        pop.prepare(&s.w);
+        let g = pop.gram();
+        for i in 0..m {
+            for j in 0..m {
+                assert_eq!(g[(i, j)].to_bits(), g[(j, i)].to_bits(), "({i}, {j})");
+                let direct: f64 = (0..d).map(|l| s.w[(l, i)] * s.w[(l, j)]).sum();
+                assert!(
+                    (g[(i, j)] - direct).abs() < 1e-14 * d as f64,
+                    "d={d} m={m} ({i}, {j}): {} vs {direct}",
+                    g[(i, j)]
+                );
+            }
+        }
+    }
+}
+
 /// Central differences of the risk against the analytic gradient, on every `a_i` and on
 /// a spread of `W` entries, for sizes straddling the 64-column block.
 #[test]

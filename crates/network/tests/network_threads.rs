@@ -3,17 +3,19 @@
 //! agree bit for bit.
 //!
 //! The parallel code splits work into blocks whose size does not depend on the thread
-//! count (`BLOCK = 64` columns of the Gram and `W C` products in `population.rs`,
-//! `CHUNK = 64` samples in `sgd.rs`), and each block writes its own output; there is no
-//! parallel reduction whose order depends on the threads. The sizes here straddle those
-//! blocks (130 = 2·64 + 2 columns, a batch of 150 = 2·64 + 22 samples) so that 2 threads
-//! split the work differently from 1.
+//! count (`BLOCK = 64` columns of the entrywise passes in `population.rs`, `CHUNK = 64`
+//! samples in `sgd.rs`), and each block writes its own output; the two matrix products of
+//! the population field (faer's SYRK and GEMM) split over output tiles and sum the inner
+//! dimension in fixed chunks of 512; there is no parallel reduction whose order depends on
+//! the threads. The sizes here straddle those blocks (130 = 2·64 + 2 columns, a batch of
+//! 150 = 2·64 + 22 samples, an inner dimension of 600 > 512) so that 2 and 3 threads split
+//! the work differently from 1.
 
 mod common;
 
 use timescales_network::{
-    FlowOptions, InitialLaw, LimitComparison, Model, NetworkState, PopulationFlow, Sgd, SgdOptions,
-    SummaryRecorder, Trajectory,
+    FlowOptions, InitialLaw, LimitComparison, Model, NetworkState, Population, PopulationFlow, Sgd,
+    SgdOptions, SummaryRecorder, Trajectory,
 };
 
 const LAW: InitialLaw = InitialLaw::Uniform { lo: -1.0, hi: 1.0 };
@@ -97,4 +99,29 @@ fn sgd_is_bitwise_identical_with_1_and_2_threads() {
     let (t2, s2) = in_pool(2, run);
     assert_eq!(bits(&t1), bits(&t2));
     assert_eq!(state_bits(&s1), state_bits(&s2));
+}
+
+#[test]
+fn population_field_is_bitwise_identical_with_1_2_and_3_threads() {
+    let (sigma, phi) = common::public_sigma_phi();
+    // d = 600 > 512: the Gram matrix sums its inner dimension in two chunks; m = 300 gives
+    // the W C product several output tiles per thread.
+    for (d, m) in [(600, 140), (90, 300)] {
+        let field = || {
+            let model = Model::new(&sigma, &phi, 0.0).unwrap();
+            let state = NetworkState::random(d, m, &LAW, 7).unwrap();
+            let mut pop = Population::new(model, d, m).unwrap();
+            let (risk, fa, fw) = pop.field(&state).unwrap();
+            let gram: Vec<u64> = pop.gram().iter().map(|x| x.to_bits()).collect();
+            let mut bits = vec![risk.to_bits()];
+            bits.extend(fa.iter().chain(fw.iter()).map(|x| x.to_bits()));
+            (bits, gram)
+        };
+        let (f1, g1) = in_pool(1, field);
+        for threads in [2, 3] {
+            let (f, g) = in_pool(threads, field);
+            assert_eq!(g1, g, "({d}, {m}): Gram matrix, {threads} threads");
+            assert_eq!(f1, f, "({d}, {m}): risk and fields, {threads} threads");
+        }
+    }
 }

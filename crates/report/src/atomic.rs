@@ -1,7 +1,8 @@
 //! Atomic file writes: temporary sibling, flush, `fsync`, rename, `fsync` of the directory.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ReportError;
@@ -9,11 +10,45 @@ use crate::ReportError;
 /// Distinguishes the temporary files of concurrent writes within one process.
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
+/// The directories of the open [`OutputSet`](crate::OutputSet)s of this process (once per
+/// open set). A rename into one of them is made durable by the set's own directory sync,
+/// done once when the set finishes and before its manifest is written (the manifest is what
+/// claims that the set is complete), instead of once per file.
+static OPEN_SET_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registers `dir` as the directory of an open set (see [`OPEN_SET_DIRS`]).
+pub(crate) fn open_set_dir(dir: &Path) {
+    OPEN_SET_DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(dir.to_path_buf());
+}
+
+/// Unregisters one registration of `dir` made by [`open_set_dir`].
+pub(crate) fn close_set_dir(dir: &Path) {
+    let mut dirs = OPEN_SET_DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(k) = dirs.iter().position(|d| d == dir) {
+        dirs.swap_remove(k);
+    }
+}
+
+fn in_open_set(dir: &Path) -> bool {
+    OPEN_SET_DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .any(|d| d == dir)
+}
+
 /// Writes `path` atomically: `fill` writes into a temporary file in the same directory
 /// (named for this process and this call, so concurrent writes never share one), which is
 /// synced and renamed over `path` only if `fill` succeeds; the directory is then synced so
-/// that the rename survives a crash. On failure the temporary file is removed and `path` is
-/// untouched.
+/// that the rename survives a crash — unless the directory is that of an open
+/// [`OutputSet`](crate::OutputSet), whose [`finish`](crate::OutputSet::finish) syncs it
+/// once for all its files before writing the manifest. On failure the temporary file is
+/// removed and `path` is untouched.
 ///
 /// # Errors
 /// [`ReportError::Io`], or whatever `fill` returns.
@@ -49,6 +84,9 @@ where
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
         return result;
+    }
+    if in_open_set(dir) {
+        return Ok(());
     }
     sync_dir(dir).map_err(io)
 }

@@ -6,8 +6,11 @@
 //! 1. checksums every registered file (SHA-256),
 //! 2. removes the files that the directory's previous manifest listed and this invocation
 //!    did not write (stale outputs of an earlier invocation, e.g. a plot no longer drawn),
-//! 3. writes the manifest — the caller's provenance plus the list of files with their sizes
-//!    and checksums — last, atomically.
+//! 3. syncs the directory (once for all the set's renames: while a set is open, a file
+//!    written into its directory with [`write_atomic`](crate::write_atomic) is synced and
+//!    renamed but the directory is not synced per file),
+//! 4. writes the manifest — the caller's provenance plus the list of files with their sizes
+//!    and checksums — last, atomically, and syncs the directory again.
 //!
 //! The previous manifest is removed when the set is opened, so a directory whose manifest
 //! exists holds a complete set, and every file in it is the one checksummed there
@@ -31,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ReportError;
-use crate::atomic::{sync_dir, write_json_atomic};
+use crate::atomic::{close_set_dir, open_set_dir, sync_dir, write_json_atomic};
 
 /// Lower-case hexadecimal SHA-256 of `bytes` (what `sha256sum` prints).
 ///
@@ -114,6 +117,12 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\\')
 }
 
+impl Drop for OutputSet {
+    fn drop(&mut self) {
+        close_set_dir(&self.dir);
+    }
+}
+
 impl OutputSet {
     /// Opens the set of `dir` (creating it), whose manifest will be `dir/manifest`. The
     /// previous manifest, if any, is read (to know its files) and removed.
@@ -130,6 +139,7 @@ impl OutputSet {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&old)(e)),
         }
+        open_set_dir(&dir);
         Ok(Self {
             dir,
             manifest: manifest.to_string(),
@@ -216,7 +226,11 @@ impl OutputSet {
         if !removed.is_empty() {
             record.insert("removed_stale".into(), serde_json::json!(removed));
         }
+        // The renames (and removals) of the set are durable before the manifest exists;
+        // the manifest's own rename is made durable after it.
+        sync_dir(&self.dir).map_err(io(&self.dir))?;
         write_json_atomic(&self.dir.join(&self.manifest), &record)?;
+        sync_dir(&self.dir).map_err(io(&self.dir))?;
         Ok(Manifest {
             files,
             removed,

@@ -407,6 +407,7 @@ pub fn write_csv(table: &Table, path: &Path) -> Result<(), ReportError> {
 
 #[cfg(feature = "parquet")]
 mod parquet {
+    use std::io::Write as _;
     use std::path::Path;
 
     use polars::prelude::{
@@ -414,6 +415,10 @@ mod parquet {
     };
 
     use super::{Column, Table};
+
+    /// Tables with at least this many cells are encoded in parallel.
+    const PARALLEL_CELLS: usize = 1 << 16;
+
     use crate::{ReportError, write_atomic};
 
     fn table_err(what: &str) -> impl Fn(PolarsError) -> ReportError + '_ {
@@ -461,6 +466,9 @@ mod parquet {
     ) -> Result<(), ReportError> {
         let mut df = to_dataframe(table)?;
         let what = path.display().to_string();
+        // Columns are encoded on polars' thread pool only for large tables: starting the
+        // pool costs more than encoding a few thousand cells (the bytes are the same).
+        let parallel = table.height() * df.width() >= PARALLEL_CELLS;
         let kv = (!metadata.is_empty()).then(|| {
             KeyValueMetadata::from_static(
                 metadata
@@ -470,12 +478,33 @@ mod parquet {
             )
         });
         write_atomic(path, |f| {
-            ParquetWriter::new(f)
+            // Buffered: the writer emits the footer's Thrift fields a few bytes at a time
+            // (some 2 300 `write` calls for a 200-row table unbuffered).
+            let mut buf = std::io::BufWriter::with_capacity(1 << 16, f);
+            let writer = ParquetWriter::new(&mut buf)
                 .with_key_value_metadata(kv)
-                .finish(&mut df)
-                .map(|_| ())
-                .map_err(table_err(&what))
+                .set_parallel(parallel);
+            if one_row_group(&df) {
+                // What `ParquetWriter::finish` writes for a one-chunk frame below one row
+                // group, without its re-chunking pass (which builds an empty column and,
+                // through it, polars' 8 MiB zero page, zero-filled at each start).
+                let mut batched = writer.batched(df.schema()).map_err(table_err(&what))?;
+                batched.write_batch(&df).map_err(table_err(&what))?;
+                batched.finish().map_err(table_err(&what))?;
+            } else {
+                writer.finish(&mut df).map_err(table_err(&what))?;
+            }
+            buf.flush().map_err(|source| ReportError::Io {
+                path: what.clone(),
+                source,
+            })
         })
+    }
+
+    /// Whether `df` is written as one row group of its one chunk: polars' default row group
+    /// holds `512²` rows (`ParquetWriter::finish`).
+    pub(crate) fn one_row_group(df: &DataFrame) -> bool {
+        df.height() > 0 && df.height() < 512 * 512 && df.first_col_n_chunks() == 1
     }
 }
 

@@ -307,6 +307,49 @@ mod polars_tests {
         );
     }
 
+    /// The one-row-group path of `write_parquet` (no re-chunking, buffered, columns encoded
+    /// on the calling thread) writes the same bytes as polars' `ParquetWriter::finish`.
+    #[test]
+    fn parquet_bytes_match_polars_finish() {
+        use polars::prelude::{KeyValueMetadata, ParquetWriter};
+        let n = 3000;
+        let table = Table::new()
+            .f64("t", (0..n).map(|k| k as f64 * 1e-3).collect::<Vec<_>>())
+            .f64(
+                "risk",
+                (0..n)
+                    .map(|k| (-(k as f64) / 700.0).exp())
+                    .collect::<Vec<_>>(),
+            )
+            .opt_i64(
+                "degree",
+                (0..n)
+                    .map(|k| (k % 7 != 0).then_some(k as i64 % 5))
+                    .collect::<Vec<_>>(),
+            )
+            .str(
+                "phase",
+                (0..n).map(|k| format!("p{}", k % 3)).collect::<Vec<_>>(),
+            )
+            .bool("ok", (0..n).map(|k| k % 2 == 0).collect::<Vec<_>>());
+        let meta = [("origin", "test"), ("provenance", "{\"a\": 1}")];
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join("ours.parquet");
+        write_parquet(&table, &ours, &meta).unwrap();
+        let mut df = to_dataframe(&table).unwrap();
+        assert!(super::super::parquet::one_row_group(&df));
+        let mut reference = Vec::new();
+        ParquetWriter::new(&mut reference)
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(
+                meta.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )))
+            .finish(&mut df)
+            .unwrap();
+        assert_eq!(std::fs::read(&ours).unwrap(), reference);
+    }
+
     #[test]
     fn parquet_round_trip_with_metadata() {
         let table = Table::new()
