@@ -48,16 +48,17 @@ fn match_writes_tables_with_the_expected_orders() {
         out_dir.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for f in [
-        "composite.csv",
-        "composite_error.csv",
-        "order.csv",
-        "matching.csv",
-        "composite_error.svg",
-        "match.json",
-    ] {
-        assert!(out_dir.join(f).is_file(), "missing {f}");
-    }
+    assert_files(
+        &out_dir,
+        &[
+            "composite.csv",
+            "composite_error.csv",
+            "order.csv",
+            "matching.csv",
+            "composite_error.svg",
+            "match.json",
+        ],
+    );
     let comp = csv(&out_dir.join("composite.csv"));
     assert_eq!(
         comp[0][..9],
@@ -198,6 +199,13 @@ t_end = 2.0
     assert!((c1 - 2.0).abs() < 0.1, "{c1}");
 }
 
+/// Each of `files` is in `dir`.
+fn assert_files(dir: &Path, files: &[&str]) {
+    for f in files {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+}
+
 /// Column `name` of a CSV file as numbers.
 fn column(rows: &[Vec<String>], name: &str) -> Vec<f64> {
     let k = rows[0]
@@ -224,14 +232,15 @@ fn van_der_pol_cycle_csv_follows_the_published_expansion() {
         out_dir.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for f in [
-        "cycle.csv",
-        "cycle_order.csv",
-        "folds.csv",
-        "composite_y.svg",
-    ] {
-        assert!(out_dir.join(f).is_file(), "missing {f}");
-    }
+    assert_files(
+        &out_dir,
+        &[
+            "cycle.csv",
+            "cycle_order.csv",
+            "folds.csv",
+            "composite_y.svg",
+        ],
+    );
     // Inside the atomic set: the manifest lists cycle.csv.
     let manifest = std::fs::read_to_string(out_dir.join("match.json")).unwrap();
     assert!(manifest.contains("\"cycle.csv\""), "{manifest}");
@@ -285,6 +294,54 @@ fn van_der_pol_cycle_csv_follows_the_published_expansion() {
     assert!(fitted("predicted", 2) > lead + 0.2);
     let summary = text(&out.stdout);
     assert!(summary.contains("relaxation cycle: 2 folds"), "{summary}");
+    composite_across_folds_converges(&out_dir);
+}
+
+/// The composite across the folds (`fold_*.csv`): both folds of a loop passed at every ε,
+/// the error outside the jump windows falling like ε^{2/3} ln(1/ε) (the Airy layer's next
+/// order, with the jump time right to O(ε ln ε)), the error inside them O(1).
+fn composite_across_folds_converges(out_dir: &Path) {
+    assert_files(
+        out_dir,
+        &[
+            "fold_composite.csv",
+            "fold_error.csv",
+            "fold_order.csv",
+            "fold_composite_y.svg",
+        ],
+    );
+    let err = csv(&out_dir.join("fold_error.csv"));
+    let k = err[0].iter().position(|h| h == "variable").unwrap();
+    let y: Vec<&Vec<String>> = err[1..].iter().filter(|r| r[k] == "y").collect();
+    let col = |name: &str| err[0].iter().position(|h| h == name).unwrap();
+    let (outside, inside, folds) = (
+        col("max_error_outside_windows"),
+        col("max_error_inside_windows"),
+        col("folds"),
+    );
+    let outside: Vec<f64> = y.iter().map(|r| r[outside].parse().unwrap()).collect();
+    assert!(y.iter().all(|r| r[folds] == "2"), "{err:?}");
+    assert!(
+        y.iter().all(|r| r[inside].parse::<f64>().unwrap() > 1.0),
+        "{err:?}"
+    );
+    // ε = 1e-4 is the last row: within 3 ε^{2/3} ln(1/ε) = 0.06 (measured 0.010–0.012).
+    assert!(outside.last().unwrap() < &0.03, "{outside:?}");
+    assert!(outside.windows(2).all(|w| w[1] < w[0]), "{outside:?}");
+    let order = csv(&out_dir.join("fold_order.csv"));
+    let fitted = |approx: &str| -> f64 {
+        order
+            .iter()
+            .find(|r| r[0] == "y" && r[1] == approx)
+            .unwrap_or_else(|| panic!("{order:?}"))[2]
+            .parse()
+            .unwrap()
+    };
+    let over_log = fitted("orbit_composite_over_log");
+    assert!((over_log - 2.0 / 3.0).abs() < 0.08, "{order:?}");
+    assert!(fitted("orbit_composite") < over_log, "{order:?}");
+    let manifest = std::fs::read_to_string(out_dir.join("match.json")).unwrap();
+    assert!(manifest.contains("\"fold_error.csv\""), "{manifest}");
 }
 
 #[test]
@@ -323,6 +380,7 @@ fn an_asymmetric_oscillator_from_a_file_predicts_its_direct_period() {
     d.sort_by(f64::total_cmp);
     assert!((d[0] - A1 * 1.3f64.powf(-1.0 / 3.0)).abs() < 1e-6, "{d:?}");
     assert!((d[1] - A1 * 0.7f64.powf(-1.0 / 3.0)).abs() < 1e-6, "{d:?}");
+    composite_across_folds_converges(&out_dir);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::phases::{OnsetRow, Study};
 use crate::report::plot::{GREY, sequential_position};
 use crate::report::{
-    Axis, Column, Manifest, OutputSet, Panel, PanelPlot, ReportError, Series, Table, write_csv,
+    Axis, Column, Manifest, OutputSet, PanelPlot, ReportError, Series, Table, write_csv,
 };
 
 fn opt(v: Option<f64>) -> f64 {
@@ -282,25 +282,12 @@ fn write_files(set: &mut OutputSet, study: &Study) -> Result<(), ReportError> {
     }
     top.extend(Series::direct_composite_keys());
     bottom.push(Series::line("|composite − direct|", vec![], vec![]).coloured(GREY));
-    PanelPlot {
-        title: "risk: direct integration and composite, by ε".into(),
-        x_label: "t".into(),
-        x_axis: Axis::Log,
-        panels: vec![
-            Panel {
-                y_label: "risk".into(),
-                y_axis: Axis::Linear,
-                series: top,
-                height: 2.0,
-            },
-            Panel {
-                y_label: "|composite − direct|".into(),
-                y_axis: Axis::Log,
-                series: bottom,
-                height: 1.0,
-            },
-        ],
-    }
+    PanelPlot::solution_over_error(
+        "risk: direct integration and composite, by ε",
+        Axis::Log,
+        ("risk".into(), top),
+        ("|composite − direct|".into(), bottom),
+    )
     .write_svg(&set.path("composite_risk.svg"))?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The files of a matching study (`composite.csv`, `composite_error.csv`, `order.csv`,
 //! `matching.csv`, `composite_error.svg`, `composite_<variable>.svg`, `match.json`; for a
-//! relaxation oscillation also `cycle.csv`, `cycle_order.csv`, `folds.csv`) and of a direct
+//! relaxation oscillation also `cycle.csv`, `cycle_order.csv`, `folds.csv`, and the composite
+//! across its folds `fold_composite.csv`, `fold_error.csv`, `fold_order.csv`,
+//! `fold_composite_<variable>.svg`) and of a direct
 //! run of a user system (`trajectory.csv`, `run.json`), with the summaries shown after them.
 
 use std::fmt::Write as _;
@@ -10,13 +12,14 @@ use serde::Serialize;
 
 use crate::analysis::PowerLawFit;
 use crate::matching::{
-    APPROXIMATIONS, CycleRow, CycleStudy, MatchingCheck, MatchingOptions, OrderRow, Study,
-    VariableErrors,
+    APPROXIMATIONS, CycleRow, CycleStudy, FoldErrorRow, FoldStudy, MatchingCheck, MatchingOptions,
+    ORBIT_COMPOSITE, OrderRow, Study, VariableErrors,
 };
 use crate::ode::{SlowFastSystem, SolverStats, Trajectory};
 use crate::report::plot::{GREY, sequential_position};
+use crate::report::text_table::to_markdown;
 use crate::report::{
-    Axis, LinePlot, Manifest, OutputSet, Panel, PanelPlot, ReportError, Series, Table, write_csv,
+    Axis, LinePlot, Manifest, OutputSet, PanelPlot, ReportError, Series, Table, write_csv,
 };
 use crate::systems::SystemFile;
 
@@ -52,6 +55,19 @@ struct MatchRecord<'a> {
     cycle: Option<&'a CycleStudy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cycle_note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    across_folds: Option<FoldRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct FoldRecord<'a> {
+    t_end: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FoldErrorRow]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    orders: Option<&'a [OrderRow]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 /// What the cycle study of a `match` run gave: a relaxation cycle, or why there is none.
@@ -59,8 +75,16 @@ struct MatchRecord<'a> {
 pub enum Cycle<'a> {
     /// Not looked for.
     NotAsked,
-    /// The periods and their orders.
-    Found(&'a CycleStudy),
+    /// The periods and their orders, and the composite across the folds on `[0, t_end]`
+    /// (or why it failed).
+    Found {
+        /// The cycle study.
+        cycle: &'a CycleStudy,
+        /// Horizon of the composite across folds.
+        t_end: f64,
+        /// The composite across folds against direct integration.
+        across_folds: Result<&'a FoldStudy, &'a str>,
+    },
     /// Why there is no cycle (no fold, an impasse, folds that do not recur, …).
     Absent(&'a str),
 }
@@ -108,11 +132,24 @@ pub fn write_with_cycle(
         matching: &st.matching,
         direct_stats: st.comparisons.iter().map(|c| c.direct_stats).collect(),
         cycle: match cycle {
-            Cycle::Found(c) => Some(c),
+            Cycle::Found { cycle, .. } => Some(cycle),
             _ => None,
         },
         cycle_note: match cycle {
             Cycle::Absent(why) => Some(why),
+            _ => None,
+        },
+        across_folds: match cycle {
+            Cycle::Found {
+                t_end,
+                across_folds,
+                ..
+            } => Some(FoldRecord {
+                t_end,
+                errors: across_folds.ok().map(|f| f.rows.as_slice()),
+                orders: across_folds.ok().map(|f| f.orders.as_slice()),
+                note: across_folds.err(),
+            }),
             _ => None,
         },
     };
@@ -122,9 +159,24 @@ pub fn write_with_cycle(
         super::fields(&record, "match.json")?,
         |set, _| {
             write_files(set, s, st, shown)?;
-            if let Cycle::Found(c) = cycle {
-                for (name, table) in cycle_tables(c, &st.names, st.asymptotics.n) {
+            if let Cycle::Found {
+                cycle,
+                across_folds,
+                ..
+            } = cycle
+            {
+                for (name, table) in cycle_tables(cycle, &st.names, st.asymptotics.n) {
                     write_csv(&table, &set.path(name))?;
+                }
+                if let Ok(f) = across_folds {
+                    let shown = shown.min(f.comparisons.len().saturating_sub(1));
+                    for (name, table) in fold_tables(f, shown) {
+                        write_csv(&table, &set.path(name))?;
+                    }
+                    for (v, name) in f.names().iter().enumerate() {
+                        fold_plot(f, v, &format!("{}: {name} across the folds", s.label))
+                            .write_svg(&set.path(&format!("fold_composite_{name}.svg")))?;
+                    }
                 }
             }
             Ok(())
@@ -215,6 +267,121 @@ pub fn cycle_tables(c: &CycleStudy, names: &[String], n: usize) -> Vec<(&'static
     ]
 }
 
+/// The composite across folds' tables: `fold_composite.csv` (at comparison `shown`: `t`,
+/// `in_window` (1 within `ε^{2/3}(AB)^{−1/3}` of a jump), then `<variable>_direct` and
+/// `<variable>_composite`), `fold_error.csv` (`epsilon`, `variable`,
+/// `max_error_outside_windows`, `max_error_inside_windows`, `folds`) and `fold_order.csv`
+/// (the fitted order of the error outside the windows, as in `order.csv`).
+pub fn fold_tables(f: &FoldStudy, shown: usize) -> Vec<(&'static str, Table)> {
+    let c = &f.comparisons[shown];
+    let (comp, t) = (&c.composite.trajectory, &c.composite.trajectory.t);
+    let mut table = Table::new()
+        .f64("epsilon", vec![c.composite.eps; t.len()])
+        .f64("t", t.as_slice())
+        .bool(
+            "in_window",
+            t.iter().map(|&t| c.in_window(t)).collect::<Vec<_>>(),
+        );
+    for (v, name) in f.names().iter().enumerate() {
+        table = table
+            .f64(&format!("{name}_direct"), c.direct.columns[v].as_slice())
+            .f64(&format!("{name}_composite"), comp.columns[v].as_slice());
+    }
+    vec![
+        ("fold_composite.csv", table),
+        ("fold_error.csv", fold_error_table(f)),
+        ("fold_order.csv", order_table(&f.orders)),
+    ]
+}
+
+/// `fold_error.csv`: per ε and variable, the maximum error outside and inside the jump
+/// windows and the folds passed.
+fn fold_error_table(f: &FoldStudy) -> Table {
+    let r = &f.rows;
+    Table::new()
+        .f64("epsilon", r.iter().map(|r| r.eps).collect::<Vec<_>>())
+        .str("variable", r.iter().map(|r| r.variable.as_str()))
+        .f64(
+            "max_error_outside_windows",
+            r.iter().map(|r| r.outside).collect::<Vec<_>>(),
+        )
+        .f64(
+            "max_error_inside_windows",
+            r.iter().map(|r| r.inside).collect::<Vec<_>>(),
+        )
+        .u64(
+            "folds",
+            r.iter().map(|r| r.folds as u64).collect::<Vec<_>>(),
+        )
+}
+
+/// `fold_composite_<variable>.svg`: for every ε (sequential colours), the direct solution
+/// (thick light line) and the composite across folds (thin dashed) on a linear time axis;
+/// beneath, `|composite − direct|` on a log axis.
+pub fn fold_plot(f: &FoldStudy, v: usize, title: &str) -> PanelPlot {
+    let k = f.comparisons.len();
+    let (mut top, mut bottom) = (Vec::new(), Vec::new());
+    for (i, c) in f.comparisons.iter().enumerate() {
+        let tint = sequential_position(i, k);
+        let t = c.composite.trajectory.t.clone();
+        let comp = c.composite.trajectory.columns[v].clone();
+        let err: Vec<f64> = comp
+            .iter()
+            .zip(&c.direct.columns[v])
+            .map(|(p, q)| (p - q).abs())
+            .collect();
+        top.push(
+            Series::direct(
+                format!("ε = {:.1e}", c.composite.eps),
+                t.clone(),
+                c.direct.columns[v].clone(),
+            )
+            .tinted(tint),
+        );
+        top.push(Series::composite("", t.clone(), comp).tinted(tint));
+        bottom.push(Series::line("", t, err).tinted(tint));
+    }
+    top.extend(Series::direct_composite_keys());
+    PanelPlot::solution_over_error(
+        title,
+        Axis::Linear,
+        (f.names()[v].clone(), top),
+        ("|composite − direct|".into(), bottom),
+    )
+}
+
+/// The summary of the composite across folds.
+pub fn fold_text(f: &FoldStudy) -> Result<String, ReportError> {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "composite across the folds on [0, {}] (windows |t − t_jump| < ε^(2/3) (AB)^(-1/3) excluded):",
+        f.t_end
+    );
+    o.push_str(&to_markdown(&fold_error_table(f), 3)?);
+    let _ = writeln!(
+        o,
+        "orders on the ε passing {} fold(s) (expected: 2/3 for error/ln(1/ε), the Airy layer's next order with the jump's O(ε ln ε) timing):",
+        f.fitted_folds
+    );
+    for r in &f.orders {
+        let what = if r.approximation == ORBIT_COMPOSITE {
+            "error"
+        } else {
+            "error/ln(1/ε)"
+        };
+        let _ = match &r.fit {
+            Some(fit) => writeln!(
+                o,
+                "{}: {what} order {:.3} [{:.3}, {:.3}]",
+                r.variable, fit.gamma, fit.gamma_ci[0], fit.gamma_ci[1]
+            ),
+            None => writeln!(o, "{}: {}", r.variable, r.note.as_deref().unwrap_or("")),
+        };
+    }
+    Ok(o)
+}
+
 /// The summary of a cycle study.
 pub fn cycle_text(c: &CycleStudy) -> String {
     let mut o = String::new();
@@ -272,6 +439,22 @@ pub fn cycle_text(c: &CycleStudy) -> String {
     o
 }
 
+/// Fitted orders: `variable`, `approximation`, `fitted_order`, `ci_low`, `ci_high`, `note`.
+fn order_table(o: &[OrderRow]) -> Table {
+    let pick = |f: fn(&PowerLawFit) -> f64| -> Vec<f64> {
+        o.iter()
+            .map(|r| r.fit.as_ref().map_or(f64::NAN, f))
+            .collect()
+    };
+    Table::new()
+        .str("variable", o.iter().map(|r| r.variable.as_str()))
+        .str("approximation", o.iter().map(|r| r.approximation.as_str()))
+        .f64("fitted_order", pick(|f| f.gamma))
+        .f64("ci_low", pick(|f| f.gamma_ci[0]))
+        .f64("ci_high", pick(|f| f.gamma_ci[1]))
+        .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()))
+}
+
 /// The study's tables, each with the name of its CSV file: `composite.csv` (at the
 /// comparison `shown`), `composite_error.csv`, `order.csv`, `matching.csv`.
 pub fn tables(st: &Study, shown: usize) -> Vec<(&'static str, Table)> {
@@ -315,21 +498,7 @@ pub fn tables(st: &Study, shown: usize) -> Vec<(&'static str, Table)> {
         .f64("max_error_composite1", col(|r| r.composite1));
     out.push(("composite_error.csv", err));
 
-    // order.csv
-    let o = &st.orders;
-    let pick = |f: fn(&PowerLawFit) -> f64| -> Vec<f64> {
-        o.iter()
-            .map(|r| r.fit.as_ref().map_or(f64::NAN, f))
-            .collect()
-    };
-    let ord = Table::new()
-        .str("variable", o.iter().map(|r| r.variable.as_str()))
-        .str("approximation", o.iter().map(|r| r.approximation.as_str()))
-        .f64("fitted_order", pick(|f| f.gamma))
-        .f64("ci_low", pick(|f| f.gamma_ci[0]))
-        .f64("ci_high", pick(|f| f.gamma_ci[1]))
-        .str("note", o.iter().map(|r| r.note.clone().unwrap_or_default()));
-    out.push(("order.csv", ord));
+    out.push(("order.csv", order_table(&st.orders)));
 
     // matching.csv: the intermediate-variable check.
     let m = &st.matching;
@@ -436,25 +605,12 @@ pub fn composite_plot(st: &Study, v: usize, title: &str) -> PanelPlot {
     top.extend(Series::direct_composite_keys());
     bottom.push(Series::line("|composite − direct|", vec![], vec![]).coloured(GREY));
     bottom.push(Series::dashed("|first-order composite − direct|", vec![], vec![]).coloured(GREY));
-    PanelPlot {
-        title: title.to_string(),
-        x_label: "t".into(),
-        x_axis: Axis::Log,
-        panels: vec![
-            Panel {
-                y_label: st.names[v].clone(),
-                y_axis: Axis::Linear,
-                series: top,
-                height: 2.0,
-            },
-            Panel {
-                y_label: "|error|".into(),
-                y_axis: Axis::Log,
-                series: bottom,
-                height: 1.0,
-            },
-        ],
-    }
+    PanelPlot::solution_over_error(
+        title,
+        Axis::Log,
+        (st.names[v].clone(), top),
+        ("|error|".into(), bottom),
+    )
 }
 
 /// The summary shown after a study.

@@ -62,6 +62,18 @@ pub struct LayerStart {
     pub first_order: bool,
 }
 
+impl LayerStart {
+    /// The leading-order layer from `(x₀, y₀)` at `t₀` (no first-order terms).
+    pub fn leading(t0: f64, x0: &[f64], y0: &[f64]) -> Self {
+        Self {
+            t0,
+            x0: x0.to_vec(),
+            y0: y0.to_vec(),
+            first_order: false,
+        }
+    }
+}
+
 /// The layer solution at one stretched time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerValue {

@@ -12,8 +12,9 @@
 //!
 //! all at the fold (`A B > 0` for a fold the reduced flow reaches from the attracting
 //! side). With `t = ε^{2/3}(AB)^{-1/3} s` and `η = −ε^{1/3}(AB)^{1/3} B⁻¹ Y` it is the Riccati
-//! equation `Y' = −s − Y²`, solved by `Y = −d/ds ln Ai(−s)`: `Y` blows up — the jump —
-//! where `Ai(−s) = 0`, at `s = |a₁|`, `a₁` the first zero of Ai. The jump is therefore
+//! equation `Y' = −s − Y²`, solved by `Y = d/ds ln Ai(−s) = −Ai'(−s)/Ai(−s)`
+//! ([`crate::airy_riccati`]): `Y` blows up — the jump — where `Ai(−s) = 0`, at `s = |a₁|`,
+//! `a₁` the first zero of Ai. The jump is therefore
 //! delayed past the reduced fold time by
 //!
 //! ```text

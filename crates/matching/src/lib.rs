@@ -27,7 +27,10 @@
 //! the Airy layer of each fold from the system's derivatives there, with its `ε^{2/3}`
 //! delay `|a₁| ε^{2/3} (A B)^{-1/3}` ([`corrected_orbit`]); [`cycle_study`] sets the period
 //! of a relaxation oscillation measured on the direct integration beside the singular
-//! orbit's and the one with the fold corrections, with the fitted orders of their errors.
+//! orbit's and the one with the fold corrections, with the fitted orders of their errors;
+//! [`orbit_composite`] is one approximation of the whole trajectory across its folds
+//! (reduced segments, the Airy layer of each fold through the universal Riccati function
+//! [`airy_riccati`], the jumps), and [`fold_study`] its error against direct integration.
 #![warn(missing_docs)]
 
 mod airy;
@@ -35,7 +38,9 @@ mod composite;
 mod cycle;
 mod direct;
 mod error;
+mod passage;
 mod relaxation;
+mod riccati;
 mod study;
 
 pub use airy::{AIRY_A1, FoldNormalForm, fold_normal_form};
@@ -46,7 +51,12 @@ pub use cycle::{
 };
 pub use direct::{integrate_full, integrate_full_with};
 pub use error::MatchingError;
+pub use passage::{
+    FoldComparison, FoldCrossing, FoldErrorRow, FoldStudy, ORBIT_COMPOSITE,
+    ORBIT_COMPOSITE_OVER_LOG, OrbitComposite, fold_study, orbit_composite,
+};
 pub use relaxation::{Jump, SingularOrbit, corrected_orbit, singular_orbit};
+pub use riccati::{airy_riccati, airy_riccati_branch_excess, airy_riccati_pole_excess};
 pub use study::{
     APPROXIMATIONS, Asymptotics, Comparison, GridOptions, MatchingCheck, MatchingOptions, OrderRow,
     Study, VariableErrors, study,

@@ -124,17 +124,7 @@ fn follow<S: SlowFastSystem + ?Sized>(
             "dt and t_max must be positive, got {dt} and {t_max}"
         )));
     }
-    let initial_layer = solve_layer(
-        sys,
-        &LayerStart {
-            t0: 0.0,
-            x0: x0.to_vec(),
-            y0: y0.to_vec(),
-            first_order: false,
-        },
-        &[],
-        &opts.layer,
-    )?;
+    let initial_layer = solve_layer(sys, &LayerStart::leading(0.0, x0, y0), &[], &opts.layer)?;
     let (mut t, mut x, mut y) = (0.0, x0.to_vec(), initial_layer.y_limit.clone());
     let mut segments = Vec::new();
     let mut jumps = Vec::new();
@@ -172,6 +162,10 @@ fn follow<S: SlowFastSystem + ?Sized>(
             }
         };
         let t_jump = fold.t + delay;
+        if t_jump >= t_max {
+            // The jump leaves after the horizon: the orbit ends at this fold.
+            break;
+        }
         // The critical direction: eigenvector of ∂f/∂y for the eigenvalue closest to 0.
         let b = blocks(sys, &fold.x, &fold.y, 0.0);
         let v = null_direction(&b.fy);
@@ -196,12 +190,7 @@ fn follow<S: SlowFastSystem + ?Sized>(
         }
         let layer = solve_layer(
             sys,
-            &LayerStart {
-                t0: t_jump,
-                x0: x_jump.clone(),
-                y0: start,
-                first_order: false,
-            },
+            &LayerStart::leading(t_jump, &x_jump, &start),
             &[],
             &opts.layer,
         )?;

@@ -263,6 +263,21 @@ impl Asymptotics {
     }
 }
 
+/// Checks a study's request: a non-empty ε list in `(0, 1)` and a finite `t_end > 0`.
+pub(crate) fn check_study_request(eps: &[f64], t_end: f64) -> Result<(), MatchingError> {
+    if eps.is_empty() || eps.iter().any(|e| !(*e > 0.0 && *e < 1.0)) {
+        return Err(MatchingError::InvalidRequest(format!(
+            "the eps list must be non-empty with values in (0, 1): {eps:?}"
+        )));
+    }
+    if !(t_end > 0.0 && t_end.is_finite()) {
+        return Err(MatchingError::InvalidRequest(format!(
+            "t_end must be positive, got {t_end}"
+        )));
+    }
+    Ok(())
+}
+
 /// Full solution and approximations at one ε on its comparison grid; every field indexed
 /// `[variable][time]`, variables slow then fast.
 #[derive(Debug, Clone, PartialEq)]
@@ -471,16 +486,7 @@ pub fn study<S: SlowFastSystem + ?Sized>(
     eps: &[f64],
     opts: &MatchingOptions,
 ) -> Result<Study, MatchingError> {
-    if eps.is_empty() || eps.iter().any(|e| !(*e > 0.0 && *e < 1.0)) {
-        return Err(MatchingError::InvalidRequest(format!(
-            "the eps list must be non-empty with values in (0, 1): {eps:?}"
-        )));
-    }
-    if !(t_end > 0.0 && t_end.is_finite()) {
-        return Err(MatchingError::InvalidRequest(format!(
-            "t_end must be positive, got {t_end}"
-        )));
-    }
+    check_study_request(eps, t_end)?;
     if !(opts.alpha > 0.0 && opts.alpha < 1.0 && opts.eta > 0.0) {
         return Err(MatchingError::InvalidRequest(format!(
             "the intermediate variable needs 0 < alpha < 1 and eta > 0, got {} and {}",

@@ -385,6 +385,50 @@ pub struct PanelPlot {
 const LEGEND_WIDTH: u32 = 260;
 
 impl PanelPlot {
+    /// A solution panel (linear axis, labelled `y_label`) over an error panel half its height
+    /// (log axis, labelled `error_label`) on a shared abscissa `t`: the layout of every
+    /// direct-against-composite figure.
+    ///
+    /// ```
+    /// use timescales_report::{Axis, PanelPlot, Series};
+    /// let t = vec![1.0, 2.0, 3.0];
+    /// let fig = PanelPlot::solution_over_error(
+    ///     "y",
+    ///     Axis::Linear,
+    ///     ("y".into(), vec![Series::line("y", t.clone(), vec![1.0, 0.5, 0.2])]),
+    ///     ("|error|".into(), vec![Series::line("", t, vec![1e-3, 1e-4, 1e-5])]),
+    /// );
+    /// assert_eq!(fig.panels.len(), 2);
+    /// assert!(fig.to_svg()?.contains("|error|"));
+    /// # Ok::<(), timescales_report::ReportError>(())
+    /// ```
+    pub fn solution_over_error(
+        title: impl Into<String>,
+        x_axis: Axis,
+        (y_label, solution): (String, Vec<Series>),
+        (error_label, error): (String, Vec<Series>),
+    ) -> Self {
+        Self {
+            title: title.into(),
+            x_label: "t".into(),
+            x_axis,
+            panels: vec![
+                Panel {
+                    y_label,
+                    y_axis: Axis::Linear,
+                    series: solution,
+                    height: 2.0,
+                },
+                Panel {
+                    y_label: error_label,
+                    y_axis: Axis::Log,
+                    series: error,
+                    height: 1.0,
+                },
+            ],
+        }
+    }
+
     /// Renders the figure to an SVG string. A panel with nothing plottable is drawn empty
     /// with a note in its axis label.
     ///
