@@ -13,8 +13,9 @@
 //! phases 1–3 are converged ([`converge_n`]: Richardson error estimate ≤ 1 %) and the risk
 //! is measured there: `t₂`, `t₃`, `t₃/t₂`, the dwell at `R₂` (the longest stretch of log
 //! time, in e-folds, with `|R − R₂| ≤ 0.05 (R₁ − R₃)`). `fixed-n`: the public law at
-//! N = 8 … 128 Gauss–Legendre atoms and ε = 1e-6 … 1e-22, without doubling, to find below
-//! which ε*(N) a dwell at `R₂` appears. Every row goes to `results/phase_separation_*.csv`;
+//! N = 8 … 256 Gauss–Legendre atoms and every decade of ε = 1e-6 … 1e-22, without doubling:
+//! the fixed-N laws `t₂ = C₂ ε^{1/4}`, `t₃ = C₃(N) ε^{1/6}` and the ε*(N) below which the
+//! phases separate. Every row goes to `results/phase_separation_*.csv`;
 //! `summary` reads them back and writes `results/phase_separation.md`: per case the exponents
 //! of `t₂`, `t₃` and `t₃ − t₂` over ε (power law, 95 % CI) beside the edge-exponent
 //! prediction `γ₃₋₂ = 1/(2(2 − κ))`, the local slopes, `t₃/t₂` and the dwell per ε; per
@@ -321,8 +322,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "fixed-n" => {
             let case = &CASES[0];
-            let ns = [8usize, 16, 32, 64, 128];
-            let eps: Vec<f64> = (6..=20).step_by(2).map(|k| 10f64.powi(-k)).collect();
+            // Below ε ≈ 1e-22 the step falls under the rounding of t (t₂ ~ ε^{1/4}): N = 512
+            // fails there, and reaches its fixed-N regime (t₃/t₂ ≥ 4) only below it.
+            let ns = [8usize, 16, 32, 64, 128, 256];
+            let eps: Vec<f64> = (6..=22).map(|k| 10f64.powi(-k)).collect();
             let jobs: Vec<(usize, f64)> = ns
                 .iter()
                 .flat_map(|&n| eps.iter().map(move |&e| (n, e)))
@@ -645,19 +648,58 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         ns.dedup();
         md.push_str(
             "\n## Fixed N (Gauss–Legendre atoms of the uniform law), ε → 0\n\n\
-             | N | ε*(N): a dwell at R₂ from here down | dwell at R₂ per ε | t₃/t₂ per ε |\n|---|---|---|---|\n",
+             C₂ = t₂ ε^{−1/4} (median over ε); C₃(N) = t₃ ε^{−1/6}, the mean over the ε where \
+             t₃/t₂ ≥ 4 (the fixed-N regime; its spread in brackets); ε*₃(N): where t₃/t₂ \
+             crosses 3 (log-interpolated between grid ε); ε*_dwell: the largest grid ε from \
+             which on every smaller ε dwells ≥ 0.5 e-fold at R₂.\n\n\
+             | N | C₂ | C₃(N) | ε*₃(N) | (C₃/(3 C₂))¹² | ε*_dwell | t₃/t₂ per ε | dwell at R₂ per ε |\n\
+             |---|---|---|---|---|---|---|---|\n",
         );
+        let (mut fit_n, mut fit_c3, mut fit_star_n, mut fit_star) =
+            (vec![], vec![], vec![], vec![]);
         for n in ns {
             let mut r: Vec<_> = rows.iter().filter(|r| num(r, "n") as u64 == n).collect();
             r.sort_by(|a, b| num(b, "epsilon").total_cmp(&num(a, "epsilon")));
-            // ε*: the largest ε of the grid from which on every smaller ε dwells.
-            let mut star = None;
+            let eps: Vec<f64> = r.iter().map(|row| num(row, "epsilon")).collect();
+            let ratio: Vec<f64> = r.iter().map(|row| num(row, "t3_over_t2")).collect();
+            let mut c2: Vec<f64> = r
+                .iter()
+                .map(|row| num(row, "t2") / num(row, "epsilon").powf(0.25))
+                .filter(|c| c.is_finite())
+                .collect();
+            c2.sort_by(f64::total_cmp);
+            let c2 = c2.get(c2.len() / 2).copied().unwrap_or(f64::NAN);
+            let c3: Vec<f64> = r
+                .iter()
+                .filter(|row| num(row, "t3_over_t2") >= 4.0)
+                .map(|row| num(row, "t3") / num(row, "epsilon").powf(1.0 / 6.0))
+                .collect();
+            let c3_mean = c3.iter().sum::<f64>() / c3.len() as f64;
+            let (lo, hi) = c3
+                .iter()
+                .fold((f64::INFINITY, 0.0f64), |(l, h), c| (l.min(*c), h.max(*c)));
+            // ε*₃: the first crossing of t₃/t₂ = 3, going down in ε.
+            let star = eps.windows(2).zip(ratio.windows(2)).find_map(|(e, q)| {
+                (q[0] < 3.0 && q[1] >= 3.0).then(|| {
+                    let f = (3.0f64.ln() - q[0].ln()) / (q[1].ln() - q[0].ln());
+                    (e[0].ln() + f * (e[1].ln() - e[0].ln())).exp()
+                })
+            });
+            let mut dwell_star = None;
             for row in r.iter().rev() {
                 if num(row, "dwell_r2") >= 0.5 {
-                    star = Some(num(row, "epsilon"));
+                    dwell_star = Some(num(row, "epsilon"));
                 } else {
                     break;
                 }
+            }
+            if c3.len() >= 2 {
+                fit_n.push(n as f64);
+                fit_c3.push(c3_mean);
+            }
+            if let Some(e) = star {
+                fit_star_n.push(n as f64);
+                fit_star.push(e);
             }
             let cells = |k: &str| {
                 r.iter()
@@ -667,12 +709,50 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
             };
             writeln!(
                 md,
-                "| {n} | {} | {} | {} |",
-                star.map_or("below the grid".into(), |e| format!("{e:e}")),
-                cells("dwell_r2"),
-                cells("t3_over_t2")
+                "| {n} | {c2:.3} | {} | {} | {} | {} | {} | {} |",
+                if c3.is_empty() {
+                    "— (not reached)".to_string()
+                } else {
+                    format!("{c3_mean:.4} [{lo:.4}, {hi:.4}] ({} ε)", c3.len())
+                },
+                star.map_or("—".into(), |e| format!("{e:.2e}")),
+                if c3.is_empty() {
+                    "—".to_string()
+                } else {
+                    format!("{:.2e}", (c3_mean / (3.0 * c2)).powi(12))
+                },
+                dwell_star.map_or("below the grid".into(), |e| format!("{e:e}")),
+                cells("t3_over_t2"),
+                cells("dwell_r2")
             )?;
         }
+        let fit = |x: &[f64], y: &[f64]| {
+            fit_power_law(x, y, 0.95).map_or("—".to_string(), |f| {
+                format!(
+                    "{:.2} [{:.2}, {:.2}] ({} N)",
+                    f.gamma,
+                    f.gamma_ci[0],
+                    f.gamma_ci[1],
+                    x.len()
+                )
+            })
+        };
+        writeln!(
+            md,
+            "\nC₃(N) ∝ N^β: β = {}; ε*₃(N) ∝ N^δ: δ = {} (over all N), {} (N ≥ 32); \
+             if t₃/t₂ = (C₃(N)/C₂) ε^{{−1/12}} held at the crossing, δ = 12 β.",
+            fit(&fit_n, &fit_c3),
+            fit(&fit_star_n, &fit_star),
+            {
+                let (x, y): (Vec<f64>, Vec<f64>) = fit_star_n
+                    .iter()
+                    .zip(&fit_star)
+                    .filter(|(n, _)| **n >= 32.0)
+                    .map(|(a, b)| (*a, *b))
+                    .unzip();
+                fit(&x, &y)
+            }
+        )?;
     }
     let edge = out.join("phase_separation_edge.csv");
     if edge.is_file() {
