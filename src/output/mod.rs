@@ -183,3 +183,46 @@ pub fn write_parquet_if_enabled(
         Ok(false)
     }
 }
+
+/// `Some(name)`, registered as a file of `set`, where the `parquet` feature is on (`None`
+/// without it: no Parquet file is written).
+pub fn register_parquet_if_enabled<'a>(set: &mut OutputSet, name: &'a str) -> Option<&'a str> {
+    if cfg!(feature = "parquet") {
+        let _ = set.path(name);
+        Some(name)
+    } else {
+        None
+    }
+}
+
+/// Writes `table` as Parquet, with [`parquet_metadata`] of `provenance`, as the file `name`
+/// of `set` (registered by [`register_parquet_if_enabled`]; callable from any thread). Without
+/// the `parquet` feature, writes nothing.
+///
+/// # Errors
+/// [`ReportError`] when the file cannot be written.
+#[allow(unused_variables)]
+pub fn write_parquet_into_set(
+    set: &OutputSet,
+    name: &str,
+    table: &crate::report::Table,
+    provenance: &serde_json::Value,
+) -> Result<(), ReportError> {
+    #[cfg(feature = "parquet")]
+    {
+        let metadata = parquet_metadata(provenance);
+        let pairs: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let what = set.dir().join(name).display().to_string();
+        set.write_with(name, |w| {
+            crate::report::write_parquet_into(table, &pairs, &what, w)
+        })?;
+    }
+    Ok(())
+}
+
+/// The result of a scoped thread; its panic, if it panicked, goes on in the caller.
+pub fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

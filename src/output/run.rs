@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::meanfield::FlowRun;
-use crate::report::{Axis, LinePlot, Manifest, ReportError, Series, Table, write_csv};
+use crate::report::{Axis, LinePlot, Manifest, ReportError, Series, Table, to_csv};
 use crate::scenario::Scenario;
 
 #[derive(Serialize)]
@@ -22,7 +22,8 @@ struct RunRecord<'a> {
 
 /// Writes `trajectory.csv`, `trajectory.parquet` (with the `parquet` feature), `risk.svg`
 /// and, last, the manifest `run.json` (provenance, scenario, solver statistics, files) into
-/// `out`.
+/// `out`. The three files are independent: each is encoded, written, synced and checksummed
+/// on a thread of its own, all before the manifest.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
@@ -42,9 +43,22 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
         super::fields(&record, "run.json")?,
         |set, provenance| {
             let table = Table::from_trajectory(&run.trajectory);
-            write_csv(&table, &set.path("trajectory.csv"))?;
-            super::write_parquet_if_enabled(set, "trajectory.parquet", &table, provenance)?;
-            risk_plot(scenario, run).write_svg(&set.path("risk.svg"))
+            // Registered in this order: the manifest lists them so.
+            let _ = set.path("trajectory.csv");
+            let parquet = super::register_parquet_if_enabled(set, "trajectory.parquet");
+            let _ = set.path("risk.svg");
+            let (set, table) = (&*set, &table);
+            std::thread::scope(|s| {
+                let svg = s.spawn(|| risk_plot(scenario, run).write_svg_into(set, "risk.svg"));
+                let parquet = parquet.map(|name| {
+                    s.spawn(move || super::write_parquet_into_set(set, name, table, provenance))
+                });
+                let csv = to_csv(table)
+                    .and_then(|text| set.write_file("trajectory.csv", text.as_bytes()));
+                // The first error in the order of the files.
+                csv.and(parquet.map_or(Ok(()), super::join))
+                    .and(super::join(svg))
+            })
         },
     )
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use plotters::coord::combinators::IntoLogRange;
 use plotters::prelude::*;
 
-use crate::{ReportError, atomic::write_bytes_atomic};
+use crate::{OutputSet, ReportError, atomic::write_bytes_atomic};
 
 /// Axis scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,6 +319,18 @@ impl LinePlot {
     pub fn write_svg(&self, path: &Path) -> Result<(), ReportError> {
         write_svg_to(path, self.to_svg())
     }
+
+    /// Writes the SVG as the file `name` of `set` ([`OutputSet::write_file`]: registered
+    /// before, written atomically, checksummed from its bytes; callable from any thread).
+    ///
+    /// # Errors
+    /// [`ReportError`].
+    pub fn write_svg_into(&self, set: &OutputSet, name: &str) -> Result<(), ReportError> {
+        let svg = self
+            .to_svg()
+            .map_err(|e| at_path(&set.dir().join(name), e))?;
+        set.write_file(name, svg.as_bytes())
+    }
 }
 
 /// One panel of a [`PanelPlot`].
@@ -609,14 +621,19 @@ impl PanelContext<'_> {
 
 /// Writes a rendered SVG to `path` atomically, naming `path` in a rendering error.
 fn write_svg_to(path: &Path, svg: Result<String, ReportError>) -> Result<(), ReportError> {
-    let svg = svg.map_err(|e| match e {
+    let svg = svg.map_err(|e| at_path(path, e))?;
+    write_bytes_atomic(path, svg.as_bytes())
+}
+
+/// A rendering error `e` naming `path`.
+fn at_path(path: &Path, e: ReportError) -> ReportError {
+    match e {
         ReportError::Plot { message, .. } => ReportError::Plot {
             path: path.display().to_string(),
             message,
         },
         other => other,
-    })?;
-    write_bytes_atomic(path, svg.as_bytes())
+    }
 }
 
 #[cfg(test)]
