@@ -195,29 +195,26 @@ pub fn register_parquet_if_enabled<'a>(set: &mut OutputSet, name: &'a str) -> Op
     }
 }
 
-/// Writes `table` as Parquet, with [`parquet_metadata`] of `provenance`, as the file `name`
-/// of `set` (registered by [`register_parquet_if_enabled`]; callable from any thread). Without
-/// the `parquet` feature, writes nothing.
+/// `table` as the bytes of a Parquet file with [`parquet_metadata`] of `provenance`, where
+/// the `parquet` feature is on (`None` without it).
 ///
 /// # Errors
-/// [`ReportError`] when the file cannot be written.
+/// [`ReportError`] when polars fails.
 #[allow(unused_variables)]
-pub fn write_parquet_into_set(
-    set: &OutputSet,
-    name: &str,
+pub fn parquet_bytes_if_enabled(
     table: &crate::report::Table,
     provenance: &serde_json::Value,
-) -> Result<(), ReportError> {
+) -> Result<Option<Vec<u8>>, ReportError> {
     #[cfg(feature = "parquet")]
     {
         let metadata = parquet_metadata(provenance);
         let pairs: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let what = set.dir().join(name).display().to_string();
-        set.write_with(name, |w| {
-            crate::report::write_parquet_into(table, &pairs, &what, w)
-        })?;
+        Ok(Some(crate::report::to_parquet(table, &pairs)?))
     }
-    Ok(())
+    #[cfg(not(feature = "parquet"))]
+    {
+        Ok(None)
+    }
 }
 
 /// The result of a scoped thread; its panic, if it panicked, goes on in the caller.

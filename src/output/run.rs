@@ -22,8 +22,8 @@ struct RunRecord<'a> {
 
 /// Writes `trajectory.csv`, `trajectory.parquet` (with the `parquet` feature), `risk.svg`
 /// and, last, the manifest `run.json` (provenance, scenario, solver statistics, files) into
-/// `out`. The three files are independent: each is encoded, written, synced and checksummed
-/// on a thread of its own, all before the manifest.
+/// `out`. The three files are encoded one after the other, then written, synced and renamed
+/// at once (one thread each), all before the manifest; their checksums come from the bytes.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
@@ -45,19 +45,34 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
             let table = Table::from_trajectory(&run.trajectory);
             // Registered in this order: the manifest lists them so.
             let _ = set.path("trajectory.csv");
-            let parquet = super::register_parquet_if_enabled(set, "trajectory.parquet");
+            let parquet_name = super::register_parquet_if_enabled(set, "trajectory.parquet");
             let _ = set.path("risk.svg");
-            let (set, table) = (&*set, &table);
+            // Encoded here, one after the other (CPU work: threads would only compete for
+            // the cores with each other and the machine's other work) ...
+            let csv = to_csv(&table)?;
+            let parquet = match parquet_name {
+                Some(_) => super::parquet_bytes_if_enabled(&table, provenance)?,
+                None => None,
+            };
+            let svg = risk_plot(scenario, run).to_svg().map_err(|e| match e {
+                ReportError::Plot { message, .. } => ReportError::Plot {
+                    path: set.dir().join("risk.svg").display().to_string(),
+                    message,
+                },
+                other => other,
+            })?;
+            // ... and written, synced and renamed at once (waits on the disk: three fsyncs
+            // in flight together cost about one).
+            let set = &*set;
             std::thread::scope(|s| {
-                let svg = s.spawn(|| risk_plot(scenario, run).write_svg_into(set, "risk.svg"));
-                let parquet = parquet.map(|name| {
-                    s.spawn(move || super::write_parquet_into_set(set, name, table, provenance))
-                });
-                let csv = to_csv(table)
-                    .and_then(|text| set.write_file("trajectory.csv", text.as_bytes()));
+                let csv = s.spawn(|| set.write_file("trajectory.csv", csv.as_bytes()));
+                let svg = s.spawn(|| set.write_file("risk.svg", svg.as_bytes()));
+                let parquet = match (parquet_name, &parquet) {
+                    (Some(name), Some(bytes)) => set.write_file(name, bytes),
+                    _ => Ok(()),
+                };
                 // The first error in the order of the files.
-                csv.and(parquet.map_or(Ok(()), super::join))
-                    .and(super::join(svg))
+                super::join(csv).and(parquet).and(super::join(svg))
             })
         },
     )

@@ -14,7 +14,7 @@ use std::path::Path;
 use plotters::coord::combinators::IntoLogRange;
 use plotters::prelude::*;
 
-use crate::{OutputSet, ReportError, atomic::write_bytes_atomic};
+use crate::{ReportError, atomic::write_bytes_atomic};
 
 /// Axis scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,18 +318,6 @@ impl LinePlot {
     /// [`ReportError`].
     pub fn write_svg(&self, path: &Path) -> Result<(), ReportError> {
         write_svg_to(path, self.to_svg())
-    }
-
-    /// Writes the SVG as the file `name` of `set` ([`OutputSet::write_file`]: registered
-    /// before, written atomically, checksummed from its bytes; callable from any thread).
-    ///
-    /// # Errors
-    /// [`ReportError`].
-    pub fn write_svg_into(&self, set: &OutputSet, name: &str) -> Result<(), ReportError> {
-        let svg = self
-            .to_svg()
-            .map_err(|e| at_path(&set.dir().join(name), e))?;
-        set.write_file(name, svg.as_bytes())
     }
 }
 
