@@ -5,8 +5,9 @@
 //! On x86-64 GNU/Linux it also links the `timescales` program (the binary only, not the
 //! library, tests, examples or the Python extension) as a position-dependent executable
 //! (`-no-pie`): a position-independent one carries ~75 000 relative relocations that the
-//! dynamic loader applies at every start, about 1 ms of a 7 ms run of the N = 64 reference
-//! (benches/RESULTS.md, issue 17 part 4). `TIMESCALES_PIE=1` keeps the default (PIE).
+//! dynamic loader applies at every start (`timescales --version`: 2.2 ms of CPU and 552 page
+//! faults as a PIE, 1.0 ms and 121 without; benches/RESULTS.md, issue 17 part 4).
+//! `TIMESCALES_PIE=1` keeps the default (PIE).
 
 use std::path::Path;
 use std::process::Command;
