@@ -8,6 +8,7 @@ use clap::Args;
 use timescales::meanfield::simulate_with;
 use timescales::ode::interrupt;
 use timescales::output;
+use timescales::scenario::Scenario;
 
 /// Arguments of `timescales run`.
 #[derive(Debug, Args)]
@@ -28,17 +29,22 @@ pub struct RunArgs {
 
 /// Runs `timescales run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    if let Some(path) = &args.scenario {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if timescales::scenario::is_system_file(&text) {
-            if args.particles.is_some() {
-                anyhow::bail!("--particles does not apply to a user-defined [system] file");
+    // The file is read once, and resolved from that text.
+    let mut scenario = match &args.scenario {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if timescales::scenario::is_system_file(&text) {
+                if args.particles.is_some() {
+                    anyhow::bail!("--particles does not apply to a user-defined [system] file");
+                }
+                return super::matching::run_user_system(path, &args.out, args.epsilon);
             }
-            return super::matching::run_user_system(path, &args.out, args.epsilon);
+            Scenario::from_toml_str(&text, &path.display().to_string())
+                .with_context(|| format!("loading scenario {}", path.display()))?
         }
-    }
-    let mut scenario = super::load_scenario(args.scenario.as_deref())?;
+        None => Scenario::default_scenario(),
+    };
     if let Some(eps) = args.epsilon {
         scenario = scenario.with_epsilon(eps).context("--epsilon")?;
     }

@@ -183,3 +183,43 @@ pub fn write_parquet_if_enabled(
         Ok(false)
     }
 }
+
+/// `Some(name)`, registered as a file of `set`, where the `parquet` feature is on (`None`
+/// without it: no Parquet file is written).
+pub fn register_parquet_if_enabled<'a>(set: &mut OutputSet, name: &'a str) -> Option<&'a str> {
+    if cfg!(feature = "parquet") {
+        let _ = set.path(name);
+        Some(name)
+    } else {
+        None
+    }
+}
+
+/// `table` as the bytes of a Parquet file with [`parquet_metadata`] of `provenance`, where
+/// the `parquet` feature is on (`None` without it).
+///
+/// # Errors
+/// [`ReportError`] when polars fails.
+#[allow(unused_variables)]
+pub fn parquet_bytes_if_enabled(
+    table: &crate::report::Table,
+    provenance: &serde_json::Value,
+) -> Result<Option<Vec<u8>>, ReportError> {
+    #[cfg(feature = "parquet")]
+    {
+        let metadata = parquet_metadata(provenance);
+        let pairs: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Ok(Some(crate::report::to_parquet(table, &pairs)?))
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        Ok(None)
+    }
+}
+
+/// The result of a scoped thread; its panic, if it panicked, goes on in the caller.
+pub fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

@@ -13,7 +13,8 @@
 //!   manifest with their SHA-256 checksums, written last.
 //!
 //! Parquet is the `parquet` feature (off by default; it brings in polars): with it,
-//! [`write_parquet`] writes a table with key–value metadata in the file's footer,
+//! [`write_parquet`] writes a table with key–value metadata in the file's footer
+//! ([`to_parquet`] gives the file's bytes, [`write_parquet_into`] writes them to any writer),
 //! `to_dataframe` converts a table to a polars `DataFrame`, and `polars` itself is
 //! re-exported so that callers can name its types. Without it the crate does not depend on
 //! polars at all, and CSV, Markdown and LaTeX are written exactly as with it.
@@ -36,7 +37,7 @@ pub use polars;
 pub use read::read_table;
 pub use table::{Column, Table, to_csv, write_csv};
 #[cfg(feature = "parquet")]
-pub use table::{to_dataframe, write_parquet};
+pub use table::{to_dataframe, to_parquet, write_parquet, write_parquet_into};
 
 /// Errors while writing output.
 #[derive(Debug, Error)]

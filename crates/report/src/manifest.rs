@@ -1,9 +1,10 @@
 //! The files of one invocation as a set, closed by a manifest written last.
 //!
 //! A command that writes several files into a directory opens an [`OutputSet`], writes each
-//! file (atomically) at a path it registers with [`OutputSet::path`], and ends with
-//! [`OutputSet::finish`], which
-//! 1. checksums every registered file (SHA-256),
+//! file (atomically) at a path it registers with [`OutputSet::path`] — or hands its bytes to
+//! [`OutputSet::write_file`], from any thread — and ends with [`OutputSet::finish`], which
+//! 1. checksums every registered file (SHA-256; of the bytes given to `write_file`, without
+//!    reading the file back, and of the file on disk otherwise),
 //! 2. removes the files that the directory's previous manifest listed and this invocation
 //!    did not write (stale outputs of an earlier invocation, e.g. a plot no longer drawn),
 //! 3. syncs the directory (once for all the set's renames: while a set is open, a file
@@ -28,13 +29,15 @@
 //! # Ok::<(), timescales_report::ReportError>(())
 //! ```
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ReportError;
-use crate::atomic::{close_set_dir, open_set_dir, sync_dir, write_json_atomic};
+use crate::atomic::{close_set_dir, open_set_dir, sync_dir, write_atomic, write_json_atomic};
 
 /// Lower-case hexadecimal SHA-256 of `bytes` (what `sha256sum` prints).
 ///
@@ -45,10 +48,32 @@ use crate::atomic::{close_set_dir, open_set_dir, sync_dir, write_json_atomic};
 /// );
 /// ```
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hexadecimal of `digest`.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that hashes (SHA-256) and counts what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// One file of a manifest.
@@ -81,6 +106,8 @@ pub struct OutputSet {
     manifest: String,
     files: Vec<String>,
     previous: Vec<String>,
+    /// Size and checksum of the files written by [`OutputSet::write_file`], from their bytes.
+    written: Mutex<Vec<FileEntry>>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -145,6 +172,7 @@ impl OutputSet {
             manifest: manifest.to_string(),
             files: Vec::new(),
             previous,
+            written: Mutex::new(Vec::new()),
         })
     }
 
@@ -158,7 +186,71 @@ impl OutputSet {
         if !self.files.iter().any(|f| f == name) {
             self.files.push(name.to_string());
         }
+        // Written through the path from now on: checksummed from the disk.
+        self.written
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|e| e.name != name);
         self.dir.join(name)
+    }
+
+    /// Writes `bytes` atomically as the file `name` of this set, registered before with
+    /// [`OutputSet::path`], and keeps its size and SHA-256 for the manifest (computed from
+    /// `bytes`: [`OutputSet::finish`] does not read the file back). Takes `&self`, so that
+    /// the files of a set can be written from several threads at once.
+    ///
+    /// # Errors
+    /// [`ReportError::Table`] if `name` is not registered, [`ReportError::Io`] if writing
+    /// fails.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), ReportError> {
+        self.write_with(name, |w| {
+            w.write_all(bytes).map_err(|source| ReportError::Io {
+                path: name.to_string(),
+                source,
+            })
+        })
+    }
+
+    /// Writes the file `name` of this set (registered before with [`OutputSet::path`])
+    /// atomically with what `fill` writes into the (buffered) writer it is given, and keeps
+    /// the size and SHA-256 of those bytes, computed as they are written, for the manifest
+    /// ([`OutputSet::finish`] does not read the file back). Takes `&self`, so that the files
+    /// of a set can be written from several threads at once.
+    ///
+    /// # Errors
+    /// [`ReportError::Table`] if `name` is not registered, [`ReportError::Io`] if writing
+    /// fails, or what `fill` returns (the file is not written then).
+    pub fn write_with<F>(&self, name: &str, fill: F) -> Result<(), ReportError>
+    where
+        F: FnOnce(&mut dyn Write) -> Result<(), ReportError>,
+    {
+        let path = self.dir.join(name);
+        if !self.files.iter().any(|f| f == name) {
+            return Err(ReportError::Table {
+                what: path.display().to_string(),
+                message: "not a registered file of its output set (OutputSet::path)".into(),
+            });
+        }
+        let mut entry = None;
+        write_atomic(&path, |file| {
+            let mut w = HashingWriter {
+                inner: std::io::BufWriter::with_capacity(1 << 16, file),
+                hasher: Sha256::new(),
+                bytes: 0,
+            };
+            fill(&mut w)?;
+            w.inner.flush().map_err(io(&path))?;
+            entry = Some(FileEntry {
+                name: name.to_string(),
+                bytes: w.bytes,
+                sha256: hex(&w.hasher.finalize()),
+            });
+            Ok(())
+        })?;
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        written.retain(|e| e.name != name);
+        written.extend(entry);
+        Ok(())
     }
 
     /// The names registered so far.
@@ -181,7 +273,12 @@ impl OutputSet {
             });
         };
         let mut files = Vec::with_capacity(self.files.len());
+        let written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
         for name in &self.files {
+            if let Some(entry) = written.iter().find(|e| &e.name == name) {
+                files.push(entry.clone());
+                continue;
+            }
             let path = self.dir.join(name);
             let bytes = std::fs::read(&path).map_err(io(&path))?;
             files.push(FileEntry {
@@ -190,6 +287,7 @@ impl OutputSet {
                 sha256: sha256_hex(&bytes),
             });
         }
+        drop(written);
         let mut removed = Vec::new();
         for name in &self.previous {
             if name == &self.manifest || self.files.contains(name) {
@@ -277,6 +375,78 @@ mod tests {
         // The checksum is that of the bytes on disk (sha256sum of "2\n").
         assert_eq!(
             files[0]["sha256"],
+            "53c234e5e8472b6ac51c1ae1cab3fe06fad053beb8ebfd8977b010655bfdd3c3"
+        );
+    }
+
+    #[test]
+    fn files_written_from_threads_are_checksummed_from_their_bytes_in_registration_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::begin(dir.path(), "m.json").unwrap();
+        let names = ["c.csv", "a.parquet", "b.svg"];
+        for name in names {
+            let _ = set.path(name);
+        }
+        let set = set;
+        std::thread::scope(|s| {
+            for (k, name) in names.iter().enumerate().rev() {
+                let set = &set;
+                s.spawn(move || {
+                    set.write_file(name, &vec![b'0' + k as u8; 1000 + k])
+                        .unwrap()
+                });
+            }
+        });
+        assert!(matches!(
+            set.write_file("unregistered.txt", b"x"),
+            Err(ReportError::Table { .. })
+        ));
+        assert!(!dir.path().join("unregistered.txt").exists());
+        let m = set.finish(serde_json::json!({})).unwrap();
+        let listed: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(listed, names);
+        for entry in &m.files {
+            // What sha256sum of the file on disk prints.
+            let on_disk = std::fs::read(dir.path().join(&entry.name)).unwrap();
+            assert_eq!(entry.bytes, on_disk.len() as u64);
+            assert_eq!(entry.sha256, sha256_hex(&on_disk));
+        }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_file_and_no_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::begin(dir.path(), "m.json").unwrap();
+        let _ = set.path("failed.bin");
+        let failed = set.write_with("failed.bin", |w| {
+            w.write_all(b"half").unwrap();
+            Err(ReportError::Plot {
+                path: "failed.bin".into(),
+                message: "boom".into(),
+            })
+        });
+        assert!(matches!(failed, Err(ReportError::Plot { .. })));
+        assert!(!dir.path().join("failed.bin").exists());
+        // Nothing recorded for it: finishing looks for the file on disk, and fails.
+        assert!(matches!(
+            set.finish(serde_json::json!({})),
+            Err(ReportError::Io { .. })
+        ));
+        assert!(!dir.path().join("m.json").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(names.is_empty(), "{names:?}");
+    }
+
+    #[test]
+    fn a_file_rewritten_through_its_path_is_checksummed_from_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::begin(dir.path(), "m.json").unwrap();
+        let _ = set.path("a.csv");
+        set.write_file("a.csv", b"first\n").unwrap();
+        write(&mut set, "a.csv", "2\n");
+        let m = set.finish(serde_json::json!({})).unwrap();
+        assert_eq!(
+            m.files[0].sha256,
             "53c234e5e8472b6ac51c1ae1cab3fe06fad053beb8ebfd8977b010655bfdd3c3"
         );
     }

@@ -653,14 +653,19 @@ impl PanelContext<'_> {
 
 /// Writes a rendered SVG to `path` atomically, naming `path` in a rendering error.
 fn write_svg_to(path: &Path, svg: Result<String, ReportError>) -> Result<(), ReportError> {
-    let svg = svg.map_err(|e| match e {
+    let svg = svg.map_err(|e| at_path(path, e))?;
+    write_bytes_atomic(path, svg.as_bytes())
+}
+
+/// A rendering error `e` naming `path`.
+fn at_path(path: &Path, e: ReportError) -> ReportError {
+    match e {
         ReportError::Plot { message, .. } => ReportError::Plot {
             path: path.display().to_string(),
             message,
         },
         other => other,
-    })?;
-    write_bytes_atomic(path, svg.as_bytes())
+    }
 }
 
 #[cfg(test)]

@@ -183,8 +183,8 @@ impl Table {
     }
 }
 
-/// Appends `v` to `out` as polars 0.55.2's `CsvWriter` writes an `f64` (through the `zmij`
-/// crate, version 1.0.23).
+/// Appends `v` to `out` as polars 0.55.2's `CsvWriter` writes an `f64`: through the `zmij`
+/// crate (version 1.0.23, the one polars uses), called here directly.
 ///
 /// The digits are the fewest that read back as `v`, and of those the nearest to `v`; where
 /// two are equally near, the one with the even last digit (`272984985993652.125` is
@@ -195,143 +195,7 @@ impl Table {
 /// (`1e-6`, `1.5e+20`, `1e+16`, `2.2250738585072014e-308`). NaN is `NaN`, the infinities
 /// `inf` and `-inf`.
 pub fn format_csv_float(v: f64, out: &mut String) {
-    if v.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "inf" } else { "-inf" });
-        return;
-    }
-    if v.is_sign_negative() {
-        out.push('-');
-    }
-    if v == 0.0 {
-        out.push_str("0.0");
-        return;
-    }
-    let (digits, exp) = shortest_digits(v.abs());
-    let n = digits.len() as i32;
-    match exp {
-        -5..=-1 => {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-            out.push_str(&digits);
-        }
-        0..=15 if n - 1 <= exp => {
-            out.push_str(&digits);
-            out.extend(std::iter::repeat_n('0', (exp + 1 - n) as usize));
-            out.push_str(".0");
-        }
-        0..=15 => {
-            let (int, frac) = digits.split_at(exp as usize + 1);
-            out.push_str(int);
-            out.push('.');
-            out.push_str(frac);
-        }
-        _ => {
-            let (first, rest) = digits.split_at(1);
-            out.push_str(first);
-            if !rest.is_empty() {
-                out.push('.');
-                out.push_str(rest);
-            }
-            out.push('e');
-            out.push(if exp < 0 { '-' } else { '+' });
-            let _ = write!(out, "{}", exp.unsigned_abs());
-        }
-    }
-}
-
-/// The shortest decimal digits `d₁d₂…dₙ` that read back as `a` (finite, `> 0`), and `e`
-/// with `a ≈ d₁.d₂…dₙ × 10^e`.
-///
-/// Where two `n`-digit decimals are equally near `a` (`a` is exactly halfway) and both read
-/// back as `a`, the one with the even last digit, as `zmij` (and so polars) chooses; Rust's
-/// `{:e}`, which gives the digits otherwise, takes the upper one.
-fn shortest_digits(a: f64) -> (String, i32) {
-    // `{:e}` of a finite double is at most 24 bytes (17 digits, '.', 'e', sign, 3 digits):
-    // written on the stack, no allocation on the common path.
-    let mut buf = [0u8; 32];
-    let len = {
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{a:e}"));
-        cursor.position() as usize
-    };
-    let sci = std::str::from_utf8(&buf[..len]).unwrap_or("0e0");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits = String::with_capacity(24);
-    digits.extend(mantissa.chars().filter(char::is_ascii_digit));
-    let n = digits.len();
-    let last = digits.as_bytes()[n - 1] - b'0';
-    if last % 2 == 1 && tie_possible(a) {
-        // Odd: an even neighbour differing in the last digit only, if `a` is halfway to it.
-        for other in [last - 1, last + 1].into_iter().filter(|&d| d <= 9) {
-            let halfway = format!("{}{}5", &digits[..n - 1], last.min(other));
-            let neighbour = format!("{}{other}", &digits[..n - 1]);
-            if is_exactly(a, &halfway, exp) && reads_back(a, &neighbour, exp) {
-                digits = neighbour;
-                break;
-            }
-        }
-    }
-    (digits, exp)
-}
-
-/// Whether `a` can be exactly halfway between two decimals of its shortest length: only
-/// when its exact decimal expansion is short. With `a = m 2^q`, `m` odd, a non-integer's
-/// expansion has the digits of `m 5^{−q}`; a tie needs them to fit in the 17–18 digits of
-/// a shortest representation plus one, so `m 5^{−q} < 10^19`. Integers (`q ≥ 0`) are left to
-/// the exact check. Almost no computed value passes, which keeps the exact check (an
-/// 800-digit expansion) off the common path.
-fn tie_possible(a: f64) -> bool {
-    let bits = a.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    let fraction = bits & ((1u64 << 52) - 1);
-    let (mut m, mut q) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1u64 << 52), biased - 1075)
-    };
-    if m == 0 {
-        return false;
-    }
-    let zeros = m.trailing_zeros();
-    m >>= zeros;
-    q += zeros as i32;
-    if q >= 0 {
-        return true;
-    }
-    5u128
-        .checked_pow(q.unsigned_abs())
-        .and_then(|p| u128::from(m).checked_mul(p))
-        .is_some_and(|x| x < 10u128.pow(19))
-}
-
-/// `d₁.d₂…` (the mantissa Rust's `{:e}` prints for these digits).
-fn mantissa(digits: &str) -> String {
-    match digits.split_at(1) {
-        (first, "") => first.to_string(),
-        (first, rest) => format!("{first}.{rest}"),
-    }
-}
-
-/// Whether `a` is exactly `d₁.d₂… × 10^exp`.
-fn is_exactly(a: f64, digits: &str, exp: i32) -> bool {
-    let expected = format!("{}e{exp}", mantissa(digits));
-    // Cheap first: `a` to as many digits; then all of them (a double's exact decimal
-    // expansion has at most 767 significant digits).
-    format!("{a:.*e}", digits.len() - 1) == expected && {
-        let exact = format!("{a:.800e}");
-        let (m, e) = exact.split_once('e').unwrap_or((&exact, ""));
-        format!("{}e{e}", m.trim_end_matches('0')) == expected
-    }
-}
-
-/// Whether `d₁.d₂… × 10^exp` reads back as `a`.
-fn reads_back(a: f64, digits: &str, exp: i32) -> bool {
-    format!("{}e{exp}", mantissa(digits)).parse::<f64>() == Ok(a)
+    out.push_str(zmij::Buffer::new().format(v));
 }
 
 /// Appends `s` to `out` as a CSV field: quoted when empty (an empty field is a missing
@@ -377,7 +241,8 @@ fn push_csv_field(column: &Column, i: usize, out: &mut String) {
 /// [`ReportError::Table`] if the table is malformed ([`Table::validate`]).
 pub fn to_csv(table: &Table) -> Result<String, ReportError> {
     table.validate()?;
-    let mut out = String::new();
+    // About 20 bytes a cell (a shortest round-trip double and its separator).
+    let mut out = String::with_capacity(64 + 20 * table.height() * table.width());
     for (j, name) in table.names().enumerate() {
         if j > 0 {
             out.push(',');
@@ -453,19 +318,31 @@ mod parquet {
         DataFrame::new(table.height(), columns).map_err(table_err("table"))
     }
 
-    /// Writes `table` as Parquet to `path`, atomically, with `metadata` as the file's
-    /// key–value metadata (in the footer; read back with polars' `ParquetReader::get_metadata`).
+    /// `table` as the bytes of a Parquet file, with `metadata` as the file's key–value
+    /// metadata (in the footer; read back with polars' `ParquetReader::get_metadata`).
     ///
     /// # Errors
-    /// [`ReportError::Table`] if the table is malformed or polars fails,
-    /// [`ReportError::Io`] if writing fails.
-    pub fn write_parquet(
+    /// [`ReportError::Table`] if the table is malformed or polars fails.
+    pub fn to_parquet(table: &Table, metadata: &[(&str, &str)]) -> Result<Vec<u8>, ReportError> {
+        let mut bytes = Vec::with_capacity(table.height() * table.width() * 8 + 4096);
+        write_parquet_into(table, metadata, "Parquet bytes", &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Writes `table` as Parquet into `out`, with `metadata` as the file's key–value
+    /// metadata; `what` (the file) is named in a polars error. Buffer `out` (a file, say):
+    /// the writer emits the footer's Thrift fields a few bytes at a time (some 2 300 writes
+    /// for a 200-row table).
+    ///
+    /// # Errors
+    /// [`ReportError::Table`] if the table is malformed or polars fails (writing included).
+    pub fn write_parquet_into<W: std::io::Write>(
         table: &Table,
-        path: &Path,
         metadata: &[(&str, &str)],
+        what: &str,
+        out: W,
     ) -> Result<(), ReportError> {
         let mut df = to_dataframe(table)?;
-        let what = path.display().to_string();
         // Columns are encoded on polars' thread pool only for large tables: starting the
         // pool costs more than encoding a few thousand cells (the bytes are the same).
         let parallel = table.height() * df.width() >= PARALLEL_CELLS;
@@ -477,23 +354,37 @@ mod parquet {
                     .collect(),
             )
         });
+        let writer = ParquetWriter::new(out)
+            .with_key_value_metadata(kv)
+            .set_parallel(parallel);
+        if one_row_group(&df) {
+            // What `ParquetWriter::finish` writes for a one-chunk frame below one row
+            // group, without its re-chunking pass (which builds an empty column and,
+            // through it, polars' 8 MiB zero page, zero-filled at each start).
+            let mut batched = writer.batched(df.schema()).map_err(table_err(what))?;
+            batched.write_batch(&df).map_err(table_err(what))?;
+            batched.finish().map_err(table_err(what))?;
+        } else {
+            writer.finish(&mut df).map_err(table_err(what))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `table` as Parquet to `path`, atomically, with `metadata` as the file's
+    /// key–value metadata (in the footer; read back with polars' `ParquetReader::get_metadata`).
+    ///
+    /// # Errors
+    /// [`ReportError::Table`] if the table is malformed or polars fails,
+    /// [`ReportError::Io`] if writing fails.
+    pub fn write_parquet(
+        table: &Table,
+        path: &Path,
+        metadata: &[(&str, &str)],
+    ) -> Result<(), ReportError> {
+        let what = path.display().to_string();
         write_atomic(path, |f| {
-            // Buffered: the writer emits the footer's Thrift fields a few bytes at a time
-            // (some 2 300 `write` calls for a 200-row table unbuffered).
             let mut buf = std::io::BufWriter::with_capacity(1 << 16, f);
-            let writer = ParquetWriter::new(&mut buf)
-                .with_key_value_metadata(kv)
-                .set_parallel(parallel);
-            if one_row_group(&df) {
-                // What `ParquetWriter::finish` writes for a one-chunk frame below one row
-                // group, without its re-chunking pass (which builds an empty column and,
-                // through it, polars' 8 MiB zero page, zero-filled at each start).
-                let mut batched = writer.batched(df.schema()).map_err(table_err(&what))?;
-                batched.write_batch(&df).map_err(table_err(&what))?;
-                batched.finish().map_err(table_err(&what))?;
-            } else {
-                writer.finish(&mut df).map_err(table_err(&what))?;
-            }
+            write_parquet_into(table, metadata, &what, &mut buf)?;
             buf.flush().map_err(|source| ReportError::Io {
                 path: what.clone(),
                 source,
@@ -509,7 +400,7 @@ mod parquet {
 }
 
 #[cfg(feature = "parquet")]
-pub use parquet::{to_dataframe, write_parquet};
+pub use parquet::{to_dataframe, to_parquet, write_parquet, write_parquet_into};
 
 #[cfg(test)]
 mod tests;

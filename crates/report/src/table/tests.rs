@@ -153,7 +153,7 @@ fn trajectory_round_trips_through_csv() {
 mod polars_tests {
     use polars::prelude::*;
 
-    use super::{Table, to_csv, to_dataframe, write_parquet};
+    use super::{Table, to_csv, to_dataframe, to_parquet, write_parquet, write_parquet_into};
 
     /// SplitMix64: a seeded, dependency-free generator of test values.
     struct SplitMix(u64);
@@ -348,6 +348,11 @@ mod polars_tests {
             .finish(&mut df)
             .unwrap();
         assert_eq!(std::fs::read(&ours).unwrap(), reference);
+        // In memory, and through any writer, the same bytes.
+        assert_eq!(to_parquet(&table, &meta).unwrap(), reference);
+        let mut through = std::io::Cursor::new(Vec::new());
+        write_parquet_into(&table, &meta, "cursor", &mut through).unwrap();
+        assert_eq!(through.into_inner(), reference);
     }
 
     #[test]
