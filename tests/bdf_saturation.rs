@@ -2,7 +2,7 @@
 //! overlaps run into `|s| = 1`, where BDF's predictor used to carry them past 1 (to 1 + 3.2e-6
 //! at rtol 1e-9, then the invariant check stopped the run; with the check loosened the
 //! overshoot grew). With the flow's domain `|s| ≤ 1` enforced by step rejection
-//! (`Linearization::outside_domain`), the run completes inside the domain and agrees with RODAS4
+//! (`Linearization::enforce_domain`), the run completes inside the domain and agrees with RODAS4
 //! at the same tolerance.
 
 use timescales::meanfield::{FlowRun, Method, simulate};

@@ -443,8 +443,8 @@ fn simulate_recording(
 /// The integrator's global error in units of `rtol`, for the invariant checks. RODAS4 and the
 /// explicit methods stay near `rtol`; BDF's risk error is 60–300 × rtol on the public problem
 /// (`benches/RESULTS.md`), and a rise of the risk of that size is its error, not a broken
-/// invariant. (BDF itself keeps `|s| ≤ 1` by step rejection; the check on `|s|` guards the
-/// other methods and any regression.)
+/// invariant. (BDF itself keeps `|s| ≤ 1` up to rounding, by step rejection and reflection;
+/// the check on `|s|` guards the other methods and any regression.)
 fn error_per_rtol(method: Method) -> f64 {
     match method {
         Method::Bdf => 300.0,

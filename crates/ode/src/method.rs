@@ -15,7 +15,8 @@ use crate::{Bdf, Dop853, Dopri5, IntegrationError, Linearization, Rodas4, Solver
 /// 1e-5 … 1e-10, so ask it for a ~100× tighter rtol for the same accuracy; below ~1e-9
 /// relative error RODAS4 is the faster (BDF at rtol 1e-12 meets round-off in the fast
 /// variables). BDF rejects any step that leaves the system's domain
-/// ([`Linearization::outside_domain`]), like CVODE's inequality constraints. The explicit
+/// ([`Linearization::enforce_domain`]), like CVODE's inequality constraints (a component
+/// outside by rounding since the step's start is moved back instead). The explicit
 /// pairs are for non-stiff problems (ε not small) and stop with
 /// [`IntegrationError::Stiff`] when the problem turns stiff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -73,11 +73,21 @@ pub trait Linearization: OdeSystem {
         let culprit = |x: &[f64]| x.iter().position(|v| !v.is_finite());
         Err(culprit(c.f).or_else(|| culprit(c.dy)).unwrap_or(0))
     }
-    /// The first component of `u` outside the domain where the solution must stay (for
-    /// example an overlap `|s| > 1`), if any. BDF rejects a step whose new state leaves the
-    /// domain and retries it with half the step (SUNDIALS CVODE's inequality constraints do
-    /// the same); the default domain is everything.
-    fn outside_domain(&self, _u: &[f64]) -> Option<usize> {
+    /// Keeps a step from `start` to `u` in the domain where the solution must stay (for
+    /// example overlaps `|s| ≤ 1`, up to a few units of rounding): returns the first
+    /// component that the step carried out of the domain from inside, if any (BDF rejects
+    /// the step and retries it with half the step, as SUNDIALS CVODE's inequality
+    /// constraints do); otherwise moves the components of `u` outside the domain that were
+    /// outside at `start` already (by rounding) back into it, calling `moved(i, δ_i)` with
+    /// each move (new value − old). An empty `start` checks `u` by itself (BDF's dense
+    /// output): everything outside the domain, rounding allowance included, is moved back.
+    /// The default domain is everything.
+    fn enforce_domain(
+        &self,
+        _start: &[f64],
+        _u: &mut [f64],
+        _moved: &mut dyn FnMut(usize, f64),
+    ) -> Option<usize> {
         None
     }
 }
@@ -120,8 +130,13 @@ impl<S: Linearization + ?Sized> Linearization for &mut S {
     fn solve(&self, b: &mut [f64]) {
         (**self).solve(b);
     }
-    fn outside_domain(&self, u: &[f64]) -> Option<usize> {
-        (**self).outside_domain(u)
+    fn enforce_domain(
+        &self,
+        start: &[f64],
+        u: &mut [f64],
+        moved: &mut dyn FnMut(usize, f64),
+    ) -> Option<usize> {
+        (**self).enforce_domain(start, u, moved)
     }
 }
 

@@ -277,3 +277,47 @@ fn parallel_results_do_not_depend_on_thread_count() {
     };
     assert_eq!(compute(1), compute(2));
 }
+
+/// The overlap domain `|s| ≤ 1` (up to 8 ulps): a step carrying an overlap out from inside
+/// is reported; one already outside at the start is reflected (`s ↦ ±2 − s`, the move
+/// reported); an output (empty start) is reflected from just past `±1`; the `a` half is
+/// never touched.
+#[test]
+fn domain_rejects_steps_out_and_reflects_overlaps_already_out() {
+    use timescales_ode::Linearization;
+    let (flow, u) = sample_flow(4, 1e-3);
+    let u_eps = f64::EPSILON;
+    let mut moves = Vec::new();
+    // Inside, or outside by at most 8 ulps: nothing to do.
+    let mut v = u.clone();
+    v[1] = 1.0 + 8.0 * u_eps;
+    assert_eq!(
+        flow.enforce_domain(&u, &mut v, &mut |i, d| moves.push((i, d))),
+        None
+    );
+    assert!(moves.is_empty());
+    // Carried out from inside: the step is refused (the first such overlap).
+    let mut v = u.clone();
+    (v[2], v[3]) = (-1.0 - 1e-9, 1.0 + 1e-12);
+    assert_eq!(flow.enforce_domain(&u, &mut v, &mut |_, _| ()), Some(2));
+    // Outside at the start already: reflected, not refused.
+    let mut start = u.clone();
+    start[3] = 1.0 + 4.0 * u_eps;
+    let mut v = u.clone();
+    v[3] = 1.0 + 16.0 * u_eps;
+    assert_eq!(
+        flow.enforce_domain(&start, &mut v, &mut |i, d| moves.push((i, d))),
+        None
+    );
+    assert_eq!(v[3], 1.0 - 16.0 * u_eps);
+    assert_eq!(moves, [(3, -32.0 * u_eps)]);
+    // An output by itself: everything past ±1 is reflected.
+    let mut v = u.clone();
+    v[0] = -1.0 - 2.0 * u_eps;
+    v[4] = 7.0; // an a, not an overlap
+    let u = v.clone();
+    let mut v = u.clone();
+    assert_eq!(flow.enforce_domain(&[], &mut v, &mut |_, _| ()), None);
+    assert_eq!(v[0], -1.0 + 2.0 * u_eps);
+    assert_eq!(v[1..], u[1..]);
+}

@@ -294,18 +294,48 @@ impl Linearization for TwoLayerFlow {
         Ok(())
     }
 
-    /// The overlaps must stay in `[−1, 1]` (up to a few units of rounding: a saturated
-    /// `s_i = 1 − δ` plus an increment can round to just above 1).
-    fn outside_domain(&self, u: &[f64]) -> Option<usize> {
-        const LIMIT: f64 = 1.0 + 8.0 * f64::EPSILON;
-        let s = &u[..self.particles()];
-        let outside = |s: &&f64| s.abs() > LIMIT || s.is_nan();
+    /// The overlaps must stay in `[−1, 1]` up to a few units of rounding (a saturated
+    /// `s_i = 1 − δ` plus an increment can round to just above 1). A step that carries an
+    /// overlap from `|s| ≤ 1` past that is rejected. An overlap past it that was beyond `±1`
+    /// at the start already (BDF's accepted state is a sum over its differences, which can
+    /// round a few ulps further out than the state it tested), and one of an output beyond
+    /// `±1` at all, is reflected, `s ↦ ±2 − s`:
+    /// near `|s| = 1` the factor `1 − s²` of `ṡ` makes `|1 − |s||` evolve alike on both
+    /// sides, so the particle goes on as from its mirror image. Projecting it onto `±1`
+    /// instead would hold it there for good (`ṡ = 0`), and rejecting the step would repeat
+    /// forever where the flow carries it outwards (a saturated particle whose flow turns
+    /// repelling: the step-size collapse on the normal law's trapezoidal rule).
+    fn enforce_domain(
+        &self,
+        start: &[f64],
+        u: &mut [f64],
+        moved: &mut dyn FnMut(usize, f64),
+    ) -> Option<usize> {
+        // A state by itself (an empty start: an output) is brought into [−1, 1] exactly.
+        let limit = if start.is_empty() {
+            1.0
+        } else {
+            1.0 + 8.0 * f64::EPSILON
+        };
+        let n = self.particles();
+        let outside = |s: &f64| s.abs() > limit || s.is_nan();
         // A branch-free count first (vectorized; this runs after every Newton solve), the
-        // culprit only when there is one.
-        if s.iter().filter(outside).count() == 0 {
+        // culprits only when there are some.
+        if u[..n].iter().filter(|s| outside(s)).count() == 0 {
             return None;
         }
-        s.iter().position(|s| outside(&s))
+        let left = (0..n).find(|&i| outside(&u[i]) && start.get(i).is_some_and(|s| s.abs() <= 1.0));
+        if left.is_some() {
+            return left;
+        }
+        for (i, s) in u[..n].iter_mut().enumerate() {
+            if outside(s) {
+                let mirror = 2.0 * s.signum() - *s;
+                moved(i, mirror - *s);
+                *s = mirror;
+            }
+        }
+        None
     }
 
     /// `x = D⁻¹ b`, `g = Vᵀ x` (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g`,

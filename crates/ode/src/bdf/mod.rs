@@ -46,6 +46,18 @@
 //! refactored only when `h` or the order changes (or after a Newton failure), and a
 //! step rejected for its error retries with the old factorization (`c_W ≠ c` above).
 //!
+//! **Domain.** A system may confine its solution to a domain
+//! ([`Linearization::enforce_domain`], e.g. overlaps `|s| ≤ 1` up to rounding). A step that
+//! carries a component out of it from inside is a failed step, retried with half the step,
+//! as CVODE's inequality constraints do. A component that was outside at the step's start
+//! already is moved back by the system instead (reflected across `|s| = 1`), with `d`, so
+//! that the differences describe the moved state: the accepted state `D_0` is a sum over
+//! the differences and can round a few ulps further out than the tested `y`, and on a
+//! saturated overlap rounded so to `1 + 9u`, with the flow there turned repelling, every
+//! retry landed outside again, down to a step-size collapse (the normal law's trapezoidal
+//! rule, whose far-tail particles saturate first). The dense output is moved into the
+//! domain by itself (an empty start).
+//!
 //! **Output.** Steps are not shortened to hit output times: the dense output of a step is the
 //! interpolating polynomial `y(t) = D_0 + Σ_{j=1..k} D_j Π_{m<j} (t − t_n + m h)/((m + 1) h)`,
 //! and only the stop time (scipy's `t_bound`, which the driver sets to the last output time)
@@ -456,12 +468,17 @@ impl<S: Linearization> Solver for Bdf<S> {
                     }
                 }
             };
-            // A new state outside the system's domain is a failed step (smaller h).
-            let outcome =
-                outcome.and_then(|iters| match self.system.outside_domain(&self.work.y_new) {
+            // A step out of the system's domain is a failed step (smaller h); components
+            // outside since the step's start are moved back, d with them.
+            let outcome = outcome.and_then(|iters| {
+                let (w, start) = (&mut self.work, &self.d[..n]);
+                let dsum = &mut w.dsum;
+                let mut moved = |i: usize, delta: f64| dsum[i] += delta;
+                match self.system.enforce_domain(start, &mut w.y_new, &mut moved) {
                     Some(_) => Err(NewtonFailure::OutsideDomain),
                     None => Ok(iters),
-                });
+                }
+            });
             let n_iter = match outcome {
                 Ok(iters) => iters,
                 Err(failure) => {
@@ -523,6 +540,13 @@ impl<S: Linearization> Solver for Bdf<S> {
             self.h_abs,
             t,
             out,
+        );
+        // The polynomial can pass a boundary between its nodes, by rounding or by a little
+        // more: the output is moved back by itself (an empty start).
+        let left = self.system.enforce_domain(&[], out, &mut |_, _| {});
+        debug_assert!(
+            left.is_none(),
+            "an output cannot leave the domain from itself"
         );
         Ok(())
     }
