@@ -681,14 +681,19 @@ def scaling(args):
             shutil.rmtree(out)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_reference_args(p):
+    """The N = 64 reference run's arguments (particles, ε, horizon, tolerances, output times)."""
     p.add_argument("--particles", type=int, default=64)
     p.add_argument("--epsilon", type=float, default=1e-8)
     p.add_argument("--t-end", type=float, default=3.0)
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-10)
     p.add_argument("--samples", type=int, default=200, help="log-spaced output times (plus t = 0)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_reference_args(p)
     p.add_argument("--repeat", type=int, default=1, help="best of k runs for each solver")
     p.add_argument("--solvers", default="Radau,BDF,LSODA,CVODE", help="peers to run (comma-separated)")
     p.add_argument("--ref-rtol", type=float, default=1e-12)

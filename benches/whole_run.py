@@ -88,18 +88,14 @@ def ms(x):
 
 
 def main():
+    from peers import add_reference_args  # numpy, as the scenario generation below
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--binary", action="append",
                    help="a timescales binary (repeat to compare; default target/release/timescales)")
     p.add_argument("--runs", type=int, default=40, help="measured runs of each binary")
     p.add_argument("--warmup", type=int, default=3, help="unmeasured runs of each binary first")
-    p.add_argument("--particles", type=int, default=64)
-    p.add_argument("--epsilon", type=float, default=1e-8)
-    p.add_argument("--t-end", type=float, default=3.0)
-    p.add_argument("--rtol", type=float, default=1e-8)
-    p.add_argument("--atol", type=float, default=1e-10)
-    p.add_argument("--samples", type=int, default=200, help="log-spaced output times (plus t = 0)")
+    add_reference_args(p)
     p.add_argument("--method", choices=["bdf", "rodas4"], default="bdf")
     p.add_argument("--dir", default=None,
                    help="where the output directories go (default: the system's temporary "
