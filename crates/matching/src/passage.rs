@@ -616,4 +616,33 @@ mod tests {
         assert!(y[2].outside < 0.03, "{y:?}");
         assert!(y.iter().all(|r| r.inside > 1.0), "{y:?}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Any ε and any times, however degenerate: a composite or an error, never a panic.
+        #[test]
+        fn any_request_gives_a_composite_or_an_error(
+            eps_bits in proptest::num::u64::ANY,
+            eps_sane in 1e-5f64..0.5,
+            sane in proptest::bool::ANY,
+            times in proptest::collection::vec(
+                proptest::prop_oneof![proptest::num::f64::ANY, 0.0f64..1.5],
+                0..6,
+            ),
+        ) {
+            let eps = if sane { eps_sane } else { f64::from_bits(eps_bits) };
+            let mut sorted = times.clone();
+            sorted.sort_by(f64::total_cmp);
+            let opts = MatchingOptions::default();
+            for ts in [&times, &sorted] {
+                if let Ok(c) = orbit_composite(&Fold, &[1.0], &[0.0], eps, ts, 2, &opts) {
+                    proptest::prop_assert_eq!(c.trajectory.len(), ts.len());
+                    for col in &c.trajectory.columns {
+                        proptest::prop_assert!(col.iter().all(|v| v.is_finite()));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -299,4 +299,30 @@ mod tests {
         assert!(airy_riccati_branch_excess(0.0).is_none());
         assert!(airy_riccati(-1e300).unwrap().is_finite());
     }
+
+    proptest::proptest! {
+        /// Any `s`, however degenerate (every bit pattern of an f64): a finite value or
+        /// `None`, never a panic.
+        #[test]
+        fn any_input_gives_a_value_or_none(bits in proptest::num::u64::ANY) {
+            let s = f64::from_bits(bits);
+            for v in [airy_riccati(s), airy_riccati_branch_excess(s), airy_riccati_pole_excess(s)]
+                .into_iter()
+                .flatten()
+            {
+                proptest::prop_assert!(v.is_finite(), "{s}: {v}");
+            }
+        }
+
+        /// The equation `Y' = −s − Y²` (central difference) anywhere from the series region
+        /// to near the pole, whichever computations the two sides fall in.
+        #[test]
+        fn the_riccati_equation_holds(s in -40.0f64..2.3) {
+            let y = |s: f64| airy_riccati(s).unwrap();
+            let h = 1e-5;
+            let lhs = (y(s + h) - y(s - h)) / (2.0 * h);
+            let rhs = -s - y(s) * y(s);
+            proptest::prop_assert!((lhs - rhs).abs() < 1e-4 * (1.0 + rhs.abs()), "{s}: {lhs} vs {rhs}");
+        }
+    }
 }
