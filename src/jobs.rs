@@ -24,22 +24,28 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use crate::analysis::sweep::error_chain;
 use crate::analysis::sweep::{
     EpsGrid, Fingerprint, OpenMode, RunStore, Shard, SweepOptions, SweepReport, run_sweep,
 };
 use crate::analysis::{AnalysisError, ConvergeOptions};
+use crate::matching::{
+    CycleOptions, CycleStudy, FoldStudy, MatchingError, MatchingOptions, Study as MatchingStudy,
+    cycle_study, fold_study, singular_orbit,
+};
 use crate::meanfield::simulate_with;
 use crate::network::{
     FlowObserver, FlowOptions, LimitComparison, Model, NetworkError, NetworkState, PopulationFlow,
     Sgd, SgdOptions, Snapshot, SummaryRecorder,
 };
-use crate::ode::interrupt;
+use crate::ode::{SlowFastSystem, interrupt};
 use crate::output;
 use crate::output::sweep::{SweepRecord, SweepTables};
 use crate::phases::sweep::{SweepPoint, SweepSummary, measure_point};
 use crate::phases::{EarlyPhases, PhaseError, Study, StudyOptions, StudyPoint};
 use crate::report::{Manifest, ReportError};
 use crate::scenario::{Scenario, ScenarioError};
+use crate::systems::{SystemFile, builtin};
 
 /// Errors of a job, each with where it happened.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +96,24 @@ pub enum JobError {
     /// An interrupt stopped the job before anything could be kept.
     #[error("interrupted {0}")]
     Interrupted(String),
+}
+
+/// The error and its causes, outermost first, joined by `: ` as `anyhow`'s `{:#}` prints
+/// them; a cause whose message the previous link already ends with is not repeated.
+///
+/// ```
+/// let io = std::io::Error::other("disk full");
+/// let e = timescales::analysis::AnalysisError::Io { path: "x.json".into(), source: io };
+/// assert_eq!(timescales::jobs::error_message(&e), "I/O error on x.json: disk full");
+/// ```
+pub fn error_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for part in error_chain(e) {
+        if !out.last().is_some_and(|last| last.ends_with(&part)) {
+            out.push(part);
+        }
+    }
+    out.join(": ")
 }
 
 /// One point of a job failed at `eps`: the first link of its error chain.
@@ -609,5 +633,209 @@ pub fn network(
         results,
         interrupted,
         manifest,
+    })
+}
+
+/// The system a `match` job studies: a built-in problem or a user's system file, with its
+/// initial state and horizon.
+pub struct MatchSubject {
+    /// Its name (a built-in problem's, or the file's origin).
+    pub label: String,
+    /// Where its reference solution comes from.
+    pub provenance: String,
+    /// The slow–fast system.
+    pub system: Box<dyn SlowFastSystem + Send + Sync>,
+    /// `x(0)`.
+    pub x0: Vec<f64>,
+    /// `y(0)`.
+    pub y0: Vec<f64>,
+    /// The horizon `T`.
+    pub t_end: f64,
+}
+
+impl MatchSubject {
+    /// The built-in problem `name` (see [`crate::systems::builtin::list`]), on its own
+    /// horizon unless `t_end` is given.
+    ///
+    /// # Errors
+    /// [`JobError::Option`] (`problem`) for an unknown name.
+    pub fn builtin(name: &str, t_end: Option<f64>) -> Result<Self, JobError> {
+        let p = builtin::by_name(name).map_err(|e| JobError::Option {
+            key: "problem",
+            source: Box::new(e),
+        })?;
+        Ok(Self {
+            label: p.name.to_string(),
+            provenance: p.provenance.to_string(),
+            t_end: t_end.unwrap_or(p.t_end),
+            system: p.system,
+            x0: p.x0,
+            y0: p.y0,
+        })
+    }
+
+    /// A user's system file read from `origin`, on `t_end` or else its `[run] t_end`.
+    ///
+    /// # Errors
+    /// [`JobError::Option`] (`t_end`) when neither gives a horizon.
+    pub fn from_file(file: SystemFile, origin: &str, t_end: Option<f64>) -> Result<Self, JobError> {
+        let t_end = match (t_end, &file.run) {
+            (Some(t), _) => t,
+            (None, Some(run)) => run.t_end,
+            (None, None) => {
+                return Err(JobError::Option {
+                    key: "t_end",
+                    source: format!(
+                        "{origin}: no [run] t_end; give the horizon (--t-end, or t_end= in Python)"
+                    )
+                    .into(),
+                });
+            }
+        };
+        Ok(Self {
+            label: origin.to_string(),
+            provenance: "user-defined system".into(),
+            system: Box::new(file.system),
+            x0: file.x0,
+            y0: file.y0,
+            t_end,
+        })
+    }
+
+    /// The subject as the output files name it.
+    pub fn output(&self) -> output::matching::Subject<'_> {
+        output::matching::Subject {
+            label: &self.label,
+            provenance: &self.provenance,
+            x0: &self.x0,
+            y0: &self.y0,
+            t_end: self.t_end,
+        }
+    }
+}
+
+/// What a `match` job computes: the matching study over `eps` and, unless `cycle` is
+/// `None`, the relaxation cycle with its options and then the composite across its folds.
+#[derive(Debug, Clone)]
+pub struct MatchJob<'a> {
+    /// The ε studied (any order; studied from the largest).
+    pub eps: &'a [f64],
+    /// The relaxation-cycle search, or `None` to skip it.
+    pub cycle: Option<CycleOptions>,
+}
+
+/// What a `match` job found.
+#[derive(Debug)]
+pub struct MatchOutcome {
+    /// The ε studied, largest first.
+    pub eps: Vec<f64>,
+    /// Outer, inner and composites against direct integration.
+    pub study: MatchingStudy,
+    /// The relaxation cycle: `None` when not asked, `Some(Err(why))` when there is none.
+    pub cycle: Option<Result<CycleStudy, String>>,
+    /// With a cycle: the horizon of the composite across its folds and that study, or why it
+    /// failed.
+    pub across_folds: Option<(f64, Result<FoldStudy, String>)>,
+}
+
+impl MatchOutcome {
+    /// The cycle part as the output files take it.
+    pub fn cycle_output(&self) -> output::matching::Cycle<'_> {
+        match (&self.cycle, &self.across_folds) {
+            (Some(Ok(c)), Some((t_end, f))) => output::matching::Cycle::Found {
+                cycle: c,
+                t_end: *t_end,
+                across_folds: f.as_ref().map_err(String::as_str),
+            },
+            (Some(Err(why)), _) => output::matching::Cycle::Absent(why),
+            _ => output::matching::Cycle::NotAsked,
+        }
+    }
+}
+
+/// Runs a `match` job: [`crate::matching::study`], then (when asked) [`cycle_study`] and, for a
+/// cycle found, [`fold_study`] on `[0, T]`, `T` = the singular orbit's first fold plus ¾ of
+/// its period (a loop's two jumps and landings, ending on a branch: past a third fold the
+/// phase error the jumps accumulate, `O(ε ln ε)` each, exceeds the `ε^{2/3}` windows at
+/// ε ≳ 1e-2). Progress lines go to stderr.
+///
+/// # Errors
+/// [`JobError::Option`] for a bad ε list or cycle horizon; [`JobError::Solver`] when the
+/// study fails or a direct integration of the cycle or fold study fails (an absent cycle, or
+/// a fold study that cannot be built, is part of the outcome instead).
+pub fn matching(s: &MatchSubject, job: &MatchJob<'_>) -> Result<MatchOutcome, JobError> {
+    let mut eps = job.eps.to_vec();
+    eps.sort_by(|a, b| b.total_cmp(a));
+    let opts = MatchingOptions::default();
+    let failed = |what: String| {
+        move |e: MatchingError| JobError::Solver {
+            what,
+            source: Box::new(e),
+        }
+    };
+    eprintln!(
+        "timescales match: {} on [0, {}], eps = {:?}",
+        s.label, s.t_end, eps
+    );
+    let sys = s.system.as_ref();
+    let study = crate::matching::study(sys, &s.x0, &s.y0, s.t_end, &eps, &opts)
+        .map_err(failed(format!("matching study of {}", s.label)))?;
+    let Some(copts) = &job.cycle else {
+        return Ok(MatchOutcome {
+            eps,
+            study,
+            cycle: None,
+            across_folds: None,
+        });
+    };
+    if !(copts.horizon > 0.0 && copts.horizon.is_finite()) {
+        return Err(JobError::Option {
+            key: "cycle_horizon",
+            source: format!("must be positive, got {}", copts.horizon).into(),
+        });
+    }
+    eprintln!(
+        "timescales match: looking for a relaxation cycle on [0, {}] (at most {} jumps)",
+        copts.horizon, copts.max_jumps
+    );
+    // A direct integration that fails is a failure of the job, not an absent cycle.
+    let reason = |e: MatchingError| error_message(&e);
+    let cycle = match cycle_study(sys, &s.x0, &s.y0, &eps, copts, &opts) {
+        Ok(c) => c,
+        Err(e @ MatchingError::Direct { .. }) => {
+            return Err(failed(format!("relaxation-cycle study of {}", s.label))(e));
+        }
+        Err(e) => {
+            return Ok(MatchOutcome {
+                eps,
+                study,
+                cycle: Some(Err(reason(e))),
+                across_folds: None,
+            });
+        }
+    };
+    let period = cycle.singular.period;
+    let first = singular_orbit(sys, &s.x0, &s.y0, 50.0 * period, period / 64.0, 1, &opts)
+        .ok()
+        .and_then(|o| o.jump_times().first().copied());
+    let across_folds = match first {
+        None => (0.0, Err("the singular orbit meets no fold".to_string())),
+        Some(first) => {
+            let t_end = first + 0.75 * period;
+            eprintln!("timescales match: the composite across the folds on [0, {t_end}]");
+            match fold_study(sys, &s.x0, &s.y0, t_end, &eps, copts.max_jumps, &opts) {
+                Ok(f) => (t_end, Ok(f)),
+                Err(e @ MatchingError::Direct { .. }) => {
+                    return Err(failed(format!("composite across the folds of {}", s.label))(e));
+                }
+                Err(e) => (t_end, Err(reason(e))),
+            }
+        }
+    };
+    Ok(MatchOutcome {
+        eps,
+        study,
+        cycle: Some(Ok(cycle)),
+        across_folds: Some(across_folds),
     })
 }

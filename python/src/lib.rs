@@ -24,11 +24,13 @@ use timescales::analysis::ConvergeOptions;
 use timescales::analysis::curves::{
     AnalyzeOptions, ColumnSpec, CurveSet, analyze as analyze_curves,
 };
-use timescales::analysis::sweep::{EpsGrid, OpenMode, Shard, error_chain};
-use timescales::jobs::{self, JobError, NetworkJob, Progress, SweepJob, Training};
-use timescales::matching::{MatchingOptions, integrate_full_with, study};
+use timescales::analysis::sweep::{EpsGrid, OpenMode, Shard};
+use timescales::jobs::{
+    self, JobError, MatchJob, MatchSubject, NetworkJob, Progress, SweepJob, Training,
+};
+use timescales::matching::{CycleOptions, MatchingOptions, integrate_full_with};
 use timescales::meanfield::simulate_with_particles;
-use timescales::ode::{SlowFastSystem, SolverOptions, interrupt};
+use timescales::ode::{SolverOptions, interrupt};
 use timescales::output;
 use timescales::output::analyze::{AnalyzeRecord, InputFile};
 use timescales::phases::StudyOptions;
@@ -51,24 +53,12 @@ fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
     }
 }
 
-/// The error and its causes, outermost first, as `anyhow`'s `{:#}` prints them.
-/// A cause whose message the previous link already ends with is not repeated.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for part in error_chain(e) {
-        if !out.last().is_some_and(|last| last.ends_with(&part)) {
-            out.push(part);
-        }
-    }
-    out.join(": ")
-}
-
 fn scenario_error(py: Python<'_>, message: String) -> PyErr {
     raise(py, "ScenarioError", message)
 }
 
 fn job_error(py: Python<'_>, e: JobError) -> PyErr {
-    let message = chain(&e);
+    let message = jobs::error_message(&e);
     match e {
         JobError::Scenario(_) | JobError::Option { .. } => scenario_error(py, message),
         JobError::Store(_) => scenario_error(
@@ -190,7 +180,8 @@ fn resolve(py: Python<'_>, doc: &Document) -> PyResult<Scenario> {
             ),
         ));
     }
-    Scenario::from_toml_str(&doc.text, &doc.origin).map_err(|e| scenario_error(py, chain(&e)))
+    Scenario::from_toml_str(&doc.text, &doc.origin)
+        .map_err(|e| scenario_error(py, jobs::error_message(&e)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -404,7 +395,8 @@ fn mode(fresh: bool) -> OpenMode {
 }
 
 fn grid(py: Python<'_>, eps: &str) -> PyResult<EpsGrid> {
-    EpsGrid::parse(eps).map_err(|e| scenario_error(py, format!("`eps`: {}", chain(&e))))
+    EpsGrid::parse(eps)
+        .map_err(|e| scenario_error(py, format!("`eps`: {}", jobs::error_message(&e))))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -446,12 +438,12 @@ fn run<'py>(
         raise(
             py,
             "SolverError",
-            format!("direct integration failed: {}", chain(&e)),
+            format!("direct integration failed: {}", jobs::error_message(&e)),
         )
     })?;
     if let Some(dir) = &out {
         output::run::write(dir, &scenario, &run)
-            .map_err(|e| raise(py, "OutputError", chain(&e)))?;
+            .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?;
     }
     let d = PyDict::new(py);
     d.set_item("kind", "scenario")?;
@@ -477,8 +469,8 @@ fn run_system<'py>(
     out: Option<PathBuf>,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let file =
-        SystemFile::parse(&doc.text, &doc.origin).map_err(|e| scenario_error(py, chain(&e)))?;
+    let file = SystemFile::parse(&doc.text, &doc.origin)
+        .map_err(|e| scenario_error(py, jobs::error_message(&e)))?;
     let Some(spec) = &file.run else {
         return Err(scenario_error(
             py,
@@ -505,10 +497,10 @@ fn run_system<'py>(
     };
     let times = spec
         .output_times_at(eps)
-        .map_err(|e| scenario_error(py, format!("{}: {}", doc.origin, chain(&e))))?;
+        .map_err(|e| scenario_error(py, format!("{}: {}", doc.origin, jobs::error_message(&e))))?;
     let method = spec
         .integrator()
-        .map_err(|e| scenario_error(py, format!("{}: {}", doc.origin, chain(&e))))?;
+        .map_err(|e| scenario_error(py, format!("{}: {}", doc.origin, jobs::error_message(&e))))?;
     let meter = Meter::default();
     meter.set_label("integrating");
     let opts = SolverOptions {
@@ -529,7 +521,7 @@ fn run_system<'py>(
         raise(
             py,
             kind,
-            format!("integrating {}: {}", doc.origin, chain(&e)),
+            format!("integrating {}: {}", doc.origin, jobs::error_message(&e)),
         )
     })?;
     if let Some(dir) = &out {
@@ -550,7 +542,7 @@ fn run_system<'py>(
             &traj,
             stats,
         )
-        .map_err(|e| raise(py, "OutputError", chain(&e)))?;
+        .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?;
     }
     let d = PyDict::new(py);
     d.set_item("kind", "system")?;
@@ -594,9 +586,10 @@ fn sweep_result<'py>(py: Python<'py>, o: &jobs::SweepOutcome) -> PyResult<Bound<
     d.set_item(
         "text",
         match (&o.summary, &o.tables) {
-            (Some(s), Some(t)) => {
-                Some(output::sweep::text(s, t).map_err(|e| raise(py, "OutputError", chain(&e)))?)
-            }
+            (Some(s), Some(t)) => Some(
+                output::sweep::text(s, t)
+                    .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?,
+            ),
             _ => None,
         },
     )?;
@@ -624,9 +617,8 @@ fn sweep<'py>(
     let scenario = resolve(py, &doc)?;
     let grid = grid(py, eps.unwrap_or(scenario.sweep_grid()))?;
     let shard = match shard {
-        Some(s) => {
-            Shard::parse(s).map_err(|e| scenario_error(py, format!("`shard`: {}", chain(&e))))?
-        }
+        Some(s) => Shard::parse(s)
+            .map_err(|e| scenario_error(py, format!("`shard`: {}", jobs::error_message(&e))))?,
         None => Shard::default(),
     };
     if threads == Some(0) {
@@ -722,9 +714,11 @@ fn asymptotics<'py>(
     Ok(d)
 }
 
-/// Outer, inner and composite expansions of a slow–fast system against direct integration.
+/// Outer, inner and composite expansions of a slow–fast system against direct integration
+/// ([`jobs::matching`]); with `cycle` (the default) also the relaxation cycle's period and
+/// the composite across its folds, as `timescales match` computes them.
 #[pyfunction]
-#[pyo3(signature = (system, eps, t_end=None, out=None, progress=None))]
+#[pyo3(signature = (system, eps, t_end=None, out=None, progress=None, cycle=true, cycle_horizon=None, cycle_jumps=8))]
 #[allow(clippy::too_many_arguments)]
 fn match_system<'py>(
     py: Python<'py>,
@@ -733,76 +727,40 @@ fn match_system<'py>(
     t_end: Option<f64>,
     out: Option<PathBuf>,
     progress: Option<Bound<'py, PyAny>>,
+    cycle: bool,
+    cycle_horizon: Option<f64>,
+    cycle_jumps: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (label, provenance, system, x0, y0, horizon): (
-        String,
-        String,
-        Box<dyn SlowFastSystem + Send + Sync>,
-        Vec<f64>,
-        Vec<f64>,
-        f64,
-    ) = if system.0 == "builtin" {
-        let p = builtin::by_name(&system.1).map_err(|e| scenario_error(py, chain(&e)))?;
-        let t = t_end.unwrap_or(p.t_end);
-        (
-            p.name.to_string(),
-            p.provenance.to_string(),
-            p.system,
-            p.x0,
-            p.y0,
-            t,
-        )
+    let subject = if system.0 == "builtin" {
+        MatchSubject::builtin(&system.1, t_end)
     } else {
         let doc = document(py, &system)?;
-        let file =
-            SystemFile::parse(&doc.text, &doc.origin).map_err(|e| scenario_error(py, chain(&e)))?;
-        let t = match (t_end, &file.run) {
-            (Some(t), _) => t,
-            (None, Some(run)) => run.t_end,
-            (None, None) => {
-                return Err(scenario_error(
-                    py,
-                    format!("{}: no [run] t_end; pass t_end=", doc.origin),
-                ));
-            }
-        };
-        (
-            doc.origin.clone(),
-            "user-defined system".into(),
-            Box::new(file.system),
-            file.x0,
-            file.y0,
-            t,
-        )
+        let file = SystemFile::parse(&doc.text, &doc.origin)
+            .map_err(|e| scenario_error(py, jobs::error_message(&e)))?;
+        MatchSubject::from_file(file, &doc.origin, t_end)
+    }
+    .map_err(|e| scenario_error(py, jobs::error_message(&e)))?;
+    let eps = grid(py, eps)?;
+    let job = MatchJob {
+        eps: eps.points(),
+        cycle: cycle.then(|| CycleOptions {
+            horizon: cycle_horizon.unwrap_or(50.0 * subject.t_end),
+            max_jumps: cycle_jumps,
+            ..CycleOptions::default()
+        }),
     };
-    let mut eps = grid(py, eps)?.points().to_vec();
-    eps.sort_by(|a, b| b.total_cmp(a));
-    let opts = MatchingOptions::default();
     let meter = Meter::default();
     meter.set_label("matching study");
     let (result, signal) = supervise(py, &meter, progress.as_ref(), || {
-        study(system.as_ref(), &x0, &y0, horizon, &eps, &opts)
+        jobs::matching(&subject, &job)
     })?;
     let interrupted = interrupted(signal)?;
-    let st = result.map_err(|e| {
-        let kind = if interrupted {
-            "Interrupted"
-        } else {
-            "SolverError"
-        };
-        raise(
-            py,
-            kind,
-            format!("matching study of {label}: {}", chain(&e)),
-        )
+    let o = result.map_err(|e| match e {
+        JobError::Option { .. } => scenario_error(py, jobs::error_message(&e)),
+        _ if interrupted => raise(py, "Interrupted", jobs::error_message(&e)),
+        _ => raise(py, "SolverError", jobs::error_message(&e)),
     })?;
-    let subject = output::matching::Subject {
-        label: &label,
-        provenance: &provenance,
-        x0: &x0,
-        y0: &y0,
-        t_end: horizon,
-    };
+    let opts = MatchingOptions::default();
     if let Some(dir) = &out {
         std::fs::create_dir_all(dir).map_err(|e| {
             raise(
@@ -811,19 +769,45 @@ fn match_system<'py>(
                 format!("creating {}: {e}", dir.display()),
             )
         })?;
-        output::matching::write(dir, &subject, &st, 0, &opts)
-            .map_err(|e| raise(py, "OutputError", chain(&e)))?;
+        output::matching::write_with_cycle(
+            dir,
+            &subject.output(),
+            &o.study,
+            0,
+            &opts,
+            o.cycle_output(),
+        )
+        .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?;
     }
+    let st = &o.study;
     let d = PyDict::new(py);
     let tables = PyDict::new(py);
-    for (name, t) in output::matching::tables(&st, 0) {
+    let mut all = output::matching::tables(st, 0);
+    if let Some(Ok(c)) = &o.cycle {
+        all.extend(output::matching::cycle_tables(
+            c,
+            &st.names,
+            st.asymptotics.n,
+        ));
+    }
+    if let Some((_, Ok(f))) = &o.across_folds {
+        all.extend(output::matching::fold_tables(f, 0));
+    }
+    for (name, t) in all {
         tables.set_item(name.trim_end_matches(".csv"), table(py, &t)?)?;
     }
     d.set_item("tables", tables)?;
     d.set_item("names", st.names.clone())?;
     d.set_item("eps", st.eps.clone())?;
-    d.set_item("label", label)?;
+    d.set_item("label", subject.label.clone())?;
     d.set_item("interrupted", interrupted)?;
+    d.set_item(
+        "cycle_note",
+        match &o.cycle {
+            Some(Err(why)) => Some(why.clone()),
+            _ => None,
+        },
+    )?;
     Ok(d)
 }
 
@@ -918,7 +902,7 @@ fn table_from_python(py: Python<'_>, columns: &[(String, Bound<'_, PyAny>)]) -> 
         t.push(name, column);
     }
     t.validate()
-        .map_err(|e| scenario_error(py, format!("data: {}", chain(&e))))?;
+        .map_err(|e| scenario_error(py, format!("data: {}", jobs::error_message(&e))))?;
     Ok(t)
 }
 
@@ -940,10 +924,13 @@ fn analyze<'py>(
     let started = std::time::Instant::now();
     let (input, inputs) = match (&path, &columns) {
         (Some(p), _) => {
-            let input =
-                InputFile::of(p).map_err(|e| scenario_error(py, format!("data: {}", chain(&e))))?;
+            let input = InputFile::of(p)
+                .map_err(|e| scenario_error(py, format!("data: {}", jobs::error_message(&e))))?;
             let table = read_table(p).map_err(|e| {
-                scenario_error(py, format!("data: reading {}: {}", p.display(), chain(&e)))
+                scenario_error(
+                    py,
+                    format!("data: reading {}: {}", p.display(), jobs::error_message(&e)),
+                )
             })?;
             (table, vec![input])
         }
@@ -961,7 +948,8 @@ fn analyze<'py>(
         let set = CurveSet::from_table(&input, &spec)?;
         analyze_curves(&set, &options)
     })?;
-    let result = result.map_err(|e| scenario_error(py, format!("data: {}", chain(&e))))?;
+    let result =
+        result.map_err(|e| scenario_error(py, format!("data: {}", jobs::error_message(&e))))?;
     let tables = output::analyze::tables(&result);
     if let Some(dir) = &out {
         let record = AnalyzeRecord {
@@ -972,7 +960,7 @@ fn analyze<'py>(
             wall_seconds: started.elapsed().as_secs_f64(),
         };
         output::analyze::write(dir, &record, &result)
-            .map_err(|e| raise(py, "OutputError", chain(&e)))?;
+            .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?;
     }
     let d = PyDict::new(py);
     let t = PyDict::new(py);
@@ -1007,7 +995,7 @@ fn analyze<'py>(
     d.set_item(
         "text",
         output::analyze::markdown(&result, &tables)
-            .map_err(|e| raise(py, "OutputError", chain(&e)))?,
+            .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?,
     )?;
     Ok(d)
 }

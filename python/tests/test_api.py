@@ -205,6 +205,23 @@ def test_match_system_builtin_file_and_dict(root):
     assert from_file.composite_error.equals(from_dict.composite_error)
     with pytest.raises(ts.ScenarioError, match="no_such_problem|unknown|no such"):
         ts.match_system("no_such_problem", progress=False)
+    assert m.cycle is None and "no fold" in m.cycle_note
+
+
+def test_match_system_relaxation_cycle_and_the_composite_across_folds(cli, tmp_path):
+    # The same job as `timescales match`: the same tables, and the composite across the
+    # folds converging like ε^{2/3} ln(1/ε) outside the jump windows.
+    m = ts.match_system("van-der-pol", eps="1e-2,1e-3", out=tmp_path / "py", progress=False)
+    out = tmp_path / "cli"
+    subprocess.run([cli, "match", "--problem", "van-der-pol", "--eps", "1e-2,1e-3", "--out", out],
+                   check=True, capture_output=True)
+    for name in ["cycle", "cycle_order", "folds", "fold_composite", "fold_error", "fold_order"]:
+        assert getattr(m, name).columns == list(read_csv(out / f"{name}.csv")), name
+        assert (out / f"{name}.csv").read_bytes() == (tmp_path / "py" / f"{name}.csv").read_bytes(), name
+    y = m.fold_error.filter(pl.col("variable") == "y")
+    assert (y["folds"] == 2).all() and y["max_error_outside_windows"][1] < 0.05
+    assert (tmp_path / "py" / "fold_composite_y.svg").exists()
+    assert ts.match_system("van-der-pol", eps="1e-2,1e-3", cycle=False, progress=False).cycle is None
 
 
 def test_network(tmp_path):

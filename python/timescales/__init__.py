@@ -16,7 +16,8 @@ which learns in phases, one Hermite degree at a time, with plateaus between them
 ``sweep(scenario, eps)``  ε sweep: ``Sweep.phases``, ``.plateaus``, ``.exponents`` (polars),
                           ``.runs``; resumable with ``out=``
 ``asymptotics(...)``      predicted vs measured phase onsets, composite risk
-``match_system(system)``  outer, inner and composite expansions of a slow–fast system
+``match_system(system)``  outer, inner and composite expansions of a slow–fast system;
+                          a relaxation cycle's period and the composite across its folds
 ``network(...)``          finite networks (population flow, online SGD) against the limit
 ``analyze(data, ...)``    plateaus, drops and exponents of users' own loss curves
 ========================  ===================================================================

@@ -522,7 +522,11 @@ def asymptotics(
 class Match:
     """Outer, inner and composite expansions of a slow–fast system against direct
     integration: ``composite`` (at the largest ε), ``composite_error``, ``order`` (the
-    fitted orders with CIs), ``matching`` (polars DataFrames with the CSV files' columns)."""
+    fitted orders with CIs), ``matching`` (polars DataFrames with the CSV files' columns).
+    For a relaxation oscillation also ``cycle`` (period direct, leading, predicted per ε),
+    ``cycle_order``, ``folds`` and the composite across the folds: ``fold_composite`` (at
+    the largest ε), ``fold_error`` (outside and inside the jump windows), ``fold_order``;
+    they are ``None`` otherwise, and ``cycle_note`` says why when the cycle was asked for."""
 
     label: str
     names: List[str]
@@ -531,6 +535,13 @@ class Match:
     composite_error: Any
     order: Any
     matching: Any
+    cycle: Any = None
+    cycle_order: Any = None
+    folds: Any = None
+    fold_composite: Any = None
+    fold_error: Any = None
+    fold_order: Any = None
+    cycle_note: Optional[str] = None
 
 
 def match_system(
@@ -540,9 +551,14 @@ def match_system(
     t_end: Optional[float] = None,
     out: Union[None, str, "os.PathLike[str]"] = None,
     progress: ProgressLike = True,
+    cycle: bool = True,
+    cycle_horizon: Optional[float] = None,
+    cycle_jumps: int = 8,
 ) -> Match:
     """``timescales match`` for a built-in problem (its name, see ``problems()``) or a
-    user-defined ``[system]`` (a path, a TOML string or a dict).
+    user-defined ``[system]`` (a path, a TOML string or a dict). With ``cycle`` (the
+    default) a relaxation cycle is looked for on ``[0, cycle_horizon]`` (default 50 T) within
+    ``cycle_jumps`` jumps, as ``--no-cycle``, ``--cycle-horizon`` and ``--cycle-jumps`` do.
 
     >>> import timescales
     >>> m = timescales.match_system("linear", eps="1e-1:1e-3:3", progress=False)
@@ -556,8 +572,10 @@ def match_system(
     else:
         source = _scenario(system, {})
     with _Reporter(progress, "match") as cb:
-        d = _native.match_system(source, _eps(eps), t_end, _out(out), cb)
+        d = _native.match_system(source, _eps(eps), t_end, _out(out), cb, cycle, cycle_horizon, cycle_jumps)
     tables = d["tables"]
+    optional = {k: _frame(tables[k]) if k in tables else None
+                for k in ["cycle", "cycle_order", "folds", "fold_composite", "fold_error", "fold_order"]}
     result = Match(
         label=d["label"],
         names=d["names"],
@@ -566,6 +584,8 @@ def match_system(
         composite_error=_frame(tables["composite_error"]),
         order=_frame(tables["order"]),
         matching=_frame(tables["matching"]),
+        cycle_note=d["cycle_note"],
+        **optional,
     )
     if d["interrupted"]:
         raise Interrupted("interrupted: the study finished before the interrupt was seen; it is in .partial", result)

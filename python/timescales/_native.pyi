@@ -39,6 +39,9 @@ def match_system(
     t_end: Optional[float] = ...,
     out: Optional[str] = ...,
     progress: Progress = ...,
+    cycle: bool = ...,
+    cycle_horizon: Optional[float] = ...,
+    cycle_jumps: int = ...,
 ) -> Dict[str, Any]: ...
 def network(
     scenario: Source,

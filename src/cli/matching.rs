@@ -7,10 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use timescales::analysis::sweep::EpsGrid;
-use timescales::matching::{
-    CycleOptions, CycleStudy, FoldStudy, MatchingError, MatchingOptions, Study, cycle_study,
-    fold_study, integrate_full_with, singular_orbit, study,
-};
+use timescales::jobs::{self, MatchJob, MatchSubject};
+use timescales::matching::{CycleOptions, MatchingOptions, Study, integrate_full_with};
 use timescales::ode::{SlowFastSystem, SolverOptions};
 use timescales::output;
 use timescales::systems::{SystemFile, builtin};
@@ -51,49 +49,6 @@ pub struct MatchArgs {
     pub list: bool,
 }
 
-/// A system to study, with where it came from.
-struct Subject {
-    label: String,
-    provenance: String,
-    system: Box<dyn SlowFastSystem + Send + Sync>,
-    x0: Vec<f64>,
-    y0: Vec<f64>,
-    t_end: f64,
-}
-
-fn subject(args: &MatchArgs) -> anyhow::Result<Subject> {
-    match (&args.problem, &args.system) {
-        (Some(name), None) => {
-            let p = builtin::by_name(name)?;
-            Ok(Subject {
-                label: p.name.to_string(),
-                provenance: p.provenance.to_string(),
-                t_end: args.t_end.unwrap_or(p.t_end),
-                system: p.system,
-                x0: p.x0,
-                y0: p.y0,
-            })
-        }
-        (None, Some(path)) => {
-            let file = SystemFile::read(path)?;
-            let t_end = match (args.t_end, &file.run) {
-                (Some(t), _) => t,
-                (None, Some(run)) => run.t_end,
-                (None, None) => bail!("{}: no [run] t_end; pass --t-end", path.display()),
-            };
-            Ok(Subject {
-                label: path.display().to_string(),
-                provenance: "user-defined system".into(),
-                system: Box::new(file.system),
-                x0: file.x0,
-                y0: file.y0,
-                t_end,
-            })
-        }
-        _ => bail!("give a built-in problem (--problem NAME, see --list) or a SYSTEM.toml file"),
-    }
-}
-
 fn print_list() {
     println!("Built-in problems (timescales match --problem NAME):");
     for p in builtin::list() {
@@ -113,122 +68,43 @@ pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = args.out.as_deref().context("--out DIR is required")?;
-    let s = subject(args)?;
-    let mut eps = EpsGrid::parse(&args.eps)
-        .context("--eps")?
-        .points()
-        .to_vec();
-    eps.sort_by(|a, b| b.total_cmp(a));
-    eprintln!(
-        "timescales match: {} on [0, {}], eps = {:?}",
-        s.label, s.t_end, eps
-    );
-    let opts = MatchingOptions::default();
-    let st = study(s.system.as_ref(), &s.x0, &s.y0, s.t_end, &eps, &opts)
-        .with_context(|| format!("matching study of {}", s.label))?;
-    let shown = pick_comparison(&st, args.show_eps);
-    let subject = output::matching::Subject {
-        label: &s.label,
-        provenance: &s.provenance,
-        x0: &s.x0,
-        y0: &s.y0,
-        t_end: s.t_end,
+    let s = match (&args.problem, &args.system) {
+        (Some(name), None) => MatchSubject::builtin(name, args.t_end)?,
+        (None, Some(path)) => MatchSubject::from_file(
+            SystemFile::read(path)?,
+            &path.display().to_string(),
+            args.t_end,
+        )?,
+        _ => bail!("give a built-in problem (--problem NAME, see --list) or a SYSTEM.toml file"),
     };
-    let cycle = if args.no_cycle {
-        None
-    } else {
-        let copts = CycleOptions {
+    let eps = EpsGrid::parse(&args.eps).context("--eps")?;
+    let job = MatchJob {
+        eps: eps.points(),
+        cycle: (!args.no_cycle).then(|| CycleOptions {
             horizon: args.cycle_horizon.unwrap_or(50.0 * s.t_end),
             max_jumps: args.cycle_jumps,
             ..CycleOptions::default()
-        };
-        if !(copts.horizon > 0.0 && copts.horizon.is_finite()) {
-            bail!("--cycle-horizon must be positive, got {}", copts.horizon);
-        }
-        eprintln!(
-            "timescales match: looking for a relaxation cycle on [0, {}] (at most {} jumps)",
-            copts.horizon, copts.max_jumps
-        );
-        Some(
-            match cycle_study(s.system.as_ref(), &s.x0, &s.y0, &eps, &copts, &opts) {
-                Ok(c) => Ok(c),
-                // A direct integration that fails is a failure of the run, not an absent cycle.
-                Err(e @ MatchingError::Direct { .. }) => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("relaxation-cycle study of {}", s.label)));
-                }
-                Err(e) => Err(format!("{:#}", anyhow::Error::new(e))),
-            },
-        )
+        }),
     };
-    let across = match &cycle {
-        Some(Ok(c)) => Some(across_folds(&s, c, &eps, args.cycle_jumps, &opts)?),
-        _ => None,
-    };
-    let cycle_out = match (&cycle, &across) {
-        (Some(Ok(c)), Some((t_end, f))) => output::matching::Cycle::Found {
-            cycle: c,
-            t_end: *t_end,
-            across_folds: f.as_ref().map_err(String::as_str),
-        },
-        (Some(Err(why)), _) => output::matching::Cycle::Absent(why),
-        _ => output::matching::Cycle::NotAsked,
-    };
+    let o = jobs::matching(&s, &job)?;
+    let shown = pick_comparison(&o.study, args.show_eps);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    output::matching::write_with_cycle(out, &subject, &st, shown, &opts, cycle_out)?;
-    print!("{}", output::matching::text(&subject, &st, out));
-    if let Some((_, f)) = &across {
+    let opts = MatchingOptions::default();
+    output::matching::write_with_cycle(out, &s.output(), &o.study, shown, &opts, o.cycle_output())?;
+    print!("{}", output::matching::text(&s.output(), &o.study, out));
+    if let Some((_, f)) = &o.across_folds {
         match f {
             Ok(f) => print!("{}", output::matching::fold_text(f)?),
             Err(why) => println!("no composite across the folds: {why}"),
         }
     }
-    match &cycle {
+    match &o.cycle {
         Some(Ok(c)) => print!("{}", output::matching::cycle_text(c)),
         Some(Err(why)) if why.starts_with("no relaxation cycle") => println!("{why}"),
         Some(Err(why)) => println!("no relaxation cycle: {why}"),
         None => {}
     }
     Ok(())
-}
-
-/// The composite across folds of a relaxation oscillation on `[0, T]`, `T` = the first
-/// fold of the singular orbit plus 3/4 of its period (a whole loop's jumps and landings,
-/// ending on a branch: past a third fold the phase error the jumps accumulate, `O(ε ln ε)`
-/// each, exceeds the `ε^{2/3}` windows at ε ≳ 1e-2), against direct integration: the
-/// horizon and the study, or why it failed.
-/// A direct integration that fails is an error of the run.
-fn across_folds(
-    s: &Subject,
-    cycle: &CycleStudy,
-    eps: &[f64],
-    max_jumps: usize,
-    opts: &MatchingOptions,
-) -> anyhow::Result<(f64, Result<FoldStudy, String>)> {
-    let period = cycle.singular.period;
-    let first = singular_orbit(
-        s.system.as_ref(),
-        &s.x0,
-        &s.y0,
-        50.0 * period,
-        period / 64.0,
-        1,
-        opts,
-    )
-    .ok()
-    .and_then(|o| o.jump_times().first().copied());
-    let Some(first) = first else {
-        return Ok((0.0, Err("the singular orbit meets no fold".into())));
-    };
-    let t_end = first + 0.75 * period;
-    eprintln!("timescales match: the composite across the folds on [0, {t_end}]");
-    match fold_study(s.system.as_ref(), &s.x0, &s.y0, t_end, eps, max_jumps, opts) {
-        Ok(f) => Ok((t_end, Ok(f))),
-        Err(e @ MatchingError::Direct { .. }) => {
-            Err(anyhow::Error::new(e).context(format!("composite across the folds of {}", s.label)))
-        }
-        Err(e) => Ok((t_end, Err(format!("{:#}", anyhow::Error::new(e))))),
-    }
 }
 
 /// Index of the comparison whose ε is closest (in log) to `wanted` (default: the largest ε).
