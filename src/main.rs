@@ -64,7 +64,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The chain of causes, a cause the previous link already ends with said once.
+            eprintln!("error: {}", timescales::jobs::error_message(&*e));
             if timescales::ode::interrupt::requested() {
                 ExitCode::from(130)
             } else {

@@ -42,8 +42,8 @@ impl EpsGrid {
     }
 
     /// Parses `"start:stop:count"`, e.g. `"1e-3:1e-9:13"` (13 points from 1e-3 down to
-    /// 1e-9, three per decade), or an explicit list `"1e-2,1e-3,5e-4"` (as given). Errors
-    /// name the bad part.
+    /// 1e-9, three per decade), or an explicit list `"1e-2,1e-3,5e-4"` (as given; one value,
+    /// `"1e-2"`, is a list of one). Errors name the bad part.
     ///
     /// ```
     /// # use timescales_analysis::sweep::EpsGrid;
@@ -59,7 +59,7 @@ impl EpsGrid {
             part,
             reason,
         };
-        if !spec.contains(':') && spec.contains(',') {
+        if !spec.contains(':') {
             let points = spec
                 .split(',')
                 .map(|s| {
@@ -192,6 +192,7 @@ mod tests {
     fn explicit_lists() {
         let g = EpsGrid::parse("1e-2, 1e-3,5e-4").unwrap();
         assert_eq!(g.points(), &[1e-2, 1e-3, 5e-4]);
+        assert_eq!(EpsGrid::parse(" 1e-2 ").unwrap().points(), &[1e-2]);
         assert!(matches!(
             EpsGrid::parse("1e-2,x"),
             Err(AnalysisError::GridSpec { part: "list", .. })
@@ -210,6 +211,8 @@ mod tests {
             other => panic!("{s}: {other:?}"),
         };
         assert_eq!(part("1e-3:1e-9"), "format");
+        assert_eq!(part("abc"), "list");
+        assert_eq!(part(""), "list");
         assert_eq!(part("1e-3:1e-9:13:4"), "format");
         assert_eq!(part("abc:1e-9:13"), "start");
         assert_eq!(part("-1e-3:1e-9:13"), "start");
