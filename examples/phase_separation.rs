@@ -12,8 +12,9 @@
 //! and every ε of 1e-6 … 1e-14, the particle count is doubled from 64 until the onsets of
 //! phases 1–3 are converged ([`converge_n`]: Richardson error estimate ≤ 1 %) and the risk
 //! is measured there: `t₂`, `t₃`, `t₃/t₂`, the dwell at `R₂` (the longest stretch of log
-//! time, in e-folds, with `|R − R₂| ≤ 0.05 (R₁ − R₃)`). `fixed-n`: the public law at
-//! N = 8 … 256 Gauss–Legendre atoms and every decade of ε = 1e-6 … 1e-22, without doubling:
+//! time, in e-folds, with `|R − R₂| ≤ 0.05 (R₁ − R₃)`). `fixed-n`: the public law on
+//! Gauss–Legendre atoms and on quantile midpoints (edge weights ∝ N^{−2} and 1/N), N = 8 … 256,
+//! every decade of ε = 1e-6 … 1e-22, without doubling:
 //! the fixed-N laws `t₂ = C₂ ε^{1/4}`, `t₃ = C₃(N) ε^{1/6}` and the ε*(N) below which the
 //! phases separate. Every row goes to `results/phase_separation_*.csv`;
 //! `summary` reads them back and writes `results/phase_separation.md`: per case the exponents
@@ -321,29 +322,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "fixed-n" => {
-            let case = &CASES[0];
+            // Gauss–Legendre atoms (edge weight ∝ N^{−2}) and quantile midpoints (equal
+            // weights 1/N): which of N and the edge atom's weight sets C₃(N).
+            let cases: Vec<&Case> = ["uniform_gl", "uniform_quantile"]
+                .iter()
+                .filter_map(|name| CASES.iter().find(|c| c.name == *name))
+                .collect();
             // Below ε ≈ 1e-22 the step falls under the rounding of t (t₂ ~ ε^{1/4}): N = 512
             // fails there, and reaches its fixed-N regime (t₃/t₂ ≥ 4) only below it.
             let ns = [8usize, 16, 32, 64, 128, 256];
             let eps: Vec<f64> = (6..=22).map(|k| 10f64.powi(-k)).collect();
-            let jobs: Vec<(usize, f64)> = ns
+            let jobs: Vec<(&Case, usize, f64)> = cases
                 .iter()
-                .flat_map(|&n| eps.iter().map(move |&e| (n, e)))
-                .filter(|(n, _)| only.as_deref().is_none_or(|o| o == n.to_string()))
+                .flat_map(|&c| ns.iter().map(move |&n| (c, n)))
+                .flat_map(|(c, n)| eps.iter().map(move |&e| (c, n, e)))
+                .filter(|(_, n, _)| only.as_deref().is_none_or(|o| o == n.to_string()))
                 .collect();
             let done: Vec<_> = jobs
                 .par_iter()
-                .filter_map(|&(n, e)| {
+                .filter_map(|&(case, n, e)| {
                     let r = problem(case, n, e)
                         .map_err(|x| x.to_string())
                         .and_then(|p| measure(&p).map_err(|x| x.to_string()));
-                    r.map_err(|x| eprintln!("skipped (failed): N = {n}, ε = {e:e}: {x}"))
-                        .ok()
-                        .map(|m| (n, e, m))
+                    r.map_err(|x| {
+                        eprintln!("skipped (failed): {}, N = {n}, ε = {e:e}: {x}", case.name)
+                    })
+                    .ok()
+                    .map(|m| (case, n, e, m))
                 })
                 .collect();
             let mut rows = Rows::default();
-            for (n, e, m) in done {
+            for (case, n, e, m) in done {
                 rows.case.push(case.name.into());
                 rows.kappa.push(-1.0);
                 rows.epsilon.push(e);
@@ -642,117 +651,138 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     md.push_str("\nε per row: 1e-6, 1e-8, 1e-10, 1e-12, 1e-14. `*`: the doubling hit --n-max before the estimate met 1 %.\n");
     let fixed = out.join("phase_separation_fixed_n.csv");
     if fixed.is_file() {
-        let rows = read_rows(&fixed)?;
-        let mut ns: Vec<u64> = rows.iter().map(|r| num(r, "n") as u64).collect();
-        ns.sort_unstable();
-        ns.dedup();
+        let all_rows = read_rows(&fixed)?;
         md.push_str(
-            "\n## Fixed N (Gauss–Legendre atoms of the uniform law), ε → 0\n\n\
+            "\n## Fixed N (the uniform law's atoms: Gauss–Legendre, then quantile midpoints), ε → 0\n\n\
              C₂ = t₂ ε^{−1/4} (median over ε); C₃(N) = t₃ ε^{−1/6}, the mean over the ε where \
              t₃/t₂ ≥ 4 (the fixed-N regime; its spread in brackets); ε*₃(N): where t₃/t₂ \
              crosses 3 (log-interpolated between grid ε); ε*_dwell: the largest grid ε from \
-             which on every smaller ε dwells ≥ 0.5 e-fold at R₂.\n\n\
-             | N | C₂ | C₃(N) | ε*₃(N) | (C₃/(3 C₂))¹² | ε*_dwell | t₃/t₂ per ε | dwell at R₂ per ε |\n\
-             |---|---|---|---|---|---|---|---|\n",
+             which on every smaller ε dwells ≥ 0.5 e-fold at R₂. w_edge: the weight of the \
+             atom at the growing edge (Gauss–Legendre ∝ N^{−2}, quantile midpoints 1/N).\n",
         );
-        let (mut fit_n, mut fit_c3, mut fit_star_n, mut fit_star) =
-            (vec![], vec![], vec![], vec![]);
-        for n in ns {
-            let mut r: Vec<_> = rows.iter().filter(|r| num(r, "n") as u64 == n).collect();
-            r.sort_by(|a, b| num(b, "epsilon").total_cmp(&num(a, "epsilon")));
-            let eps: Vec<f64> = r.iter().map(|row| num(row, "epsilon")).collect();
-            let ratio: Vec<f64> = r.iter().map(|row| num(row, "t3_over_t2")).collect();
-            let mut c2: Vec<f64> = r
+        let mut cases: Vec<String> = all_rows
+            .iter()
+            .filter_map(|r| r.get("case").cloned())
+            .collect();
+        cases.sort();
+        cases.dedup();
+        for case in cases {
+            let rows: Vec<_> = all_rows
                 .iter()
-                .map(|row| num(row, "t2") / num(row, "epsilon").powf(0.25))
-                .filter(|c| c.is_finite())
+                .filter(|r| r.get("case") == Some(&case))
                 .collect();
-            c2.sort_by(f64::total_cmp);
-            let c2 = c2.get(c2.len() / 2).copied().unwrap_or(f64::NAN);
-            let c3: Vec<f64> = r
-                .iter()
-                .filter(|row| num(row, "t3_over_t2") >= 4.0)
-                .map(|row| num(row, "t3") / num(row, "epsilon").powf(1.0 / 6.0))
-                .collect();
-            let c3_mean = c3.iter().sum::<f64>() / c3.len() as f64;
-            let (lo, hi) = c3
-                .iter()
-                .fold((f64::INFINITY, 0.0f64), |(l, h), c| (l.min(*c), h.max(*c)));
-            // ε*₃: the first crossing of t₃/t₂ = 3, going down in ε.
-            let star = eps.windows(2).zip(ratio.windows(2)).find_map(|(e, q)| {
-                (q[0] < 3.0 && q[1] >= 3.0).then(|| {
-                    let f = (3.0f64.ln() - q[0].ln()) / (q[1].ln() - q[0].ln());
-                    (e[0].ln() + f * (e[1].ln() - e[0].ln())).exp()
-                })
-            });
-            let mut dwell_star = None;
-            for row in r.iter().rev() {
-                if num(row, "dwell_r2") >= 0.5 {
-                    dwell_star = Some(num(row, "epsilon"));
-                } else {
-                    break;
+            let mut ns: Vec<u64> = rows.iter().map(|r| num(r, "n") as u64).collect();
+            ns.sort_unstable();
+            ns.dedup();
+            writeln!(
+                md,
+                "\n### {case}\n\n\
+             | N | C₂ | C₃(N) | ε*₃(N) | (C₃/(3 C₂))¹² | ε*_dwell | t₃/t₂ per ε | dwell at R₂ per ε |\n\
+             |---|---|---|---|---|---|---|---|"
+            )?;
+            let (mut fit_n, mut fit_c3, mut fit_star_n, mut fit_star) =
+                (vec![], vec![], vec![], vec![]);
+            for n in ns {
+                let mut r: Vec<_> = rows
+                    .iter()
+                    .copied()
+                    .filter(|r| num(r, "n") as u64 == n)
+                    .collect();
+                r.sort_by(|a, b| num(b, "epsilon").total_cmp(&num(a, "epsilon")));
+                let eps: Vec<f64> = r.iter().map(|row| num(row, "epsilon")).collect();
+                let ratio: Vec<f64> = r.iter().map(|row| num(row, "t3_over_t2")).collect();
+                let mut c2: Vec<f64> = r
+                    .iter()
+                    .map(|row| num(row, "t2") / num(row, "epsilon").powf(0.25))
+                    .filter(|c| c.is_finite())
+                    .collect();
+                c2.sort_by(f64::total_cmp);
+                let c2 = c2.get(c2.len() / 2).copied().unwrap_or(f64::NAN);
+                let c3: Vec<f64> = r
+                    .iter()
+                    .filter(|row| num(row, "t3_over_t2") >= 4.0)
+                    .map(|row| num(row, "t3") / num(row, "epsilon").powf(1.0 / 6.0))
+                    .collect();
+                let c3_mean = c3.iter().sum::<f64>() / c3.len() as f64;
+                let (lo, hi) = c3
+                    .iter()
+                    .fold((f64::INFINITY, 0.0f64), |(l, h), c| (l.min(*c), h.max(*c)));
+                // ε*₃: the first crossing of t₃/t₂ = 3, going down in ε.
+                let star = eps.windows(2).zip(ratio.windows(2)).find_map(|(e, q)| {
+                    (q[0] < 3.0 && q[1] >= 3.0).then(|| {
+                        let f = (3.0f64.ln() - q[0].ln()) / (q[1].ln() - q[0].ln());
+                        (e[0].ln() + f * (e[1].ln() - e[0].ln())).exp()
+                    })
+                });
+                let mut dwell_star = None;
+                for row in r.iter().rev() {
+                    if num(row, "dwell_r2") >= 0.5 {
+                        dwell_star = Some(num(row, "epsilon"));
+                    } else {
+                        break;
+                    }
                 }
+                if c3.len() >= 2 {
+                    fit_n.push(n as f64);
+                    fit_c3.push(c3_mean);
+                }
+                if let Some(e) = star {
+                    fit_star_n.push(n as f64);
+                    fit_star.push(e);
+                }
+                let cells = |k: &str| {
+                    r.iter()
+                        .map(|row| format!("{:e}: {:.2}", num(row, "epsilon"), num(row, k)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                writeln!(
+                    md,
+                    "| {n} | {c2:.3} | {} | {} | {} | {} | {} | {} |",
+                    if c3.is_empty() {
+                        "— (not reached)".to_string()
+                    } else {
+                        format!("{c3_mean:.4} [{lo:.4}, {hi:.4}] ({} ε)", c3.len())
+                    },
+                    star.map_or("—".into(), |e| format!("{e:.2e}")),
+                    if c3.is_empty() {
+                        "—".to_string()
+                    } else {
+                        format!("{:.2e}", (c3_mean / (3.0 * c2)).powi(12))
+                    },
+                    dwell_star.map_or("below the grid".into(), |e| format!("{e:e}")),
+                    cells("t3_over_t2"),
+                    cells("dwell_r2")
+                )?;
             }
-            if c3.len() >= 2 {
-                fit_n.push(n as f64);
-                fit_c3.push(c3_mean);
-            }
-            if let Some(e) = star {
-                fit_star_n.push(n as f64);
-                fit_star.push(e);
-            }
-            let cells = |k: &str| {
-                r.iter()
-                    .map(|row| format!("{:e}: {:.2}", num(row, "epsilon"), num(row, k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            let fit = |x: &[f64], y: &[f64]| {
+                fit_power_law(x, y, 0.95).map_or("—".to_string(), |f| {
+                    format!(
+                        "{:.2} [{:.2}, {:.2}] ({} N)",
+                        f.gamma,
+                        f.gamma_ci[0],
+                        f.gamma_ci[1],
+                        x.len()
+                    )
+                })
             };
             writeln!(
                 md,
-                "| {n} | {c2:.3} | {} | {} | {} | {} | {} | {} |",
-                if c3.is_empty() {
-                    "— (not reached)".to_string()
-                } else {
-                    format!("{c3_mean:.4} [{lo:.4}, {hi:.4}] ({} ε)", c3.len())
-                },
-                star.map_or("—".into(), |e| format!("{e:.2e}")),
-                if c3.is_empty() {
-                    "—".to_string()
-                } else {
-                    format!("{:.2e}", (c3_mean / (3.0 * c2)).powi(12))
-                },
-                dwell_star.map_or("below the grid".into(), |e| format!("{e:e}")),
-                cells("t3_over_t2"),
-                cells("dwell_r2")
+                "\nC₃(N) ∝ N^β: β = {}; ε*₃(N) ∝ N^δ: δ = {} (over all N), {} (N ≥ 32); \
+             if t₃/t₂ = (C₃(N)/C₂) ε^{{−1/12}} held at the crossing, δ = 12 β.",
+                fit(&fit_n, &fit_c3),
+                fit(&fit_star_n, &fit_star),
+                {
+                    let (x, y): (Vec<f64>, Vec<f64>) = fit_star_n
+                        .iter()
+                        .zip(&fit_star)
+                        .filter(|(n, _)| **n >= 32.0)
+                        .map(|(a, b)| (*a, *b))
+                        .unzip();
+                    fit(&x, &y)
+                }
             )?;
         }
-        let fit = |x: &[f64], y: &[f64]| {
-            fit_power_law(x, y, 0.95).map_or("—".to_string(), |f| {
-                format!(
-                    "{:.2} [{:.2}, {:.2}] ({} N)",
-                    f.gamma,
-                    f.gamma_ci[0],
-                    f.gamma_ci[1],
-                    x.len()
-                )
-            })
-        };
-        writeln!(
-            md,
-            "\nC₃(N) ∝ N^β: β = {}; ε*₃(N) ∝ N^δ: δ = {} (over all N), {} (N ≥ 32); \
-             if t₃/t₂ = (C₃(N)/C₂) ε^{{−1/12}} held at the crossing, δ = 12 β.",
-            fit(&fit_n, &fit_c3),
-            fit(&fit_star_n, &fit_star),
-            {
-                let (x, y): (Vec<f64>, Vec<f64>) = fit_star_n
-                    .iter()
-                    .zip(&fit_star)
-                    .filter(|(n, _)| **n >= 32.0)
-                    .map(|(a, b)| (*a, *b))
-                    .unzip();
-                fit(&x, &y)
-            }
-        )?;
     }
     let edge = out.join("phase_separation_edge.csv");
     if edge.is_file() {
