@@ -714,21 +714,25 @@ impl MatchSubject {
     }
 }
 
-/// What a `match` job computes: the matching study over `eps` and, unless `cycle` is
-/// `None`, the relaxation cycle with its options and then the composite across its folds.
+/// What a `match` job computes: the matching study over `eps` and, with `cycle`, the
+/// relaxation cycle and then the composite across its folds.
 #[derive(Debug, Clone)]
 pub struct MatchJob<'a> {
     /// The ε studied (any order; studied from the largest).
     pub eps: &'a [f64],
-    /// The relaxation-cycle search, or `None` to skip it.
-    pub cycle: Option<CycleOptions>,
+    /// Whether to look for a relaxation cycle.
+    pub cycle: bool,
+    /// How far the singular orbit is followed looking for it (`None`: 50 T).
+    pub cycle_horizon: Option<f64>,
+    /// Most jumps followed (the cycle's folds must recur within them).
+    pub cycle_jumps: usize,
 }
 
 /// What a `match` job found.
 #[derive(Debug)]
 pub struct MatchOutcome {
-    /// The ε studied, largest first.
-    pub eps: Vec<f64>,
+    /// The options the study ran with.
+    pub options: MatchingOptions,
     /// Outer, inner and composites against direct integration.
     pub study: MatchingStudy,
     /// The relaxation cycle: `None` when not asked, `Some(Err(why))` when there is none.
@@ -760,62 +764,60 @@ impl MatchOutcome {
 /// ε ≳ 1e-2). Progress lines go to stderr.
 ///
 /// # Errors
-/// [`JobError::Option`] for a bad ε list or cycle horizon; [`JobError::Solver`] when the
-/// study fails or a direct integration of the cycle or fold study fails (an absent cycle, or
-/// a fold study that cannot be built, is part of the outcome instead).
+/// [`JobError::Option`] for a bad cycle horizon; [`JobError::Solver`] when the study fails
+/// or a direct integration of the cycle or fold study fails (an absent cycle, or a fold
+/// study that cannot be built, is part of the outcome instead).
 pub fn matching(s: &MatchSubject, job: &MatchJob<'_>) -> Result<MatchOutcome, JobError> {
+    let copts = CycleOptions {
+        horizon: job.cycle_horizon.unwrap_or(50.0 * s.t_end),
+        max_jumps: job.cycle_jumps,
+        ..CycleOptions::default()
+    };
+    if job.cycle && !(copts.horizon > 0.0 && copts.horizon.is_finite()) {
+        return Err(JobError::Option {
+            key: "cycle_horizon",
+            source: format!("must be positive, got {}", copts.horizon).into(),
+        });
+    }
     let mut eps = job.eps.to_vec();
     eps.sort_by(|a, b| b.total_cmp(a));
-    let opts = MatchingOptions::default();
-    let failed = |what: String| {
-        move |e: MatchingError| JobError::Solver {
-            what,
-            source: Box::new(e),
-        }
+    let options = MatchingOptions::default();
+    // A direct integration that fails is a failure of the job, not an absent cycle.
+    let failed = |what: &str, e: MatchingError| JobError::Solver {
+        what: format!("{what} of {}", s.label),
+        source: Box::new(e),
     };
     eprintln!(
         "timescales match: {} on [0, {}], eps = {:?}",
         s.label, s.t_end, eps
     );
     let sys = s.system.as_ref();
-    let study = crate::matching::study(sys, &s.x0, &s.y0, s.t_end, &eps, &opts)
-        .map_err(failed(format!("matching study of {}", s.label)))?;
-    let Some(copts) = &job.cycle else {
-        return Ok(MatchOutcome {
-            eps,
-            study,
-            cycle: None,
-            across_folds: None,
-        });
+    let study = crate::matching::study(sys, &s.x0, &s.y0, s.t_end, &eps, &options)
+        .map_err(|e| failed("matching study", e))?;
+    let mut outcome = MatchOutcome {
+        options,
+        study,
+        cycle: None,
+        across_folds: None,
     };
-    if !(copts.horizon > 0.0 && copts.horizon.is_finite()) {
-        return Err(JobError::Option {
-            key: "cycle_horizon",
-            source: format!("must be positive, got {}", copts.horizon).into(),
-        });
+    if !job.cycle {
+        return Ok(outcome);
     }
+    let opts = &outcome.options;
     eprintln!(
         "timescales match: looking for a relaxation cycle on [0, {}] (at most {} jumps)",
         copts.horizon, copts.max_jumps
     );
-    // A direct integration that fails is a failure of the job, not an absent cycle.
-    let reason = |e: MatchingError| error_message(&e);
-    let cycle = match cycle_study(sys, &s.x0, &s.y0, &eps, copts, &opts) {
+    let cycle = match cycle_study(sys, &s.x0, &s.y0, &eps, &copts, opts) {
         Ok(c) => c,
-        Err(e @ MatchingError::Direct { .. }) => {
-            return Err(failed(format!("relaxation-cycle study of {}", s.label))(e));
-        }
+        Err(e @ MatchingError::Direct { .. }) => return Err(failed("relaxation-cycle study", e)),
         Err(e) => {
-            return Ok(MatchOutcome {
-                eps,
-                study,
-                cycle: Some(Err(reason(e))),
-                across_folds: None,
-            });
+            outcome.cycle = Some(Err(error_message(&e)));
+            return Ok(outcome);
         }
     };
     let period = cycle.singular.period;
-    let first = singular_orbit(sys, &s.x0, &s.y0, 50.0 * period, period / 64.0, 1, &opts)
+    let first = singular_orbit(sys, &s.x0, &s.y0, 50.0 * period, period / 64.0, 1, opts)
         .ok()
         .and_then(|o| o.jump_times().first().copied());
     let across_folds = match first {
@@ -823,19 +825,41 @@ pub fn matching(s: &MatchSubject, job: &MatchJob<'_>) -> Result<MatchOutcome, Jo
         Some(first) => {
             let t_end = first + 0.75 * period;
             eprintln!("timescales match: the composite across the folds on [0, {t_end}]");
-            match fold_study(sys, &s.x0, &s.y0, t_end, &eps, copts.max_jumps, &opts) {
+            match fold_study(sys, &s.x0, &s.y0, t_end, &eps, copts.max_jumps, opts) {
                 Ok(f) => (t_end, Ok(f)),
                 Err(e @ MatchingError::Direct { .. }) => {
-                    return Err(failed(format!("composite across the folds of {}", s.label))(e));
+                    return Err(failed("composite across the folds", e));
                 }
-                Err(e) => (t_end, Err(reason(e))),
+                Err(e) => (t_end, Err(error_message(&e))),
             }
         }
     };
-    Ok(MatchOutcome {
-        eps,
-        study,
-        cycle: Some(Ok(cycle)),
-        across_folds: Some(across_folds),
-    })
+    outcome.cycle = Some(Ok(cycle));
+    outcome.across_folds = Some(across_folds);
+    Ok(outcome)
+}
+
+/// Writes a `match` job's files into `out` (created if missing), `composite.csv` at the
+/// comparison `shown`: [`output::matching::write`].
+///
+/// # Errors
+/// [`JobError::Report`] when the directory or a file cannot be written.
+pub fn write_matching(
+    out: &Path,
+    s: &MatchSubject,
+    o: &MatchOutcome,
+    shown: usize,
+) -> Result<Manifest, JobError> {
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Io {
+        path: out.display().to_string(),
+        source,
+    })?;
+    Ok(output::matching::write(
+        out,
+        &s.output(),
+        &o.study,
+        shown,
+        &o.options,
+        o.cycle_output(),
+    )?)
 }

@@ -28,7 +28,7 @@ use timescales::analysis::sweep::{EpsGrid, OpenMode, Shard};
 use timescales::jobs::{
     self, JobError, MatchJob, MatchSubject, NetworkJob, Progress, SweepJob, Training,
 };
-use timescales::matching::{CycleOptions, MatchingOptions, integrate_full_with};
+use timescales::matching::integrate_full_with;
 use timescales::meanfield::simulate_with_particles;
 use timescales::ode::{SolverOptions, interrupt};
 use timescales::output;
@@ -743,11 +743,9 @@ fn match_system<'py>(
     let eps = grid(py, eps)?;
     let job = MatchJob {
         eps: eps.points(),
-        cycle: cycle.then(|| CycleOptions {
-            horizon: cycle_horizon.unwrap_or(50.0 * subject.t_end),
-            max_jumps: cycle_jumps,
-            ..CycleOptions::default()
-        }),
+        cycle,
+        cycle_horizon,
+        cycle_jumps,
     };
     let meter = Meter::default();
     meter.set_label("matching study");
@@ -760,39 +758,19 @@ fn match_system<'py>(
         _ if interrupted => raise(py, "Interrupted", jobs::error_message(&e)),
         _ => raise(py, "SolverError", jobs::error_message(&e)),
     })?;
-    let opts = MatchingOptions::default();
     if let Some(dir) = &out {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            raise(
-                py,
-                "OutputError",
-                format!("creating {}: {e}", dir.display()),
-            )
-        })?;
-        output::matching::write_with_cycle(
-            dir,
-            &subject.output(),
-            &o.study,
-            0,
-            &opts,
-            o.cycle_output(),
-        )
-        .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?;
+        jobs::write_matching(dir, &subject, &o, 0)
+            .map_err(|e| raise(py, "OutputError", jobs::error_message(&e)))?;
     }
     let st = &o.study;
     let d = PyDict::new(py);
     let tables = PyDict::new(py);
     let mut all = output::matching::tables(st, 0);
-    if let Some(Ok(c)) = &o.cycle {
-        all.extend(output::matching::cycle_tables(
-            c,
-            &st.names,
-            st.asymptotics.n,
-        ));
-    }
-    if let Some((_, Ok(f))) = &o.across_folds {
-        all.extend(output::matching::fold_tables(f, 0));
-    }
+    all.extend(output::matching::cycle_part_tables(
+        &o.cycle_output(),
+        st,
+        0,
+    ));
     for (name, t) in all {
         tables.set_item(name.trim_end_matches(".csv"), table(py, &t)?)?;
     }

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use timescales::analysis::sweep::EpsGrid;
 use timescales::jobs::{self, MatchJob, MatchSubject};
-use timescales::matching::{CycleOptions, MatchingOptions, Study, integrate_full_with};
+use timescales::matching::{Study, integrate_full_with};
 use timescales::ode::{SlowFastSystem, SolverOptions};
 use timescales::output;
 use timescales::systems::{SystemFile, builtin};
@@ -80,17 +80,12 @@ pub fn run(args: &MatchArgs) -> anyhow::Result<()> {
     let eps = EpsGrid::parse(&args.eps).context("--eps")?;
     let job = MatchJob {
         eps: eps.points(),
-        cycle: (!args.no_cycle).then(|| CycleOptions {
-            horizon: args.cycle_horizon.unwrap_or(50.0 * s.t_end),
-            max_jumps: args.cycle_jumps,
-            ..CycleOptions::default()
-        }),
+        cycle: !args.no_cycle,
+        cycle_horizon: args.cycle_horizon,
+        cycle_jumps: args.cycle_jumps,
     };
     let o = jobs::matching(&s, &job)?;
-    let shown = pick_comparison(&o.study, args.show_eps);
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let opts = MatchingOptions::default();
-    output::matching::write_with_cycle(out, &s.output(), &o.study, shown, &opts, o.cycle_output())?;
+    jobs::write_matching(out, &s, &o, pick_comparison(&o.study, args.show_eps))?;
     print!("{}", output::matching::text(&s.output(), &o.study, out));
     if let Some((_, f)) = &o.across_folds {
         match f {

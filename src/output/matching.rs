@@ -89,28 +89,14 @@ pub enum Cycle<'a> {
     Absent(&'a str),
 }
 
-/// Writes the study's files into `out`; `composite.csv` shows the comparison at index
-/// `shown`.
+/// Writes the study's files into `out` (`composite.csv` shows the comparison at index
+/// `shown`) and, when a cycle was found, its tables ([`cycle_part_tables`]) and
+/// `fold_composite_<variable>.svg` inside the same atomic set; the cycle's record (or the
+/// reason there is none) goes to `match.json`.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
 pub fn write(
-    out: &Path,
-    s: &Subject<'_>,
-    st: &Study,
-    shown: usize,
-    opts: &MatchingOptions,
-) -> Result<Manifest, ReportError> {
-    write_with_cycle(out, s, st, shown, opts, Cycle::NotAsked)
-}
-
-/// As [`write()`], with the cycle study: `cycle.csv`, `cycle_order.csv` and `folds.csv`
-/// inside the same atomic set when a cycle was found, its record (or the reason there is
-/// none) in `match.json`.
-///
-/// # Errors
-/// [`ReportError`] when a file cannot be written.
-pub fn write_with_cycle(
     out: &Path,
     s: &Subject<'_>,
     st: &Study,
@@ -159,24 +145,17 @@ pub fn write_with_cycle(
         super::fields(&record, "match.json")?,
         |set, _| {
             write_files(set, s, st, shown)?;
+            for (name, table) in cycle_part_tables(&cycle, st, shown) {
+                write_csv(&table, &set.path(name))?;
+            }
             if let Cycle::Found {
-                cycle,
-                across_folds,
+                across_folds: Ok(f),
                 ..
             } = cycle
             {
-                for (name, table) in cycle_tables(cycle, &st.names, st.asymptotics.n) {
-                    write_csv(&table, &set.path(name))?;
-                }
-                if let Ok(f) = across_folds {
-                    let shown = shown.min(f.comparisons.len().saturating_sub(1));
-                    for (name, table) in fold_tables(f, shown) {
-                        write_csv(&table, &set.path(name))?;
-                    }
-                    for (v, name) in f.names().iter().enumerate() {
-                        fold_plot(f, v, &format!("{}: {name} across the folds", s.label))
-                            .write_svg(&set.path(&format!("fold_composite_{name}.svg")))?;
-                    }
+                for (v, name) in f.names().iter().enumerate() {
+                    fold_plot(f, v, &format!("{}: {name} across the folds", s.label))
+                        .write_svg(&set.path(&format!("fold_composite_{name}.svg")))?;
                 }
             }
             Ok(())
@@ -267,13 +246,37 @@ pub fn cycle_tables(c: &CycleStudy, names: &[String], n: usize) -> Vec<(&'static
     ]
 }
 
-/// The composite across folds' tables: `fold_composite.csv` (at comparison `shown`: `t`,
-/// `in_window` (1 within `ε^{2/3}(AB)^{−1/3}` of a jump), then `<variable>_direct` and
-/// `<variable>_composite`), `fold_error.csv` (`epsilon`, `variable`,
-/// `max_error_outside_windows`, `max_error_inside_windows`, `folds`) and `fold_order.csv`
-/// (the fitted order of the error outside the windows, as in `order.csv`).
+/// The tables of a `match` run's cycle part, each with the name of its CSV file: for a
+/// cycle found, [`cycle_tables`] and, for its composite across the folds, [`fold_tables`]
+/// (at the comparison `shown`); none otherwise.
+pub fn cycle_part_tables(
+    cycle: &Cycle<'_>,
+    st: &Study,
+    shown: usize,
+) -> Vec<(&'static str, Table)> {
+    let Cycle::Found {
+        cycle,
+        across_folds,
+        ..
+    } = cycle
+    else {
+        return Vec::new();
+    };
+    let mut out = cycle_tables(cycle, &st.names, st.asymptotics.n);
+    if let Ok(f) = across_folds {
+        out.extend(fold_tables(f, shown));
+    }
+    out
+}
+
+/// The composite across folds' tables: `fold_composite.csv` (at comparison `shown`, the
+/// last if there are fewer: `epsilon`, `t`, `in_window` (`true` within
+/// `ε^{2/3}(AB)^{−1/3}` of a jump), then `<variable>_direct` and `<variable>_composite`),
+/// `fold_error.csv` (`epsilon`, `variable`, `max_error_outside_windows`,
+/// `max_error_inside_windows`, `folds`) and `fold_order.csv` (the fitted orders of the
+/// error outside the windows, as in `order.csv`).
 pub fn fold_tables(f: &FoldStudy, shown: usize) -> Vec<(&'static str, Table)> {
-    let c = &f.comparisons[shown];
+    let c = &f.comparisons[shown.min(f.comparisons.len().saturating_sub(1))];
     let (comp, t) = (&c.composite.trajectory, &c.composite.trajectory.t);
     let mut table = Table::new()
         .f64("epsilon", vec![c.composite.eps; t.len()])

@@ -164,35 +164,18 @@ pub fn written(dir: &Path, manifest: &Manifest, name: &str) -> String {
 ///
 /// # Errors
 /// [`ReportError`] when the file cannot be written.
-#[allow(unused_variables)]
 pub fn write_parquet_if_enabled(
     set: &mut OutputSet,
     name: &str,
     table: &crate::report::Table,
     provenance: &serde_json::Value,
 ) -> Result<bool, ReportError> {
-    #[cfg(feature = "parquet")]
-    {
-        let metadata = parquet_metadata(provenance);
-        let pairs: Vec<(&str, &str)> = metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        crate::report::write_parquet(table, &set.path(name), &pairs)?;
-        Ok(true)
-    }
-    #[cfg(not(feature = "parquet"))]
-    {
-        Ok(false)
-    }
-}
-
-/// `Some(name)`, registered as a file of `set`, where the `parquet` feature is on (`None`
-/// without it: no Parquet file is written).
-pub fn register_parquet_if_enabled<'a>(set: &mut OutputSet, name: &'a str) -> Option<&'a str> {
-    if cfg!(feature = "parquet") {
-        let _ = set.path(name);
-        Some(name)
-    } else {
-        None
-    }
+    let Some(bytes) = parquet_bytes_if_enabled(table, provenance)? else {
+        return Ok(false);
+    };
+    let _ = set.path(name);
+    set.write_file(name, &bytes)?;
+    Ok(true)
 }
 
 /// `table` as the bytes of a Parquet file with [`parquet_metadata`] of `provenance`, where

@@ -43,17 +43,10 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
         super::fields(&record, "run.json")?,
         |set, provenance| {
             let table = Table::from_trajectory(&run.trajectory);
-            // Registered in this order: the manifest lists them so.
-            let _ = set.path("trajectory.csv");
-            let parquet_name = super::register_parquet_if_enabled(set, "trajectory.parquet");
-            let _ = set.path("risk.svg");
             // Encoded here, one after the other (CPU work: threads would only compete for
             // the cores with each other and the machine's other work) ...
             let csv = to_csv(&table)?;
-            let parquet = match parquet_name {
-                Some(_) => super::parquet_bytes_if_enabled(&table, provenance)?,
-                None => None,
-            };
+            let parquet = super::parquet_bytes_if_enabled(&table, provenance)?;
             let svg = risk_plot(scenario, run).to_svg().map_err(|e| match e {
                 ReportError::Plot { message, .. } => ReportError::Plot {
                     path: set.dir().join("risk.svg").display().to_string(),
@@ -61,16 +54,21 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
                 },
                 other => other,
             })?;
+            // Registered in this order: the manifest lists them so.
+            let _ = set.path("trajectory.csv");
+            if parquet.is_some() {
+                let _ = set.path("trajectory.parquet");
+            }
+            let _ = set.path("risk.svg");
             // ... and written, synced and renamed at once (waits on the disk: three fsyncs
             // in flight together cost about one).
             let set = &*set;
             std::thread::scope(|s| {
                 let csv = s.spawn(|| set.write_file("trajectory.csv", csv.as_bytes()));
                 let svg = s.spawn(|| set.write_file("risk.svg", svg.as_bytes()));
-                let parquet = match (parquet_name, &parquet) {
-                    (Some(name), Some(bytes)) => set.write_file(name, bytes),
-                    _ => Ok(()),
-                };
+                let parquet = parquet
+                    .as_ref()
+                    .map_or(Ok(()), |bytes| set.write_file("trajectory.parquet", bytes));
                 // The first error in the order of the files.
                 super::join(csv).and(parquet).and(super::join(svg))
             })

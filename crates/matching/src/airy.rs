@@ -87,6 +87,11 @@ impl FoldNormalForm {
         AIRY_A1.abs() / (self.a * self.b).cbrt()
     }
 
+    /// The Airy layer's unit of time, `ε^{2/3} (A B)^{-1/3}` (`t − t_f` per unit of `s`).
+    pub fn time_scale(&self, eps: f64) -> f64 {
+        eps.powf(2.0 / 3.0) / (self.a * self.b).cbrt()
+    }
+
     /// The delay of the jump past the reduced fold time, `Δt = |a₁| ε^{2/3} (A B)^{-1/3}`.
     pub fn delay(&self, eps: f64) -> f64 {
         self.delay_coefficient() * eps.powf(2.0 / 3.0)

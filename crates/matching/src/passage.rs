@@ -42,8 +42,8 @@ use timescales_outer::{OuterSolution, OuterStart, Termination, solve_reduced};
 use crate::riccati::{airy_riccati, airy_riccati_branch_excess, airy_riccati_pole_excess, pole};
 use crate::study::check_study_request;
 use crate::{
-    FoldNormalForm, MatchingError, MatchingOptions, OrderRow, corrected_orbit, fold_normal_form,
-    integrate_full,
+    FoldNormalForm, MatchingError, MatchingOptions, OrderRow, SingularOrbit, corrected_orbit,
+    fold_normal_form, integrate_full,
 };
 use timescales_analysis::fit_power_law;
 
@@ -96,12 +96,11 @@ struct AiryLayer {
 
 impl AiryLayer {
     fn new(nf: FoldNormalForm, t_fold: f64, eps: f64) -> Self {
-        let ab = (nf.a * nf.b).cbrt();
         Self {
             t_fold,
             t_jump: t_fold + nf.delay(eps),
-            time_scale: eps.powf(2.0 / 3.0) / ab,
-            amplitude: -eps.cbrt() * ab / nf.b,
+            time_scale: nf.time_scale(eps),
+            amplitude: -eps.cbrt() * (nf.a * nf.b).cbrt() / nf.b,
             nf,
         }
     }
@@ -175,6 +174,20 @@ pub fn orbit_composite<S: SlowFastSystem + ?Sized>(
 ) -> Result<OrbitComposite, MatchingError> {
     let t_end = check_times(times)?;
     let orbit = corrected_orbit(sys, x0, y0, t_end, t_end / 64.0, max_jumps, eps, opts)?;
+    composite_on_orbit(sys, x0, y0, eps, times, &orbit, opts)
+}
+
+/// [`orbit_composite`] on `times` (checked) along `orbit`, the corrected orbit at `eps`
+/// followed at least to the last time.
+fn composite_on_orbit<S: SlowFastSystem + ?Sized>(
+    sys: &S,
+    x0: &[f64],
+    y0: &[f64],
+    eps: f64,
+    times: &[f64],
+    orbit: &SingularOrbit,
+    opts: &MatchingOptions,
+) -> Result<OrbitComposite, MatchingError> {
     let (n, m) = (sys.slow_dim(), sys.fast_dim());
     let taus_from = |t0: f64, offset: f64| -> Vec<f64> {
         times
@@ -350,18 +363,16 @@ pub struct FoldComparison {
     pub composite: OrbitComposite,
     /// The direct solution at the same times.
     pub direct: Trajectory,
-    /// Half-width `w = ε^{2/3}(AB)^{−1/3}` of the window about each jump (one per fold).
-    pub windows: Vec<f64>,
 }
 
 impl FoldComparison {
-    /// Whether `t` lies within the window of a jump.
+    /// Whether `t` lies within the window of a jump: `|t − t_jump| < ε^{2/3}(AB)^{−1/3}`.
     pub fn in_window(&self, t: f64) -> bool {
+        let eps = self.composite.eps;
         self.composite
             .crossings
             .iter()
-            .zip(&self.windows)
-            .any(|(c, w)| (t - c.t_jump).abs() < *w)
+            .any(|c| (t - c.t_jump).abs() < c.normal_form.time_scale(eps))
     }
 }
 
@@ -459,28 +470,23 @@ pub fn fold_study<S: SlowFastSystem + ?Sized>(
             .iter()
             .filter_map(|j| {
                 let nf = j.normal_form.as_ref()?;
-                Some((j.fold.t, j.t, e.powf(2.0 / 3.0) / (nf.a * nf.b).cbrt()))
+                Some((j.fold.t, j.t, nf.time_scale(e)))
             })
             .collect();
         let grid = fold_grid(e, t_end, &folds, opts);
-        let composite = orbit_composite(sys, x0, y0, e, &grid, max_jumps, opts)?;
+        let composite = composite_on_orbit(sys, x0, y0, e, &grid, &orbit, opts)?;
         let (traj, _) = integrate_full(sys, e, x0, y0, &grid, opts.direct)?;
-        let windows = composite
-            .crossings
-            .iter()
-            .map(|c| e.powf(2.0 / 3.0) / (c.normal_form.a * c.normal_form.b).cbrt())
-            .collect();
         let cmp = FoldComparison {
             composite,
             direct: traj,
-            windows,
         };
+        let (comp, direct) = (&cmp.composite.trajectory, &cmp.direct);
+        let in_window: Vec<bool> = comp.t.iter().map(|&t| cmp.in_window(t)).collect();
         for (v, name) in names.iter().enumerate() {
             let (mut outside, mut inside) = (0.0f64, 0.0f64);
-            let (comp, direct) = (&cmp.composite.trajectory, &cmp.direct);
-            for (i, &t) in comp.t.iter().enumerate() {
+            for (i, &within) in in_window.iter().enumerate() {
                 let err = (comp.columns[v][i] - direct.columns[v][i]).abs();
-                if cmp.in_window(t) {
+                if within {
                     inside = inside.max(err);
                 } else {
                     outside = outside.max(err);
