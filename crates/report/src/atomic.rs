@@ -56,39 +56,86 @@ pub fn write_atomic<F>(path: &Path, fill: F) -> Result<(), ReportError>
 where
     F: FnOnce(&mut std::fs::File) -> Result<(), ReportError>,
 {
-    let io = |source| ReportError::Io {
+    let synced = SyncedTemp::write(path, fill)?;
+    let dir = synced.dir.clone();
+    synced.rename()?;
+    if in_open_set(&dir) {
+        return Ok(());
+    }
+    sync_dir(&dir).map_err(|source| ReportError::Io {
         path: path.display().to_string(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        CALLS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+    })
+}
+
+/// The first half of [`write_atomic`]: a temporary sibling of `path`, filled and synced
+/// (its data durable), not yet renamed over `path` ([`SyncedTemp::rename`]). Dropped without
+/// the rename, the temporary is removed and `path` is untouched. The two halves apart let
+/// [`OutputSet::finish`](crate::OutputSet::finish) write and sync its manifest while the
+/// directory syncs, and rename it only after.
+#[derive(Debug)]
+pub(crate) struct SyncedTemp {
+    tmp: PathBuf,
+    path: PathBuf,
+    dir: PathBuf,
+    renamed: bool,
+}
+
+impl SyncedTemp {
+    /// Creates the temporary (and the directory), lets `fill` write it, flushes and syncs
+    /// it. On failure the temporary is removed.
+    pub(crate) fn write<F>(path: &Path, fill: F) -> Result<Self, ReportError>
+    where
+        F: FnOnce(&mut std::fs::File) -> Result<(), ReportError>,
+    {
+        let io = |source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = Self {
+            tmp: dir.join(format!(
+                ".{name}.{}-{}.tmp",
+                std::process::id(),
+                CALLS.fetch_add(1, Ordering::Relaxed)
+            )),
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            renamed: false,
+        };
+        let mut file = std::fs::File::create(&temp.tmp).map_err(io)?;
+        // From here on, dropping `temp` (an error below) removes the temporary.
         fill(&mut file)?;
         file.flush().map_err(io)?;
         file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        return result;
+        Ok(temp)
     }
-    if in_open_set(dir) {
-        return Ok(());
+
+    /// Renames the temporary over `path` (not durable until the directory is synced).
+    pub(crate) fn rename(mut self) -> Result<(), ReportError> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|source| ReportError::Io {
+            path: self.path.display().to_string(),
+            source,
+        })?;
+        self.renamed = true;
+        Ok(())
     }
-    sync_dir(dir).map_err(io)
+}
+
+impl Drop for SyncedTemp {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Syncs a directory, making the renames and removals in it durable (a no-op where the

@@ -9,9 +9,10 @@
 //!    did not write (stale outputs of an earlier invocation, e.g. a plot no longer drawn),
 //! 3. syncs the directory (once for all the set's renames: while a set is open, a file
 //!    written into its directory with [`write_atomic`](crate::write_atomic) is synced and
-//!    renamed but the directory is not synced per file),
-//! 4. writes the manifest — the caller's provenance plus the list of files with their sizes
-//!    and checksums — last, atomically, and syncs the directory again.
+//!    renamed but the directory is not synced per file), while it writes and syncs the
+//!    manifest — the caller's provenance plus the list of files with their sizes and
+//!    checksums — under a temporary name,
+//! 4. renames the manifest into place only then, last, and syncs the directory again.
 //!
 //! The previous manifest is removed when the set is opened, so a directory whose manifest
 //! exists holds a complete set, and every file in it is the one checksummed there
@@ -37,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ReportError;
-use crate::atomic::{close_set_dir, open_set_dir, sync_dir, write_atomic, write_json_atomic};
+use crate::atomic::{SyncedTemp, close_set_dir, open_set_dir, sync_dir, write_atomic};
 
 /// Lower-case hexadecimal SHA-256 of `bytes` (what `sha256sum` prints).
 ///
@@ -324,11 +325,34 @@ impl OutputSet {
         if !removed.is_empty() {
             record.insert("removed_stale".into(), serde_json::json!(removed));
         }
-        // The renames (and removals) of the set are durable before the manifest exists;
-        // the manifest's own rename is made durable after it.
-        sync_dir(&self.dir).map_err(io(&self.dir))?;
-        write_json_atomic(&self.dir.join(&self.manifest), &record)?;
-        sync_dir(&self.dir).map_err(io(&self.dir))?;
+        let manifest = self.dir.join(&self.manifest);
+        let text = serde_json::to_string_pretty(&record).map_err(|e| ReportError::Table {
+            what: manifest.display().to_string(),
+            message: e.to_string(),
+        })?;
+        // Crash safety: the manifest must not exist (durably) unless every file it lists is
+        // durable under its name. The files' data were synced before their renames; the
+        // directory sync below makes those renames (and the removals) durable. Meanwhile
+        // the manifest is written and synced under a temporary name, which claims nothing
+        // (a directory without its manifest holds an incomplete set); it is renamed to the
+        // manifest's name only after that directory sync has returned, and the directory is
+        // synced once more so that the manifest itself survives a crash once this returns.
+        // On the critical path: the directory sync and the manifest's own sync overlap
+        // (two syncs in flight cost about one), so three syncs in a row instead of four.
+        let dir = &self.dir;
+        let (renames_durable, manifest_temp) = std::thread::scope(|s| {
+            let sync = s.spawn(|| sync_dir(dir));
+            let temp = SyncedTemp::write(&manifest, |f| {
+                f.write_all(text.as_bytes()).map_err(io(&manifest))
+            });
+            let synced = sync
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (synced, temp)
+        });
+        renames_durable.map_err(io(dir))?;
+        manifest_temp?.rename()?;
+        sync_dir(dir).map_err(io(dir))?;
         Ok(Manifest {
             files,
             removed,
