@@ -206,6 +206,37 @@ mod tests {
     }
 
     #[test]
+    fn a_synced_temporary_is_the_file_only_once_renamed_and_gone_if_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        let names = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let fill = |bytes: &'static [u8]| {
+            move |f: &mut std::fs::File| {
+                f.write_all(bytes).map_err(|source| ReportError::Io {
+                    path: "m.json".into(),
+                    source,
+                })
+            }
+        };
+        let kept = SyncedTemp::write(&p, fill(b"new")).unwrap();
+        assert!(!p.exists(), "not the file before the rename");
+        assert_eq!(names().len(), 1);
+        kept.rename().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert_eq!(names(), ["m.json"]);
+        drop(SyncedTemp::write(&p, fill(b"newer")).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert_eq!(names(), ["m.json"]);
+    }
+
+    #[test]
     fn concurrent_writes_of_one_file_never_share_a_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("same.txt");
