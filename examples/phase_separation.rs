@@ -338,41 +338,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .flat_map(|(c, n)| eps.iter().map(move |&e| (c, n, e)))
                 .filter(|(_, n, _)| only.as_deref().is_none_or(|o| o == n.to_string()))
                 .collect();
-            let done: Vec<_> = jobs
-                .par_iter()
-                .filter_map(|&(case, n, e)| {
-                    let r = problem(case, n, e)
-                        .map_err(|x| x.to_string())
-                        .and_then(|p| measure(&p).map_err(|x| x.to_string()));
-                    r.map_err(|x| {
-                        eprintln!("skipped (failed): {}, N = {n}, ε = {e:e}: {x}", case.name)
-                    })
-                    .ok()
-                    .map(|m| (case, n, e, m))
-                })
-                .collect();
-            let mut rows = Rows::default();
-            for (case, n, e, m) in done {
-                rows.case.push(case.name.into());
-                rows.kappa.push(-1.0);
-                rows.epsilon.push(e);
-                rows.n.push(n as u64);
-                rows.t1.push(opt(m.onsets[0]));
-                rows.t2.push(opt(m.onsets[1]));
-                rows.t3.push(opt(m.onsets[2]));
-                rows.dwell.push(m.dwell_r2);
-                rows.err2.push(f64::NAN);
-                rows.err3.push(f64::NAN);
-                rows.last.push(true);
-                rows.converged.push(false);
-            }
+            // Atoms: κ = −1.
+            let rows = fixed_rows(&jobs, |_| -1.0);
             write_csv(&rows.table(), &out.join("phase_separation_fixed_n.csv"))?;
         }
         "edge" => edge(&out, only.as_deref())?,
+        "continuum" => continuum(&out, only.as_deref())?,
+        "drop" => drop_width(&out)?,
         "summary" => summary(&out)?,
         _ => {
             eprintln!(
-                "usage: phase_separation (converged [--n-max N] | fixed-n | edge | summary) [--only NAME] [--out DIR]"
+                "usage: phase_separation (converged [--n-max N] | fixed-n | edge | continuum | drop | summary) [--only NAME] [--out DIR]"
             );
             std::process::exit(2);
         }
@@ -441,6 +417,269 @@ fn edge(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::er
         .f64("s_carrier", rows.iter().map(|r| r.4.s).collect::<Vec<_>>())
         .f64("a_carrier", rows.iter().map(|r| r.4.a).collect::<Vec<_>>());
     write_csv(&table, &out.join("phase_separation_edge.csv"))?;
+    Ok(())
+}
+
+/// The ε-free inner problem of phase 2 with the width converged, read at degrees 2 and 3:
+/// the theory of the merged 2–3 drop (README, "Phase 3 with N converged").
+///
+/// In `t = ε^{1/4} T`, `a = ε^{−1/4} A`, `s = ε^{1/4} S` the flow after phase 1 is, at
+/// leading order, the inner problem of phase 2 ([`phase_two_start`], [`solve_inner`]):
+/// `A' = μ₀ + μ₁ S + c₂ S²`, `S' = A (μ₁ + 2 c₂ S)`, `⟨A⟩`, `⟨A S⟩` held by the multipliers,
+/// free of ε. Its moments give both learnt degrees at every ε at once,
+///
+/// ```text
+///   M₂ = ε^{1/4} ⟨A S²⟩,   M₃ = ε^{1/2} ⟨A S³⟩,
+/// ```
+///
+/// and `T_l(ε)`, where `σ_l M_l / φ_l` reaches `1 − 1/√2` (the risk halfway between the
+/// plateaus when the lower degree is learnt), predicts `t_l = ε^{1/4} T_l(ε)`. The degree-3
+/// moment here grows passively, carried by the particles that blow up for degree 2; its own
+/// drive is `O(ε^{1/4} S)` relative, and the feedback of the learnt `r₂` is left out. For a
+/// law with a continuous density the blow-up is collective (the edge atom's share of
+/// `⟨A S²⟩` falls with N) and `T_l(ε)` converge in N; on atoms it is the edge atom's.
+///
+/// Writes `phase_separation_continuum_inner.csv` (the inner solution per N, once per unit of
+/// the blow-up clock: `T`, the
+/// moments, the largest `S`, the edge layer's width `x½` in `a(0)` and the edge atom's share)
+/// and `phase_separation_continuum.csv` (per case, N and ε: `T₂`, `T₃`, the predicted `t₂`,
+/// `t₃`, `t₃/t₂`, and `ε^{1/4} max S` at `T₃`, which must stay below 1 for `|s| ≤ 1`).
+fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    use timescales::inner::{BlowupOptions, solve_blowup};
+    use timescales::phases::phase_two_start;
+    let cases: [(&str, &[usize]); 3] = [
+        ("uniform_gl", &[256, 1024, 4096, 16384, 65536]),
+        ("beta0.5_quantile", &[1024, 4096, 16384, 65536]),
+        ("normal_trapezoid", &[256, 1024, 4096]),
+    ];
+    let eps: Vec<f64> = (6..=24).step_by(2).map(|k| 10f64.powi(-k)).collect();
+    let jobs: Vec<(&Case, usize)> = cases
+        .iter()
+        .filter(|(name, _)| only.is_none_or(|o| o == *name))
+        .flat_map(|(name, ns)| {
+            let case = CASES
+                .iter()
+                .find(|c| c.name == *name)
+                .expect("a listed case");
+            ns.iter().map(move |&n| (case, n))
+        })
+        .collect();
+    struct Sample {
+        t: f64,
+        m2: f64,
+        m3: f64,
+        s_max: f64,
+        x_half: f64,
+        edge_share: f64,
+    }
+    let solved: Vec<_> = jobs
+        .par_iter()
+        .filter_map(|&(case, n)| {
+            let r = (|| -> Result<_, Box<dyn std::error::Error>> {
+                // ε does not enter the inner problem; the scenario needs one.
+                let p = problem(case, n, 1e-10)?;
+                let labels = p.law.particles(p.particles, p.placement)?.a;
+                let (inner, a, s) = phase_two_start(&p)?;
+                let w = inner.weights.clone();
+                let mut u0 = s.clone();
+                u0.extend_from_slice(&a);
+                let (lo, hi) = labels
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+                        (l.min(*x), h.max(*x))
+                    });
+                let mut samples = Vec::new();
+                let started = std::time::Instant::now();
+                // The blow-up clock advances as 1/(1 + ‖U‖₂), and ‖U‖₂ ~ √N of the bulk: give
+                // large N the room.
+                let opts = BlowupOptions {
+                    tau_max: 4000.0,
+                    ..BlowupOptions::default()
+                };
+                solve_blowup(&inner, &u0, &opts, |t, u| {
+                    let (s, a) = u.split_at(n);
+                    let c2: Vec<f64> = (0..n).map(|i| w[i] * a[i] * s[i] * s[i]).collect();
+                    let m2: f64 = c2.iter().sum();
+                    let m3: f64 = (0..n).map(|i| w[i] * a[i] * s[i].powi(3)).sum();
+                    let top = (0..n).max_by(|&i, &j| c2[i].total_cmp(&c2[j])).unwrap_or(0);
+                    let upper = hi - labels[top] <= labels[top] - lo;
+                    let edge = if upper { hi } else { lo };
+                    let mut order: Vec<usize> = (0..n).collect();
+                    order.sort_by(|&i, &j| {
+                        (labels[i] - edge)
+                            .abs()
+                            .total_cmp(&(labels[j] - edge).abs())
+                    });
+                    let positive: f64 = c2.iter().filter(|c| **c > 0.0).sum();
+                    let mut acc = 0.0;
+                    let mut x_half = f64::NAN;
+                    for &i in &order {
+                        acc += c2[i].max(0.0);
+                        if acc >= 0.5 * positive {
+                            x_half = (labels[i] - edge).abs();
+                            break;
+                        }
+                    }
+                    samples.push(Sample {
+                        t,
+                        m2,
+                        m3,
+                        s_max: s.iter().fold(0.0f64, |x, v| x.max(v.abs())),
+                        x_half,
+                        edge_share: c2[order[0]] / positive,
+                    });
+                })?;
+                eprintln!(
+                    "{} N = {n}: inner problem solved in {:.1} s",
+                    case.name,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok((case, n, p.sigma.clone(), p.phi.clone(), samples))
+            })();
+            r.map_err(|x| eprintln!("skipped (failed): {} N = {n}: {x}", case.name))
+                .ok()
+        })
+        .collect();
+    let mut inner_rows: (Vec<String>, Vec<u64>, Vec<[f64; 6]>) = Default::default();
+    let mut rows: (Vec<String>, Vec<u64>, Vec<[f64; 7]>) = Default::default();
+    for (case, n, sigma, phi, samples) in &solved {
+        // Every tenth sample (one per unit of the blow-up clock) and the last.
+        let every = samples.len().saturating_sub(1);
+        for x in samples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 == 0 || *i == every)
+            .map(|(_, x)| x)
+        {
+            inner_rows.0.push(case.name.into());
+            inner_rows.1.push(*n as u64);
+            inner_rows
+                .2
+                .push([x.t, x.m2, x.m3, x.s_max, x.x_half, x.edge_share]);
+        }
+        let target = 1.0 - std::f64::consts::FRAC_1_SQRT_2;
+        // The first T where σ_l M_l / φ_l reaches the target, M_l = ε^{(l−1)/4} ⟨A S^l⟩
+        // (linear interpolation between samples), with the sample index after it.
+        let crossing = |e: f64, l: usize| -> Option<(f64, usize)> {
+            let scale = e.powf((l as f64 - 1.0) / 4.0) * sigma[l] / phi[l];
+            let m = |x: &Sample| scale * if l == 2 { x.m2 } else { x.m3 };
+            samples.windows(2).enumerate().find_map(|(i, w)| {
+                let (y0, y1) = (m(&w[0]), m(&w[1]));
+                (y0 < target && y1 >= target).then(|| {
+                    (
+                        w[0].t + (target - y0) / (y1 - y0) * (w[1].t - w[0].t),
+                        i + 1,
+                    )
+                })
+            })
+        };
+        for &e in &eps {
+            let c2 = crossing(e, 2);
+            let c3 = crossing(e, 3);
+            let q = e.powf(0.25);
+            let t2 = c2.map_or(f64::NAN, |c| c.0);
+            let t3 = c3.map_or(f64::NAN, |c| c.0);
+            let s_at_3 = c3.map_or(f64::NAN, |c| q * samples[c.1].s_max);
+            let x_at_2 = c2.map_or(f64::NAN, |c| samples[c.1].x_half);
+            rows.0.push(case.name.into());
+            rows.1.push(*n as u64);
+            rows.2.push([e, t2, t3, q * t2, q * t3, s_at_3, x_at_2]);
+        }
+    }
+    /// A table of `case`, `n` and the named f64 columns of `values`.
+    fn numbers<const K: usize>(
+        rows: (Vec<String>, Vec<u64>, Vec<[f64; K]>),
+        names: [&str; K],
+    ) -> Table {
+        names.iter().enumerate().fold(
+            Table::new().str("case", rows.0).u64("n", rows.1),
+            |t, (k, name)| t.f64(name, rows.2.iter().map(|r| r[k]).collect::<Vec<_>>()),
+        )
+    }
+    let names = [
+        "t_inner",
+        "m2_inner",
+        "m3_inner",
+        "s_max_inner",
+        "x_half",
+        "edge_share",
+    ];
+    write_csv(
+        &numbers(inner_rows, names),
+        &out.join("phase_separation_continuum_inner.csv"),
+    )?;
+    let names = [
+        "epsilon",
+        "t2_inner",
+        "t3_inner",
+        "t2_predicted",
+        "t3_predicted",
+        "s_max_at_t3",
+        "x_half_at_t2",
+    ];
+    write_csv(
+        &numbers(rows, names),
+        &out.join("phase_separation_continuum.csv"),
+    )?;
+    Ok(())
+}
+
+/// Measures each `(case, N, ε)` at its N (no doubling), in parallel, and returns the rows
+/// (`kappa` per case; failures are said on stderr and left out).
+fn fixed_rows(jobs: &[(&Case, usize, f64)], kappa: impl Fn(&Case) -> f64) -> Rows {
+    let opt = |x: Option<f64>| x.unwrap_or(f64::NAN);
+    let done: Vec<_> = jobs
+        .par_iter()
+        .filter_map(|&(case, n, e)| {
+            let started = std::time::Instant::now();
+            let r = problem(case, n, e)
+                .map_err(|x| x.to_string())
+                .and_then(|p| measure(&p).map_err(|x| x.to_string()));
+            eprintln!(
+                "{}, N = {n}, ε = {e:e}: {:.1} s",
+                case.name,
+                started.elapsed().as_secs_f64()
+            );
+            r.map_err(|x| eprintln!("skipped (failed): {}, N = {n}, ε = {e:e}: {x}", case.name))
+                .ok()
+                .map(|m| (case, n, e, m))
+        })
+        .collect();
+    let mut rows = Rows::default();
+    for (case, n, e, m) in done {
+        rows.case.push(case.name.into());
+        rows.kappa.push(kappa(case));
+        rows.epsilon.push(e);
+        rows.n.push(n as u64);
+        rows.t1.push(opt(m.onsets[0]));
+        rows.t2.push(opt(m.onsets[1]));
+        rows.t3.push(opt(m.onsets[2]));
+        rows.dwell.push(m.dwell_r2);
+        rows.err2.push(f64::NAN);
+        rows.err3.push(f64::NAN);
+        rows.last.push(true);
+        rows.converged.push(false);
+    }
+    rows
+}
+
+/// The width of the merged drop, `t₃ − t₂`, converged in N itself (the `converged` mode
+/// stops when `t₂` and `t₃` move by < 1 %, which leaves `t₃ − t₂ ≈ 0.02 t₃` unresolved):
+/// the public law on Gauss–Legendre atoms, N = 2048 … 16 384, ε = 1e-12 … 1e-20 every two
+/// decades. Writes `phase_separation_drop.csv`.
+fn drop_width(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let case = CASES
+        .iter()
+        .find(|c| c.name == "uniform_gl")
+        .expect("a listed case");
+    let ns = [2048usize, 4096, 8192, 16384];
+    let eps: Vec<f64> = (12..=20).step_by(2).map(|k| 10f64.powi(-k)).collect();
+    let jobs: Vec<(&Case, usize, f64)> = ns
+        .iter()
+        .flat_map(|&n| eps.iter().map(move |&e| (case, n, e)))
+        .collect();
+    let rows = fixed_rows(&jobs, |c| c.kappa);
+    write_csv(&rows.table(), &out.join("phase_separation_drop.csv"))?;
     Ok(())
 }
 
@@ -845,7 +1084,143 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
             )?;
         }
     }
+    continuum_summary(out, &mut md)?;
     timescales::report::write_bytes_atomic(&out.join("phase_separation.md"), md.as_bytes())?;
     print!("{md}");
+    Ok(())
+}
+
+/// The section of `summary` on the continuum inner problem (`-- continuum`) beside the
+/// measured onsets (`converged`, and `drop` below ε = 1e-14).
+fn continuum_summary(
+    out: &std::path::Path,
+    md: &mut String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use std::fmt::Write as _;
+    let path = out.join("phase_separation_continuum.csv");
+    if !path.is_file() {
+        return Ok(());
+    }
+    let inner = read_rows(&path)?;
+    let drop = out.join("phase_separation_drop.csv");
+    let drop = if drop.is_file() {
+        read_rows(&drop)?
+    } else {
+        Vec::new()
+    };
+    md.push_str(
+        "\n## The continuum inner problem of phase 2, read at degrees 2 and 3 (`-- continuum`)\n\n\
+         The ε-free inner problem of phase 2 (t = ε^{1/4} T, a = ε^{−1/4} A, s = ε^{1/4} S; \
+         ⟨A⟩ and ⟨A S⟩ held) at the largest N it was solved for, converged in N: T₂, T₃ where \
+         σ_l M_l/φ_l reaches 1 − 1/√2 with M₂ = ε^{1/4}⟨A S²⟩, M₃ = ε^{1/2}⟨A S³⟩ (degree 3 \
+         carried passively by the degree-2 blow-up, the feedback of the learnt r₂ and of \
+         |s| ≤ 1 left out), beside the measured t_l ε^{−1/4} (`converged`: final N; from \
+         1e-12 `drop` where it ran: its largest N, with the change of t₃ − t₂ from N/2). ε^{1/4} max S at T₃: the \
+         largest overlap the inner problem implies (≪ 1 for the neglect of saturation to be \
+         right). ΔN: the largest relative change of T₂, T₃ from the previous N.\n\n\
+         | case | ε | N | T₂ | t₂ ε^{−1/4} measured | error | T₃ | t₃ ε^{−1/4} measured | t₃/t₂ inner | t₃/t₂ measured | ε^{1/4} max S at T₃ | ΔN |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut names: Vec<String> = inner
+        .iter()
+        .filter_map(|r| r.get("case").cloned())
+        .collect();
+    names.dedup();
+    for name in names {
+        let of: Vec<_> = inner
+            .iter()
+            .filter(|r| r.get("case") == Some(&name) && num(r, "t2_inner").is_finite())
+            .collect();
+        let Some(n_big) = of.iter().map(|r| num(r, "n") as u64).max() else {
+            writeln!(
+                md,
+                "| {name} | — | — | no crossing: the inner problem blows up on atoms of the far tail before M₂ counts | | | | | | | | |"
+            )?;
+            continue;
+        };
+        let n_prev = of
+            .iter()
+            .map(|r| num(r, "n") as u64)
+            .filter(|&n| n < n_big)
+            .max();
+        let measured = out.join(format!("phase_separation_converged_{name}.csv"));
+        let measured = if measured.is_file() {
+            read_rows(&measured)?
+        } else {
+            Vec::new()
+        };
+        for r in of.iter().filter(|r| num(r, "n") as u64 == n_big) {
+            let e = num(r, "epsilon");
+            let q = e.powf(0.25);
+            let same = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-9;
+            // `drop` (t₃ − t₂ converged in N itself) where it ran, else `converged`.
+            let in_drop: Vec<_> = drop
+                .iter()
+                .filter(|m| m.get("case") == Some(&name) && same(num(m, "epsilon"), e))
+                .collect();
+            let big = in_drop
+                .iter()
+                .max_by(|a, b| num(a, "n").total_cmp(&num(b, "n")));
+            let half = big.and_then(|b| in_drop.iter().find(|m| 2.0 * num(m, "n") == num(b, "n")));
+            let (t2m, t3m, note) = if let (Some(b), Some(h)) = (big, half) {
+                (
+                    num(b, "t2"),
+                    num(b, "t3"),
+                    format!(
+                        "{}; t₃ − t₂ {:+.1} % from N/2",
+                        num(b, "n"),
+                        100.0
+                            * ((num(b, "t3") - num(b, "t2")) / (num(h, "t3") - num(h, "t2")) - 1.0)
+                    ),
+                )
+            } else if let Some(m) = measured.iter().find(|m| {
+                same(num(m, "epsilon"), e) && m.get("n_final").is_some_and(|v| v == "true")
+            }) {
+                (num(m, "t2"), num(m, "t3"), format!("{}", num(m, "n")))
+            } else {
+                (f64::NAN, f64::NAN, String::new())
+            };
+            let change = n_prev
+                .and_then(|np| {
+                    of.iter()
+                        .find(|h| same(num(h, "epsilon"), e) && num(h, "n") as u64 == np)
+                })
+                .map(|h| {
+                    ["t2_inner", "t3_inner"]
+                        .iter()
+                        .map(|k| (num(r, k) / num(h, k) - 1.0).abs())
+                        .fold(0.0f64, f64::max)
+                });
+            let (t2i, t3i) = (num(r, "t2_inner"), num(r, "t3_inner"));
+            let cell = |x: f64, d: usize| {
+                if x.is_finite() {
+                    format!("{x:.d$}")
+                } else {
+                    "—".into()
+                }
+            };
+            writeln!(
+                md,
+                "| {name} | {e:.0e} | {n_big} | {:.4} | {} | {} | {:.4} | {} | {:.4} | {} | {:.3} | {} |",
+                t2i,
+                cell(t2m / q, 4),
+                if t2m.is_finite() {
+                    format!("{:+.2} %", 100.0 * (t2i * q / t2m - 1.0))
+                } else {
+                    "—".into()
+                },
+                t3i,
+                if note.is_empty() {
+                    "—".into()
+                } else {
+                    format!("{} (N = {note})", cell(t3m / q, 4))
+                },
+                t3i / t2i,
+                cell(t3m / t2m, 4),
+                num(r, "s_max_at_t3"),
+                change.map_or("—".into(), |c| format!("{c:.1e}")),
+            )?;
+        }
+    }
     Ok(())
 }
