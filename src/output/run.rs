@@ -22,9 +22,9 @@ struct RunRecord<'a> {
 
 /// Writes `trajectory.csv`, `trajectory.parquet` (with the `parquet` feature), `risk.svg`
 /// and, last, the manifest `run.json` (provenance, scenario, solver statistics, files) into
-/// `out`. The Parquet file is encoded and written on a second thread while this one encodes
-/// and writes the CSV and the SVG, all before the manifest; their checksums come from the
-/// bytes.
+/// `out`. The CSV and the SVG are encoded and written on a second thread while this one
+/// encodes and writes the Parquet file, all before the manifest; their checksums come from
+/// the bytes.
 ///
 /// # Errors
 /// [`ReportError`] when a file cannot be written.
