@@ -276,13 +276,16 @@ mod parquet {
     use std::path::Path;
 
     use polars::prelude::{
-        Column as PlColumn, DataFrame, KeyValueMetadata, ParquetWriter, PolarsError,
+        Column as PlColumn, CompatLevel, DataFrame, KeyValueMetadata, ParquetWriter, PolarsError,
+        SchemaExt,
     };
 
     use super::{Column, Table};
 
-    /// Tables with at least this many cells are encoded in parallel.
-    const PARALLEL_CELLS: usize = 1 << 16;
+    /// Tables below this many cells are written by [`write_plain`]; larger ones by polars'
+    /// `ParquetWriter` with its defaults (columns encoded on its thread pool: starting the
+    /// pool costs more than encoding a few thousand cells).
+    const SMALL_CELLS: usize = 1 << 16;
 
     use crate::{ReportError, write_atomic};
 
@@ -343,9 +346,9 @@ mod parquet {
         out: W,
     ) -> Result<(), ReportError> {
         let mut df = to_dataframe(table)?;
-        // Columns are encoded on polars' thread pool only for large tables: starting the
-        // pool costs more than encoding a few thousand cells (the bytes are the same).
-        let parallel = table.height() * df.width() >= PARALLEL_CELLS;
+        if table.height() * df.width() < SMALL_CELLS && one_row_group(&df) {
+            return write_plain(&df, metadata, out).map_err(table_err(what));
+        }
         let kv = (!metadata.is_empty()).then(|| {
             KeyValueMetadata::from_static(
                 metadata
@@ -354,9 +357,7 @@ mod parquet {
                     .collect(),
             )
         });
-        let writer = ParquetWriter::new(out)
-            .with_key_value_metadata(kv)
-            .set_parallel(parallel);
+        let writer = ParquetWriter::new(out).with_key_value_metadata(kv);
         if one_row_group(&df) {
             // What `ParquetWriter::finish` writes for a one-chunk frame below one row
             // group, without its re-chunking pass (which builds an empty column and,
@@ -367,6 +368,59 @@ mod parquet {
         } else {
             writer.finish(&mut df).map_err(table_err(what))?;
         }
+        Ok(())
+    }
+
+    /// Writes `df`, one chunk below one row group, as a Parquet file of one row group with
+    /// every column plain-encoded and uncompressed, the Arrow schema and `metadata` in the
+    /// footer — what polars' `ParquetWriter` writes with `ParquetCompression::Uncompressed`
+    /// and `set_parallel(false)`, but for its choice of dictionary encoding. That choice
+    /// estimates each column's cardinality with a 16 384-register HyperLogLog whatever its
+    /// length, and zstd builds a context per column; for the default run's 201 × 9
+    /// trajectory they are 0.5 ms of a whole run's 7 ms, and zstd saves 14 % of the 32 KB
+    /// (float columns barely compress, benches/RESULTS.md, issue 17 part 4). Large tables
+    /// keep polars' defaults (dictionaries where they pay, zstd, columns on its threads).
+    fn write_plain<W: std::io::Write>(
+        df: &DataFrame,
+        metadata: &[(&str, &str)],
+        out: W,
+    ) -> Result<(), PolarsError> {
+        use polars_parquet::write::{
+            CompressionOptions, Encoding, FileWriter, KeyValue, StatisticsOptions, Version,
+            WriteOptions, get_dtype_encoding, row_group_iter, schema_to_metadata_key,
+        };
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            version: Version::V1,
+            compression: CompressionOptions::Uncompressed,
+            data_page_size: None,
+        };
+        let schema = df.schema().to_arrow(CompatLevel::newest());
+        let encodings = schema
+            .iter_values()
+            .map(|f| {
+                get_dtype_encoding(&f.dtype)
+                    .into_iter()
+                    .map(|_| Encoding::Plain)
+                    .collect()
+            })
+            .collect::<Vec<Vec<_>>>();
+        let mut writer = FileWriter::try_new(out, schema.clone(), options)?;
+        let fields = writer.parquet_schema().fields().to_vec();
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len() as u64;
+            writer.write(
+                rows,
+                row_group_iter(batch, encodings.clone().into(), fields.clone(), options),
+            )?;
+        }
+        let key_values = std::iter::once(schema_to_metadata_key(&schema))
+            .chain(metadata.iter().map(|(k, v)| KeyValue {
+                key: (*k).to_string(),
+                value: Some((*v).to_string()),
+            }))
+            .collect();
+        writer.end(Some(key_values))?;
         Ok(())
     }
 

@@ -307,11 +307,12 @@ mod polars_tests {
         );
     }
 
-    /// The one-row-group path of `write_parquet` (no re-chunking, buffered, columns encoded
-    /// on the calling thread) writes the same bytes as polars' `ParquetWriter::finish`.
+    /// Below 65 536 cells `write_parquet` plain-encodes every column, uncompressed, in one
+    /// row group: the same bytes as polars' `ParquetWriter::finish` without compression
+    /// when no column is worth a dictionary (its own choice: distinct values throughout).
     #[test]
     fn parquet_bytes_match_polars_finish() {
-        use polars::prelude::{KeyValueMetadata, ParquetWriter};
+        use polars::prelude::{KeyValueMetadata, ParquetCompression, ParquetWriter};
         let n = 3000;
         let table = Table::new()
             .f64("t", (0..n).map(|k| k as f64 * 1e-3).collect::<Vec<_>>())
@@ -324,13 +325,10 @@ mod polars_tests {
             .opt_i64(
                 "degree",
                 (0..n)
-                    .map(|k| (k % 7 != 0).then_some(k as i64 % 5))
+                    .map(|k| (k % 7 != 0).then_some(k as i64))
                     .collect::<Vec<_>>(),
             )
-            .str(
-                "phase",
-                (0..n).map(|k| format!("p{}", k % 3)).collect::<Vec<_>>(),
-            )
+            .str("phase", (0..n).map(|k| format!("p{k}")).collect::<Vec<_>>())
             .bool("ok", (0..n).map(|k| k % 2 == 0).collect::<Vec<_>>());
         let meta = [("origin", "test"), ("provenance", "{\"a\": 1}")];
         let dir = tempfile::tempdir().unwrap();
@@ -345,6 +343,7 @@ mod polars_tests {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
             )))
+            .with_compression(ParquetCompression::Uncompressed)
             .finish(&mut df)
             .unwrap();
         assert_eq!(std::fs::read(&ours).unwrap(), reference);
@@ -353,6 +352,31 @@ mod polars_tests {
         let mut through = std::io::Cursor::new(Vec::new());
         write_parquet_into(&table, &meta, "cursor", &mut through).unwrap();
         assert_eq!(through.into_inner(), reference);
+    }
+
+    /// Columns polars would store as dictionaries (few distinct values), plain-encoded by
+    /// the small-table path, read back equal.
+    #[test]
+    fn parquet_low_cardinality_round_trip() {
+        use polars::prelude::{ParquetReader, SerReader};
+        let n = 3000;
+        let table = Table::new()
+            .opt_i64(
+                "degree",
+                (0..n)
+                    .map(|k| (k % 7 != 0).then_some(k as i64 % 5))
+                    .collect::<Vec<_>>(),
+            )
+            .str(
+                "phase",
+                (0..n).map(|k| format!("p{}", k % 3)).collect::<Vec<_>>(),
+            )
+            .f64("c", vec![0.5; n]);
+        let bytes = to_parquet(&table, &[]).unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap();
+        assert!(back.equals_missing(&to_dataframe(&table).unwrap()));
     }
 
     #[test]
