@@ -6,7 +6,8 @@
 use wide::f64x4;
 
 use super::lanes::{
-    Len, add_powers, fma, for_blocks, horner2, horner3, load, reduce_lanes, store, with_lane_acc,
+    LANES, Lanes, Len, add_powers, fma, for_blocks, horner2, horner3, load, reduce_lanes, store,
+    with_lane_acc,
 };
 
 /// `m_k += Σ_i w_i a_i s_i^k` over one chunk, `k < len`.
@@ -53,48 +54,97 @@ pub(super) fn jacobian_kernel<L: Len>(
     [ss, sa, as_]: [&mut [f64]; 3],
 ) {
     let c = &c[..len.get()];
-    let (one, two, inv_eps) = (f64x4::ONE, f64x4::splat(2.0), f64x4::splat(inv_eps));
+    let inv_eps = f64x4::splat(inv_eps);
     for_blocks!(s.len(), |i, v| {
-        let (si, ai) = (load(s, i, v), load(a, i, v));
-        let (dp, d2p) = horner3(c, si);
-        let q = one - si * si;
-        store(ss, i, v, ai * (q * d2p - two * si * dp));
-        store(sa, i, v, q * dp);
-        store(as_, i, v, dp * inv_eps);
+        let [b11, b12, b21] = jacobian_block(c, inv_eps, load(s, i, v), load(a, i, v));
+        store(ss, i, v, b11);
+        store(sa, i, v, b12);
+        store(as_, i, v, b21);
     });
 }
 
+/// The entries `(∂ṡ/∂s, ∂ṡ/∂a, ∂ȧ/∂s) = (a ((1 − s²) P'' − 2 s P'), (1 − s²) P', P'/ε)` of
+/// the diagonal block `B_i` of one block of particles, `P` with the coefficients `c` of the
+/// state the Jacobian was taken at (`r` frozen). The factorization and the solves recompute
+/// them from that state (`s_i`, `a_i`) instead of storing them: a few multiply–adds per
+/// particle against eleven state-sized arrays that each Newton pass would otherwise stream
+/// from memory.
+#[inline(always)]
+fn jacobian_block(c: &[f64], inv_eps: Lanes, si: Lanes, ai: Lanes) -> [Lanes; 3] {
+    let (one, two) = (f64x4::ONE, f64x4::splat(2.0));
+    let (dp, d2p) = horner3(c, si);
+    let q = one - si * si;
+    [ai * (q * d2p - two * si * dp), q * dp, dp * inv_eps]
+}
+
+/// The structured Newton matrix of one block of particles, recomputed from the Jacobian
+/// state: `D_i = [[c − ss, −sa], [−as, c]]`, `D_i⁻¹ = [[c, sa], [as, c − ss]] / det`
+/// (`e = (d11, d12, d21, d22)`) and the coefficients `f` of `D_i⁻¹ U_i z = (f1 Q' + f3 Q,
+/// f2 Q' + f4 Q)`: `f = (d11 (1 − s²) a, d21 (1 − s²) a, d12/ε, d22/ε)`. Lanes past `valid`
+/// (the padding of the last block) get zeros, as loads from stored arrays gave them.
+struct BlockInverse {
+    det: Lanes,
+    e: [Lanes; 4],
+    f: [Lanes; 4],
+}
+
+#[inline(always)]
+fn block_inverse(
+    (cj, shift, inv_eps): (&[f64], Lanes, Lanes),
+    si: Lanes,
+    ai: Lanes,
+    valid: usize,
+) -> BlockInverse {
+    let one = f64x4::ONE;
+    let [b11, b12, b21] = jacobian_block(cj, inv_eps, si, ai);
+    let c11 = shift - b11;
+    let det = c11 * shift - b12 * b21;
+    let inv = one / det;
+    let mut e = [shift * inv, b12 * inv, b21 * inv, c11 * inv];
+    if valid < LANES {
+        e = e.map(|x| {
+            let x = x.to_array();
+            f64x4::new(std::array::from_fn(|l| if l < valid { x[l] } else { 0.0 }))
+        });
+    }
+    let qa = (one - si * si) * ai;
+    let f = [e[0] * qa, e[2] * qa, e[1] * inv_eps, e[3] * inv_eps];
+    BlockInverse { det, e, f }
+}
+
 /// The per-particle part of [`Linearization::factor`](timescales_ode::Linearization::factor) over one chunk (particles
-/// `start..start + s.len()`): `D_i⁻¹`, the coefficients `f_i` of `D_i⁻¹ U_i z` and the power
-/// sums `A_m, B_m, C_m, E_m` (`m < 2L − 1`) of the capacitance matrix, accumulated into
-/// `acc` (`4 (2L − 1)` entries, sum-major). Returns the first particle whose block is
-/// singular.
+/// `start..start + s.len()`): the power sums `A_m, B_m, C_m, E_m` (`m < 2L − 1`) of the
+/// capacitance matrix from `D_i⁻¹` and the coefficients `f_i` of `D_i⁻¹ U_i z`
+/// ([`block_inverse`], from the Jacobian state `s, a` with its coefficients `cj` at the
+/// shift `c`; stored into `store_to` (`D⁻¹` entries, then `f`) if given, see [`Blocks`]),
+/// accumulated into `acc` (`4 (2L − 1)` entries, sum-major).
+/// Returns the first particle whose block is singular.
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 pub(super) fn factor_kernel<L: Len>(
     len: L,
-    c: f64,
-    inv_eps: f64,
+    (cj, c, inv_eps): (&[f64], f64, f64),
     start: usize,
     (w, s, a): (&[f64], &[f64], &[f64]),
-    [ss, sa, as_]: [&[f64]; 3],
-    [d11, d12, d21, d22]: [&mut [f64]; 4],
-    [f1, f2, f3, f4]: [&mut [f64]; 4],
+    mut store_to: Option<[&mut [f64]; 8]>,
     acc: &mut [f64],
 ) -> Option<usize> {
     let powers = 2 * len.get() - 1;
+    let cj = &cj[..len.get()];
     let mut singular = None;
-    let (one, cv, inv_eps) = (f64x4::ONE, f64x4::splat(c), f64x4::splat(inv_eps));
+    let inverse = (cj, f64x4::splat(c), f64x4::splat(inv_eps));
     with_lane_acc(4 * powers, |lanes| {
         let (la, rest) = lanes.split_at_mut(powers);
         let (lb, rest) = rest.split_at_mut(powers);
         let (lc, le) = rest.split_at_mut(powers);
         for_blocks!(s.len(), |i, v| {
             let (wi, si, ai) = (load(w, i, v), load(s, i, v), load(a, i, v));
-            let (b11, b12, b21) = (load(ss, i, v), load(sa, i, v), load(as_, i, v));
-            // D_i = [[c − ss, −sa], [−as, c]], D_i⁻¹ = [[c, sa], [as, c − ss]] / det.
-            let c11 = cv - b11;
-            let det = c11 * cv - b12 * b21;
+            let BlockInverse { det, e, f } = block_inverse(inverse, si, ai, v);
+            if let Some(out) = store_to.as_mut() {
+                for (x, value) in out.iter_mut().zip(e.into_iter().chain(f)) {
+                    store(x, i, v, value);
+                }
+            }
+            let [g1, g2, g3, g4] = f;
             let det_ok = det.is_finite() & !det.simd_eq(f64x4::ZERO);
             if !det_ok.all() {
                 let bad = det_ok.to_bitmask();
@@ -102,19 +152,6 @@ pub(super) fn factor_kernel<L: Len>(
                     singular.get_or_insert(start + i + l);
                 }
             }
-            let inv = one / det;
-            let (e11, e12, e21, e22) = (cv * inv, b12 * inv, b21 * inv, c11 * inv);
-            // D⁻¹ U_i z = (f1 Q' + f3 Q, f2 Q' + f4 Q) with U_i z = ((1 − s²) a Q', Q/ε).
-            let qa = (one - si * si) * ai;
-            let (g1, g2, g3, g4) = (e11 * qa, e21 * qa, e12 * inv_eps, e22 * inv_eps);
-            store(d11, i, v, e11);
-            store(d12, i, v, e12);
-            store(d21, i, v, e21);
-            store(d22, i, v, e22);
-            store(f1, i, v, g1);
-            store(f2, i, v, g2);
-            store(f3, i, v, g3);
-            store(f4, i, v, g4);
             let wa = wi * ai;
             add_powers(
                 [&mut *la, &mut *lb, &mut *lc, &mut *le],
@@ -127,14 +164,79 @@ pub(super) fn factor_kernel<L: Len>(
     singular
 }
 
+/// Where a chunk's solve kernels take `D_i⁻¹` and `f_i` from: recomputed from the Jacobian
+/// state ([`block_inverse`]: the coefficients `cj` of `P` there, the shift `c` of the
+/// factorization, `1/ε`, the particles' overlaps and second-layer weights), or loaded from
+/// the arrays [`factor_kernel`] stored (`stored`: `D⁻¹` entries `d11, d12, d21, d22`, then
+/// `f1 … f4`) — the same bits either way. Storing costs eight state-sized arrays streamed
+/// by every Newton pass; recomputing, two Horner evaluations and a division per particle:
+/// the first is cheaper while the arrays stay in cache, the second once they do not.
+/// `STORED` is a compile-time choice so that each kernel is compiled for one source
+/// (a branch per block in the loop cost 2.5× in cache).
+#[derive(Clone, Copy)]
+pub(super) struct Blocks<'a, const STORED: bool> {
+    pub(super) cj: &'a [f64],
+    pub(super) shift: f64,
+    pub(super) inv_eps: f64,
+    pub(super) w: &'a [f64],
+    pub(super) s: &'a [f64],
+    pub(super) a: &'a [f64],
+    /// The stored arrays when `STORED` (else unused).
+    pub(super) stored: [&'a [f64]; 8],
+}
+
+impl<const STORED: bool> Blocks<'_, STORED> {
+    #[inline(always)]
+    fn recompute(&self, len: usize, si: Lanes, i: usize, v: usize) -> BlockInverse {
+        let consts = (
+            &self.cj[..len],
+            f64x4::splat(self.shift),
+            f64x4::splat(self.inv_eps),
+        );
+        block_inverse(consts, si, load(self.a, i, v), v)
+    }
+
+    /// `s_i` and four entries of the block of particles `i..i + v`: the stored arrays
+    /// `F..F + 4`, else `D⁻¹` (`F = 0`) or `f` (`F = 4`) recomputed (a constant `F` and four
+    /// explicit loads: an index computed in a loop cost 2.5× in cache).
+    #[inline(always)]
+    fn entries<const F: usize>(&self, len: usize, i: usize, v: usize) -> (Lanes, [Lanes; 4]) {
+        let si = load(self.s, i, v);
+        if STORED {
+            let st = &self.stored;
+            let x = [
+                load(st[F], i, v),
+                load(st[F + 1], i, v),
+                load(st[F + 2], i, v),
+                load(st[F + 3], i, v),
+            ];
+            (si, x)
+        } else {
+            let b = self.recompute(len, si, i, v);
+            (si, if F == 0 { b.e } else { b.f })
+        }
+    }
+
+    /// `s_i` and `D_i⁻¹` of the block of particles `i..i + v`.
+    #[inline(always)]
+    fn inverse(&self, len: usize, i: usize, v: usize) -> (Lanes, [Lanes; 4]) {
+        self.entries::<0>(len, i, v)
+    }
+
+    /// `s_i` and the coefficients `f_i` of `D_i⁻¹ U_i z` of the block of particles `i..i + v`.
+    #[inline(always)]
+    fn correction(&self, len: usize, i: usize, v: usize) -> (Lanes, [Lanes; 4]) {
+        self.entries::<4>(len, i, v)
+    }
+}
+
 /// First half of [`Linearization::solve`](timescales_ode::Linearization::solve) over one chunk: `x_i = D_i⁻¹ b_i` in place and the
 /// power sums `S1_m = Σ_i w_i a_i x_{s,i} s_i^m`, `S2_m = Σ_i w_i x_{a,i} s_i^m` (`m < L`)
 /// into `acc` (`2L` entries).
 #[inline(never)]
-pub(super) fn solve_scale_kernel<L: Len>(
+pub(super) fn solve_scale_kernel<L: Len, const STORED: bool>(
     len: L,
-    (w, s, a): (&[f64], &[f64], &[f64]),
-    [d11, d12, d21, d22]: [&[f64]; 4],
+    blocks: Blocks<'_, STORED>,
     bs: &mut [f64],
     ba: &mut [f64],
     acc: &mut [f64],
@@ -142,14 +244,19 @@ pub(super) fn solve_scale_kernel<L: Len>(
     let len = len.get();
     with_lane_acc(2 * len, |lanes| {
         let (l1, l2) = lanes.split_at_mut(len);
-        for_blocks!(s.len(), |i, v| {
+        for_blocks!(bs.len(), |i, v| {
+            let (si, [d11, d12, d21, d22]) = blocks.inverse(len, i, v);
             let (x, y) = (load(bs, i, v), load(ba, i, v));
-            let xs = fma(load(d11, i, v), x, load(d12, i, v) * y);
-            let xa = fma(load(d21, i, v), x, load(d22, i, v) * y);
+            let xs = fma(d11, x, d12 * y);
+            let xa = fma(d21, x, d22 * y);
             store(bs, i, v, xs);
             store(ba, i, v, xa);
-            let (wi, si) = (load(w, i, v), load(s, i, v));
-            add_powers([&mut *l1, &mut *l2], [wi * load(a, i, v) * xs, wi * xa], si);
+            let wi = load(blocks.w, i, v);
+            add_powers(
+                [&mut *l1, &mut *l2],
+                [wi * load(blocks.a, i, v) * xs, wi * xa],
+                si,
+            );
         });
         reduce_lanes(lanes, &mut acc[..2 * len]);
     });
@@ -159,20 +266,21 @@ pub(super) fn solve_scale_kernel<L: Len>(
 /// `x_{s,i} += f1 Q'(s_i) + f3 Q(s_i)`, `x_{a,i} += f2 Q'(s_i) + f4 Q(s_i)` with
 /// `Q(s) = Σ_k qc_k s^k`, `qc_k = σ_k z_k`.
 #[inline(never)]
-pub(super) fn solve_update_kernel<L: Len>(
+pub(super) fn solve_update_kernel<L: Len, const STORED: bool>(
     len: L,
     qc: &[f64],
-    s: &[f64],
-    [f1, f2, f3, f4]: [&[f64]; 4],
+    blocks: Blocks<'_, STORED>,
     bs: &mut [f64],
     ba: &mut [f64],
 ) {
-    let qc = &qc[..len.get()];
-    for_blocks!(s.len(), |i, v| {
-        let (q, dq) = horner2(qc, load(s, i, v));
+    let len = len.get();
+    let qc = &qc[..len];
+    for_blocks!(bs.len(), |i, v| {
+        let (si, [f1, f2, f3, f4]) = blocks.correction(len, i, v);
+        let (q, dq) = horner2(qc, si);
         let (x, y) = (load(bs, i, v), load(ba, i, v));
-        store(bs, i, v, fma(load(f1, i, v), dq, fma(load(f3, i, v), q, x)));
-        store(ba, i, v, fma(load(f2, i, v), dq, fma(load(f4, i, v), q, y)));
+        store(bs, i, v, fma(f1, dq, fma(f3, q, x)));
+        store(ba, i, v, fma(f2, dq, fma(f4, q, y)));
     });
 }
 
@@ -183,20 +291,19 @@ pub(super) fn solve_update_kernel<L: Len>(
 /// the first particle whose `F_s` (first entry) and whose `F_a` (second) is not finite.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn newton_scale_kernel<L: Len>(
+pub(super) fn newton_scale_kernel<L: Len, const STORED: bool>(
     len: L,
-    (c, inv_eps, alpha, beta): (&[f64], f64, f64, f64),
+    (c, alpha, beta): (&[f64], f64, f64),
     start: usize,
     [ys, ya, ps, pa, ds, da]: [&[f64]; 6],
-    (w, s, a): (&[f64], &[f64], &[f64]),
-    [d11, d12, d21, d22]: [&[f64]; 4],
+    blocks: Blocks<'_, STORED>,
     xs_out: &mut [f64],
     xa_out: &mut [f64],
     acc: &mut [f64],
 ) -> [Option<usize>; 2] {
     let c = &c[..len.get()];
     let len = len.get();
-    let (one, inv_eps) = (f64x4::ONE, f64x4::splat(inv_eps));
+    let (one, inv_eps) = (f64x4::ONE, f64x4::splat(blocks.inv_eps));
     let (alpha, beta) = (f64x4::splat(alpha), f64x4::splat(beta));
     let mut bad = [None; 2];
     let mut flag = |which: usize, finite: wide::f64x4, i: usize, v: usize| {
@@ -209,7 +316,7 @@ pub(super) fn newton_scale_kernel<L: Len>(
     };
     with_lane_acc(2 * len, |lanes| {
         let (l1, l2) = lanes.split_at_mut(len);
-        for_blocks!(s.len(), |i, v| {
+        for_blocks!(ys.len(), |i, v| {
             let (yi, ai) = (load(ys, i, v), load(ya, i, v));
             let (p, dp) = horner2(c, yi);
             let fs = (one - yi * yi) * ai * dp;
@@ -218,12 +325,17 @@ pub(super) fn newton_scale_kernel<L: Len>(
             flag(1, fa.is_finite(), i, v);
             let x = alpha * fs - beta * (load(ps, i, v) + load(ds, i, v));
             let y = alpha * fa - beta * (load(pa, i, v) + load(da, i, v));
-            let xs = fma(load(d11, i, v), x, load(d12, i, v) * y);
-            let xa = fma(load(d21, i, v), x, load(d22, i, v) * y);
+            let (si, [d11, d12, d21, d22]) = blocks.inverse(len, i, v);
+            let xs = fma(d11, x, d12 * y);
+            let xa = fma(d21, x, d22 * y);
             store(xs_out, i, v, xs);
             store(xa_out, i, v, xa);
-            let (wi, si) = (load(w, i, v), load(s, i, v));
-            add_powers([&mut *l1, &mut *l2], [wi * load(a, i, v) * xs, wi * xa], si);
+            let wi = load(blocks.w, i, v);
+            add_powers(
+                [&mut *l1, &mut *l2],
+                [wi * load(blocks.a, i, v) * xs, wi * xa],
+                si,
+            );
         });
         reduce_lanes(lanes, &mut acc[..2 * len]);
     });
@@ -234,21 +346,22 @@ pub(super) fn newton_scale_kernel<L: Len>(
 /// as [`solve_update_kernel`], `y_i += Δ_i`, `d_i += Δ_i`, and `Σ_i (Δ_i w_i)²` of the chunk
 /// (both entries of a particle into one lane of four, lanes added in a fixed order).
 #[inline(never)]
-pub(super) fn newton_update_kernel<L: Len>(
+pub(super) fn newton_update_kernel<L: Len, const STORED: bool>(
     len: L,
     qc: &[f64],
-    s: &[f64],
-    [f1, f2, f3, f4]: [&[f64]; 4],
+    blocks: Blocks<'_, STORED>,
     [xs, xa, ws, wa]: [&[f64]; 4],
     [ys, ya, ds, da]: [&mut [f64]; 4],
 ) -> f64 {
-    let qc = &qc[..len.get()];
+    let len = len.get();
+    let qc = &qc[..len];
     let mut acc = f64x4::ZERO;
-    for_blocks!(s.len(), |i, v| {
-        let (q, dq) = horner2(qc, load(s, i, v));
+    for_blocks!(xs.len(), |i, v| {
+        let (si, [f1, f2, f3, f4]) = blocks.correction(len, i, v);
+        let (q, dq) = horner2(qc, si);
         let (x, y) = (load(xs, i, v), load(xa, i, v));
-        let es = fma(load(f1, i, v), dq, fma(load(f3, i, v), q, x));
-        let ea = fma(load(f2, i, v), dq, fma(load(f4, i, v), q, y));
+        let es = fma(f1, dq, fma(f3, q, x));
+        let ea = fma(f2, dq, fma(f4, q, y));
         store(ys, i, v, load(ys, i, v) + es);
         store(ds, i, v, load(ds, i, v) + es);
         store(ya, i, v, load(ya, i, v) + ea);

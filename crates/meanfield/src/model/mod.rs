@@ -31,8 +31,11 @@
 //!
 //! A factorization costs `O(N K)` (four power sums of degree `2K`) plus an `L × L` inverse,
 //! a solve `O(N K)` (two power sums and one polynomial per particle), instead of `O(N³)`;
-//! memory is 14 numbers per particle whatever `K` (weight, the state at the Jacobian, `B_i`,
-//! `D_i⁻¹`, `f_i`). A degree with `σ_k = 0` gives a zero row and column of `Vᵀ D⁻¹ U`,
+//! memory is 11 numbers per particle whatever `K` (weight, the state at the Jacobian, and
+//! `D_i⁻¹`, `f_i` stored by the factorization) up to `2¹⁸` particles, 3 above, where the
+//! Newton passes recompute `B_i`, `D_i⁻¹` and `f_i` from the Jacobian state (two Horner
+//! evaluations and a division per particle, the same bits) rather than stream eight more
+//! arrays from memory. A degree with `σ_k = 0` gives a zero row and column of `Vᵀ D⁻¹ U`,
 //! hence a unit one of the capacitance matrix.
 //!
 //! The kernels work on blocks of four particles in SIMD registers ([`wide::f64x4`]), with
@@ -46,9 +49,9 @@ mod parallel;
 mod scratch;
 mod woodbury;
 
-use timescales_ode::{JacobianBlocks, Linearization, OdeSystem, SlowFastSystem};
+use timescales_ode::{JacobianBlocks, OdeSystem, SlowFastSystem};
 
-use kernels::{moments_kernel, rhs_kernel};
+use kernels::{jacobian_kernel, moments_kernel, rhs_kernel};
 use lanes::with_len;
 use parallel::{Shared, chunked_for, chunked_sum};
 use scratch::Scratch;
@@ -64,6 +67,8 @@ pub struct TwoLayerFlow {
     tail_energy: f64,
     jac: StructuredJacobian,
     fact: Option<Factorization>,
+    /// [`woodbury::STORE_BLOCKS_UP_TO`] (tests set it to compare both ways).
+    store_blocks_up_to: usize,
 }
 
 /// Value and first derivative of `P(s) = Σ_k c_k s^k` by Horner's rule.
@@ -96,6 +101,7 @@ impl TwoLayerFlow {
             eps,
             tail_energy,
             jac: StructuredJacobian::default(),
+            store_blocks_up_to: woodbury::STORE_BLOCKS_UP_TO,
             fact: None,
         }
     }
@@ -247,11 +253,15 @@ impl SlowFastSystem for TwoLayerFlow {
     /// `J = B + U Vᵀ` with the columns of module documentation.
     fn jacobian(&self, x: &[f64], y: &[f64], _eps: f64, blocks: &mut JacobianBlocks) -> bool {
         let n = self.particles();
-        let mut me = self.clone();
         let u: Vec<f64> = x.iter().chain(y).copied().collect();
-        me.update_jacobian(&u);
-        let j = &me.jac;
+        let c = self.p_coeffs(&u);
         let eps = self.eps;
+        let mut j = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+        {
+            let [ss, sa, as_] = j.each_mut().map(|v| &mut v[..]);
+            with_len!(c.len(), len => jacobian_kernel(len, &c, 1.0 / eps, x, y, [ss, sa, as_]));
+        }
+        let [ss, sa, as_] = &j;
         let sigma = &self.sigma;
         // U[s_i, k], U[a_i, k]·ε, V[s_i, k], V[a_i, k], particle-major.
         let len = sigma.len();
@@ -275,9 +285,9 @@ impl SlowFastSystem for TwoLayerFlow {
         }
         let mut b = JacobianBlocks::zeros(n, n);
         for i in 0..n {
-            b.gx[(i, i)] += j.ss[i];
-            b.gy[(i, i)] += j.sa[i];
-            b.fx[(i, i)] += j.as_[i] * eps;
+            b.gx[(i, i)] += ss[i];
+            b.gy[(i, i)] += sa[i];
+            b.fx[(i, i)] += as_[i] * eps;
             for k in 0..len {
                 let (us, ua, _, _) = cols[i * len + k];
                 for l in 0..n {

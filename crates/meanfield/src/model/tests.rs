@@ -2,13 +2,13 @@
 //! linear algebra and finite differences, the kernels' compile-time and run-time lengths, and
 //! results that do not depend on the number of threads.
 
-use super::kernels::{factor_kernel, solve_scale_kernel, solve_update_kernel};
+use super::kernels::{Blocks, factor_kernel, solve_scale_kernel, solve_update_kernel};
 use super::lanes::{Fixed, Var};
 use super::parallel::CHUNK;
 use super::woodbury::CapacitanceInverse;
 use super::*;
 use nalgebra::{DMatrix, DVector};
-use timescales_ode::{DenseSlowFast, finite_difference_blocks};
+use timescales_ode::{DenseSlowFast, Linearization, finite_difference_blocks};
 
 fn sample_flow(n: usize, eps: f64) -> (TwoLayerFlow, Vec<f64>) {
     let sigma = vec![0.8, 1.0, 0.7, 0.4, 0.0, 0.2];
@@ -121,38 +121,35 @@ fn fixed_and_runtime_lengths_give_the_same_bits() {
     let len = f.sigma.len();
     let run = |fixed: bool| {
         let j = &f.jac;
-        let (mut dinv, mut coef) = (
-            std::array::from_fn::<_, 4, _>(|_| vec![0.0; n]),
-            std::array::from_fn::<_, 4, _>(|_| vec![0.0; n]),
-        );
         let mut sums = vec![0.0; 4 * (2 * len - 1)];
         let state = (&f.weights[..], &j.s[..], &j.a[..]);
-        let blocks = [&j.ss[..], &j.sa[..], &j.as_[..]];
-        let (d, c) = (
-            dinv.each_mut().map(|v| &mut v[..]),
-            coef.each_mut().map(|v| &mut v[..]),
-        );
+        let consts = (&j.c[..], 30.0, 1e3);
         if fixed {
-            factor_kernel(Fixed::<6>, 30.0, 1e3, 0, state, blocks, d, c, &mut sums);
+            factor_kernel(Fixed::<6>, consts, 0, state, None, &mut sums);
         } else {
-            factor_kernel(Var(6), 30.0, 1e3, 0, state, blocks, d, c, &mut sums);
+            factor_kernel(Var(6), consts, 0, state, None, &mut sums);
         }
         let mut b: Vec<f64> = (0..2 * n).map(|i| (i as f64 * 0.37).sin()).collect();
         let (bs, ba) = b.split_at_mut(n);
         let mut g = vec![0.0; 2 * len];
-        let (d, c) = (
-            dinv.each_ref().map(|v| &v[..]),
-            coef.each_ref().map(|v| &v[..]),
-        );
+        let blocks = Blocks::<false> {
+            cj: &j.c,
+            shift: 30.0,
+            inv_eps: 1e3,
+            w: &f.weights,
+            s: &j.s,
+            a: &j.a,
+            stored: [&[][..]; 8],
+        };
         let qc: Vec<f64> = (0..len).map(|k| 0.3 * k as f64 - 0.5).collect();
         if fixed {
-            solve_scale_kernel(Fixed::<6>, state, d, bs, ba, &mut g);
-            solve_update_kernel(Fixed::<6>, &qc, &j.s, c, bs, ba);
+            solve_scale_kernel(Fixed::<6>, blocks, bs, ba, &mut g);
+            solve_update_kernel(Fixed::<6>, &qc, blocks, bs, ba);
         } else {
-            solve_scale_kernel(Var(6), state, d, bs, ba, &mut g);
-            solve_update_kernel(Var(6), &qc, &j.s, c, bs, ba);
+            solve_scale_kernel(Var(6), blocks, bs, ba, &mut g);
+            solve_update_kernel(Var(6), &qc, blocks, bs, ba);
         }
-        (dinv, coef, sums, g, b)
+        (sums, g, b)
     };
     assert_eq!(run(true), run(false));
 }
@@ -214,14 +211,10 @@ fn risk_decreases_along_the_field() {
     assert!(d_r < 0.0, "dR/dt = {d_r}");
 }
 
-#[test]
-fn multi_chunk_solve_inverts_the_newton_matrix() {
-    // N spans several parallel chunks. W x = c x − J x with J x taken by central
-    // differences of the right-hand side (independent of the structured Jacobian).
-    let n = 3 * CHUNK + 17;
-    let (mut f, _) = sample_flow(5, 1e-4);
-    f.weights = vec![1.0 / n as f64; n];
-    let u: Vec<f64> = (0..2 * n)
+/// A state of `n` particles that varies smoothly along the particle index: overlaps
+/// `0.5 sin(0.013 i)`, second-layer weights `1.5 cos(0.007 i)`.
+fn wavy_state(n: usize) -> Vec<f64> {
+    (0..2 * n)
         .map(|i| {
             if i < n {
                 0.5 * ((i as f64) * 0.013).sin()
@@ -229,7 +222,17 @@ fn multi_chunk_solve_inverts_the_newton_matrix() {
                 1.5 * ((i as f64) * 0.007).cos()
             }
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn multi_chunk_solve_inverts_the_newton_matrix() {
+    // N spans several parallel chunks. W x = c x − J x with J x taken by central
+    // differences of the right-hand side (independent of the structured Jacobian).
+    let n = 3 * CHUNK + 17;
+    let (mut f, _) = sample_flow(5, 1e-4);
+    f.weights = vec![1.0 / n as f64; n];
+    let u = wavy_state(n);
     f.update_jacobian(&u);
     let c = 250.0;
     f.factor(c).unwrap();
@@ -250,13 +253,20 @@ fn multi_chunk_solve_inverts_the_newton_matrix() {
     assert!(worst < 1e-5, "residual {worst:e}");
 }
 
-#[test]
-fn parallel_results_do_not_depend_on_thread_count() {
-    let n = 2 * CHUNK + 5;
-    let (mut f, _) = sample_flow(5, 1e-3);
+/// [`sample_flow`]'s coefficients over `n` particles of uneven weights (`∝ 1 + i mod 7`,
+/// summing to about one).
+fn uneven_flow(n: usize, eps: f64) -> TwoLayerFlow {
+    let (mut f, _) = sample_flow(5, eps);
     f.weights = (0..n)
         .map(|i| (1.0 + (i % 7) as f64) / (4.0 * n as f64))
         .collect();
+    f
+}
+
+#[test]
+fn parallel_results_do_not_depend_on_thread_count() {
+    let n = 2 * CHUNK + 5;
+    let f = uneven_flow(n, 1e-3);
     let u: Vec<f64> = (0..2 * n)
         .map(|i| 0.4 * ((i as f64) * 0.37).sin())
         .collect();
@@ -320,4 +330,55 @@ fn domain_rejects_steps_out_and_reflects_overlaps_already_out() {
     assert_eq!(flow.enforce_domain(&[], &mut v, &mut |_, _| ()), None);
     assert_eq!(v[0], -1.0 + 2.0 * u_eps);
     assert_eq!(v[1..], u[1..]);
+}
+
+/// The Newton passes take `D_i⁻¹` and the coefficients of `D_i⁻¹ U_i z` from stored
+/// arrays up to `STORE_BLOCKS_UP_TO` particles and recompute them from the Jacobian state
+/// above: the two must be the same bits, step by step. BDF (fused Newton correction) and
+/// RODAS4 (factor + solve) over a flow of several chunks with a partial SIMD block, once
+/// with every factorization stored and once with none.
+#[test]
+fn stored_and_recomputed_blocks_give_the_same_bits() {
+    use timescales_ode::{Bdf, Rodas4, Solver, SolverOptions};
+    let n = 2 * CHUNK + 7;
+    let f = uneven_flow(n, 1e-4);
+    let u0 = wavy_state(n);
+    let opts = SolverOptions {
+        rtol: 1e-8,
+        atol: 1e-10,
+        ..SolverOptions::default()
+    };
+    let run = |store_up_to: usize, rodas: bool| {
+        let mut g = f.clone();
+        g.store_blocks_up_to = store_up_to;
+        let mut solver: Box<dyn Solver> = if rodas {
+            Box::new(Rodas4::new(g, 0.0, &u0, &opts).unwrap())
+        } else {
+            Box::new(Bdf::new(g, 0.0, &u0, &opts).unwrap())
+        };
+        solver.set_stop_time(0.05).unwrap();
+        let mut ts = Vec::new();
+        while solver.clock().t() < 0.05 {
+            ts.push(solver.step().unwrap());
+        }
+        (ts, solver.state().to_vec(), solver.stats())
+    };
+    for rodas in [false, true] {
+        let (stored, recomputed) = (run(usize::MAX, rodas), run(0, rodas));
+        assert!(
+            stored.2.factorizations > 1 && stored.0.len() > 10,
+            "{:?}",
+            stored.2
+        );
+        assert_eq!(stored.0, recomputed.0, "step times (rodas {rodas})");
+        assert_eq!(stored.2, recomputed.2, "work counters (rodas {rodas})");
+        assert!(
+            stored
+                .1
+                .iter()
+                .zip(&recomputed.1)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "state bits (rodas {rodas})"
+        );
+    }
 }

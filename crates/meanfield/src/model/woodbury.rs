@@ -9,32 +9,42 @@ use timescales_ode::{Linearization, NewtonCorrection};
 
 use super::TwoLayerFlow;
 use super::kernels::{
-    factor_kernel, jacobian_kernel, newton_scale_kernel, newton_update_kernel, solve_scale_kernel,
+    Blocks, factor_kernel, newton_scale_kernel, newton_update_kernel, solve_scale_kernel,
     solve_update_kernel,
 };
 use super::lanes::{Len, with_len};
 use super::parallel::{Shared, chunked_for, chunked_sum};
 use super::scratch::Scratch;
 
-/// What the structured Jacobian needs: the state it was taken at (`U` and `V` are
-/// polynomials in `s_i` times `a_i`, `w_i`, never stored) and the entries of the blocks `B_i`
-/// (`∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`, `∂ȧ_i/∂s_i` with `r` frozen).
+/// What the structured Jacobian needs: the state it was taken at and the coefficients `c_k`
+/// of `P` there (`r` frozen). `U`, `V`, the blocks `B_i` (`∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`,
+/// `∂ȧ_i/∂s_i`), `D_i⁻¹` and the coefficients of `D_i⁻¹ U_i z` are polynomials in `s_i`
+/// times `a_i`, `w_i`: the kernels recompute them per particle (the same operations, so the
+/// same bits, each time) instead of streaming eleven stored arrays in every Newton pass.
 #[derive(Debug, Clone, Default)]
 pub(super) struct StructuredJacobian {
     pub(super) s: Vec<f64>,
     pub(super) a: Vec<f64>,
-    pub(super) ss: Vec<f64>,
-    pub(super) sa: Vec<f64>,
-    pub(super) as_: Vec<f64>,
+    pub(super) c: Vec<f64>,
 }
+
+/// Up to this many particles the factorization stores `D_i⁻¹` and the coefficients of
+/// `D_i⁻¹ U_i z` (eight arrays) for the Newton passes to load; above it the passes
+/// recompute them from the Jacobian state (the same bits; see [`Blocks`]). Measured on the
+/// 2-core development machine (BDF, public problem, one thread, benches/RESULTS.md): storing
+/// is faster in cache (34 against 43 ns per particle-step at N = 3000, 40 against 55–65 at
+/// 10⁴), even at 3·10⁵ (53–56 against 51–54), and recomputing from 10⁶ on (82 against 65),
+/// where the step streams its arrays from memory.
+pub(super) const STORE_BLOCKS_UP_TO: usize = 1 << 18;
 
 #[derive(Debug, Clone)]
 pub(super) struct Factorization {
-    /// Per particle, `D_i⁻¹ = [[d11, d12], [d21, d22]]` (one vector per entry).
-    dinv: [Vec<f64>; 4],
-    /// Per particle, `D_i⁻¹ U_i z = (f1 Q' + f3 Q, f2 Q' + f4 Q)`: `f = (d11 (1 − s²) a,
-    /// d21 (1 − s²) a, d12/ε, d22/ε)`.
-    f: [Vec<f64>; 4],
+    /// The shift `c` of `D_i = c I − B_i`.
+    shift: f64,
+    /// `D_i⁻¹` (`d11, d12, d21, d22`) and the coefficients `f1 … f4` of `D_i⁻¹ U_i z`, one
+    /// vector per entry, when the flow has at most [`STORE_BLOCKS_UP_TO`] particles (else
+    /// empty).
+    stored: [Vec<f64>; 8],
     /// LU of the capacitance matrix `I − Vᵀ D⁻¹ U` (`(K+1) × (K+1)`).
     cap: CapacitanceInverse,
     /// The power sums it was built from (kept as a buffer).
@@ -108,7 +118,44 @@ impl CapacitanceInverse {
     }
 }
 
+/// `with_blocks!(flow, factorization, range, b => body)`: `body` with `b` the chunk's
+/// [`Blocks`], loaded from the factorization's arrays where it stored them, else recomputed
+/// (a kernel compiled for each).
+macro_rules! with_blocks {
+    ($me:expr, $f:expr, $r:expr, $b:ident => $body:expr) => {
+        if $f.stored[0].is_empty() {
+            let $b = $me.blocks::<false>($f, $r);
+            $body
+        } else {
+            let $b = $me.blocks::<true>($f, $r);
+            $body
+        }
+    };
+}
+
 impl TwoLayerFlow {
+    /// The Jacobian state of the particles `r` with the factorization's shift.
+    #[inline(always)]
+    fn blocks<'a, const STORED: bool>(
+        &'a self,
+        f: &'a Factorization,
+        r: std::ops::Range<usize>,
+    ) -> Blocks<'a, STORED> {
+        let j = &self.jac;
+        Blocks {
+            cj: &j.c,
+            shift: f.shift,
+            inv_eps: 1.0 / self.eps,
+            w: &self.weights[r.clone()],
+            s: &j.s[r.clone()],
+            a: &j.a[r.clone()],
+            stored: f
+                .stored
+                .each_ref()
+                .map(|v| if STORED { &v[r.clone()] } else { &v[..0] }),
+        }
+    }
+
     /// From the power sums `S1_m, S2_m` of `x = D⁻¹ b` (`2L` entries): `g = Vᵀ x`
     /// (`g_k = −σ_k (k S1_{k−1} + S2_k)`), `z = (I − Vᵀ D⁻¹ U)⁻¹ g` and the coefficients
     /// `qc_k = σ_k z_k` of `Q(s)` in `D⁻¹ U z`.
@@ -144,8 +191,6 @@ impl Linearization for TwoLayerFlow {
             .as_ref()
             .expect("factor() is called before newton_correction()");
         let c = self.p_coeffs_scratch(nc.y);
-        let inv_eps = 1.0 / self.eps;
-        let (jac, w) = (&self.jac, &self.weights);
         fn halves(x: &[f64], n: usize) -> (&[f64], &[f64]) {
             x[..2 * n].split_at(n)
         }
@@ -159,10 +204,10 @@ impl Linearization for TwoLayerFlow {
                 let (xs, xa) = unsafe { (px.slice(r.clone()), px.slice(n + r.start..n + r.end)) };
                 let y = [&ys[r.clone()], &ya[r.clone()], &ps[r.clone()], &pa[r.clone()]];
                 let y = [y[0], y[1], y[2], y[3], &ds[r.clone()], &da[r.clone()]];
-                let state = (&w[r.clone()], &jac.s[r.clone()], &jac.a[r.clone()]);
-                let dinv = f.dinv.each_ref().map(|v| &v[r.clone()]);
-                let coeffs = (&c[..], inv_eps, nc.alpha, nc.beta);
-                let found = newton_scale_kernel(l, coeffs, r.start, y, state, dinv, xs, xa, acc);
+                let coeffs = (&c[..], nc.alpha, nc.beta);
+                let found = with_blocks!(self, f, r.clone(), b => {
+                    newton_scale_kernel(l, coeffs, r.start, y, b, xs, xa, acc)
+                });
                 for (b, i) in bad.iter().zip(found) {
                     if let Some(i) = i {
                         b.fetch_min(i, Ordering::Relaxed);
@@ -189,8 +234,7 @@ impl Linearization for TwoLayerFlow {
                     &wt[r.clone()],
                     &wt[n + r.start..n + r.end],
                 ];
-                let coeffs = f.f.each_ref().map(|v| &v[r.clone()]);
-                acc[0] += newton_update_kernel(l, qc, &jac.s[r], coeffs, input, out);
+                acc[0] += with_blocks!(self, f, r, b => newton_update_kernel(l, qc, b, input, out));
             });
             total[0]
         });
@@ -208,59 +252,49 @@ impl Linearization for TwoLayerFlow {
         Err(nc.d.iter().position(|v| !v.is_finite()).unwrap_or(0))
     }
 
+    /// Keeps the state and the coefficients of `P` there (the blocks are recomputed from
+    /// them where they are needed).
     fn update_jacobian(&mut self, u: &[f64]) {
         let n = self.particles();
         let c = self.p_coeffs_scratch(u);
         let (s, a) = u.split_at(n);
-        let inv_eps = 1.0 / self.eps;
         let j = &mut self.jac;
         j.s.clear();
         j.s.extend_from_slice(s);
         j.a.clear();
         j.a.extend_from_slice(a);
-        for v in [&mut j.ss, &mut j.sa, &mut j.as_] {
-            v.resize(n, 0.0);
-        }
-        let ptr = [&mut j.ss, &mut j.sa, &mut j.as_].map(|v| Shared(v.as_mut_ptr()));
-        with_len!(c.len(), len => chunked_for(n, |range| {
-            // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
-            let out = unsafe { ptr.map(|p| p.slice(range.clone())) };
-            jacobian_kernel(len, &c, inv_eps, &s[range.clone()], &a[range], out);
-        }));
+        j.c.clear();
+        j.c.extend_from_slice(&c);
     }
 
-    /// `D_i⁻¹`, the coefficients of `D⁻¹ U z`, and the capacitance matrix
-    /// `I − Vᵀ D⁻¹ U` from four power sums (module documentation), then its LU.
+    /// The capacitance matrix `I − Vᵀ D⁻¹ U` from four power sums of `D_i⁻¹` and the
+    /// coefficients of `D⁻¹ U z` (module documentation; both recomputed per particle from the
+    /// Jacobian state, not stored), then its inverse.
     fn factor(&mut self, c: f64) -> Result<(), String> {
         let n = self.particles();
         let len = self.sigma.len();
         let inv_eps = 1.0 / self.eps;
         let j = &self.jac;
-        // Reuse the previous factorization's buffers (no page faults per step for large N).
-        let (mut dinv, mut f, mut cap, mut sums) = match self.fact.take() {
-            Some(f) => (f.dinv, f.f, f.cap, f.sums),
+        // Reuse the previous factorization's buffers.
+        let (mut stored, mut cap, mut sums) = match self.fact.take() {
+            Some(f) => (f.stored, f.cap, f.sums),
             None => Default::default(),
         };
-        for v in dinv.iter_mut().chain(f.iter_mut()) {
-            v.resize(n, 0.0);
+        let keep = n <= self.store_blocks_up_to;
+        for v in &mut stored {
+            v.resize(if keep { n } else { 0 }, 0.0);
         }
-        let pd = dinv.each_mut().map(|v| Shared(v.as_mut_ptr()));
-        let pf = f.each_mut().map(|v| Shared(v.as_mut_ptr()));
+        let out = stored.each_mut().map(|v| Shared(v.as_mut_ptr()));
         let powers = 2 * len - 1;
         let singular = std::sync::atomic::AtomicUsize::new(usize::MAX);
+        sums.clear();
         sums.resize(4 * powers, 0.0);
         let w = &self.weights;
-        with_len!(len, l => chunked_sum(n, &mut sums, |range, acc| {
-            // SAFETY: chunks own disjoint particle ranges; the ranges are in bounds.
-            let (dinv, f) = unsafe {
-                (pd.map(|p| p.slice(range.clone())), pf.map(|p| p.slice(range.clone())))
-            };
-            let r = range.clone();
+        with_len!(len, l => chunked_sum(n, &mut sums, |r, acc| {
             let state = (&w[r.clone()], &j.s[r.clone()], &j.a[r.clone()]);
-            let blocks = [&j.ss[r.clone()], &j.sa[r.clone()], &j.as_[r]];
-            if let Some(i) =
-                factor_kernel(l, c, inv_eps, range.start, state, blocks, dinv, f, acc)
-            {
+            // SAFETY: chunks own disjoint particle ranges, in bounds of the n-long vectors.
+            let out = keep.then(|| unsafe { out.map(|p| p.slice(r.clone())) });
+            if let Some(i) = factor_kernel(l, (&j.c, c, inv_eps), r.start, state, out, acc) {
                 singular.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
             }
         }));
@@ -290,7 +324,12 @@ impl Linearization for TwoLayerFlow {
         if cap.invert(len, entry).is_none() {
             return Err("capacitance matrix I − VᵀD⁻¹U is singular".into());
         }
-        self.fact = Some(Factorization { dinv, f, cap, sums });
+        self.fact = Some(Factorization {
+            shift: c,
+            stored,
+            cap,
+            sums,
+        });
         Ok(())
     }
 
@@ -347,8 +386,6 @@ impl Linearization for TwoLayerFlow {
             .fact
             .as_ref()
             .expect("factor() is called before solve()");
-        let j = &self.jac;
-        let w = &self.weights;
         let pb = Shared(b[..2 * n].as_mut_ptr());
         let mut sums = Scratch::zeros(2 * len);
         with_len!(len, l => {
@@ -360,10 +397,7 @@ impl Linearization for TwoLayerFlow {
                         pb.slice(n + range.start..n + range.end),
                     )
                 };
-                let r = range;
-                let state = (&w[r.clone()], &j.s[r.clone()], &j.a[r.clone()]);
-                let dinv = f.dinv.each_ref().map(|v| &v[r.clone()]);
-                solve_scale_kernel(l, state, dinv, bs, ba, acc);
+                with_blocks!(self, f, range, b => solve_scale_kernel(l, b, bs, ba, acc));
             });
             let qc = &*self.correction_coefficients(l, f, &sums);
             chunked_for(n, |range| {
@@ -374,8 +408,7 @@ impl Linearization for TwoLayerFlow {
                         pb.slice(n + range.start..n + range.end),
                     )
                 };
-                let coeffs = f.f.each_ref().map(|v| &v[range.clone()]);
-                solve_update_kernel(l, qc, &j.s[range], coeffs, bs, ba);
+                with_blocks!(self, f, range, b => solve_update_kernel(l, qc, b, bs, ba));
             });
         });
     }
