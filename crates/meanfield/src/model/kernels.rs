@@ -65,10 +65,8 @@ pub(super) fn jacobian_kernel<L: Len>(
 
 /// The entries `(∂ṡ/∂s, ∂ṡ/∂a, ∂ȧ/∂s) = (a ((1 − s²) P'' − 2 s P'), (1 − s²) P', P'/ε)` of
 /// the diagonal block `B_i` of one block of particles, `P` with the coefficients `c` of the
-/// state the Jacobian was taken at (`r` frozen). The factorization and the solves recompute
-/// them from that state (`s_i`, `a_i`) instead of storing them: a few multiply–adds per
-/// particle against eleven state-sized arrays that each Newton pass would otherwise stream
-/// from memory.
+/// state the Jacobian was taken at (`r` frozen). Never stored: the factorization, and above
+/// `STORE_BLOCKS_UP_TO` particles the solves, recompute them from that state (`s_i`, `a_i`).
 #[inline(always)]
 fn jacobian_block(c: &[f64], inv_eps: Lanes, si: Lanes, ai: Lanes) -> [Lanes; 3] {
     let (one, two) = (f64x4::ONE, f64x4::splat(2.0));

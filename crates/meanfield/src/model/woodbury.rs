@@ -20,7 +20,8 @@ use super::scratch::Scratch;
 /// of `P` there (`r` frozen). `U`, `V`, the blocks `B_i` (`∂ṡ_i/∂s_i`, `∂ṡ_i/∂a_i`,
 /// `∂ȧ_i/∂s_i`), `D_i⁻¹` and the coefficients of `D_i⁻¹ U_i z` are polynomials in `s_i`
 /// times `a_i`, `w_i`: the kernels recompute them per particle (the same operations, so the
-/// same bits, each time) instead of streaming eleven stored arrays in every Newton pass.
+/// same bits, each time); only `D_i⁻¹` and those coefficients are stored, and only up to
+/// [`STORE_BLOCKS_UP_TO`] particles.
 #[derive(Debug, Clone, Default)]
 pub(super) struct StructuredJacobian {
     pub(super) s: Vec<f64>,
@@ -33,8 +34,8 @@ pub(super) struct StructuredJacobian {
 /// recompute them from the Jacobian state (the same bits; see [`Blocks`]). Measured on the
 /// 2-core development machine (BDF, public problem, one thread, benches/RESULTS.md): storing
 /// is faster in cache (34 against 43 ns per particle-step at N = 3000, 40 against 55–65 at
-/// 10⁴), even at 3·10⁵ (53–56 against 51–54), and recomputing from 10⁶ on (82 against 65),
-/// where the step streams its arrays from memory.
+/// 10⁴), the two about equal at 3·10⁵ (53–56 against 51–54), and recomputing faster at 10⁶
+/// (82 against 65), where the step streams its arrays from memory.
 pub(super) const STORE_BLOCKS_UP_TO: usize = 1 << 18;
 
 #[derive(Debug, Clone)]
@@ -287,7 +288,6 @@ impl Linearization for TwoLayerFlow {
         let out = stored.each_mut().map(|v| Shared(v.as_mut_ptr()));
         let powers = 2 * len - 1;
         let singular = std::sync::atomic::AtomicUsize::new(usize::MAX);
-        sums.clear();
         sums.resize(4 * powers, 0.0);
         let w = &self.weights;
         with_len!(len, l => chunked_sum(n, &mut sums, |r, acc| {
