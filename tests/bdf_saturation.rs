@@ -37,8 +37,16 @@ fn bdf_stays_inside_the_overlap_domain_near_saturation() {
     assert!(max_s(&rodas) > 1.0 - 1e-6, "max |s| = {}", max_s(&rodas));
     assert!(max_s(&bdf) <= 1.0, "max |s| = {}", max_s(&bdf));
     assert!(bdf.final_s.iter().all(|s| s.abs() <= 1.0));
-    // The domain rejections are counted with the other rejected steps.
-    assert!(bdf.stats.rejected_steps > 0);
+    // The domain rejections are counted as such, and with the other rejected steps.
+    let st = bdf.stats;
+    assert!(st.domain_failures > 0, "{st:?}");
+    assert_eq!(
+        st.error_test_failures
+            + st.convergence_failures
+            + st.non_finite_failures
+            + st.domain_failures,
+        st.rejected_steps
+    );
     let (rb, rr) = (
         bdf.trajectory.column("risk").unwrap(),
         rodas.trajectory.column("risk").unwrap(),

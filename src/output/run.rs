@@ -120,8 +120,18 @@ pub fn text(scenario: &Scenario, run: &FlowRun, out: &Path, manifest: &Manifest)
     );
     let _ = writeln!(
         o,
-        "solver        {} steps ({} rejected), {} RHS, {} Jacobians, {} solves, {:.3} s",
-        s.steps, s.rejected_steps, s.rhs_evals, s.jacobian_evals, s.linear_solves, s.wall_seconds
+        "solver        {} steps ({} rejected: {} error test, {} Newton, {} non-finite, {} domain), \
+         {} RHS, {} Jacobians, {} solves, {:.3} s",
+        s.steps,
+        s.rejected_steps,
+        s.error_test_failures,
+        s.convergence_failures,
+        s.non_finite_failures,
+        s.domain_failures,
+        s.rhs_evals,
+        s.jacobian_evals,
+        s.linear_solves,
+        s.wall_seconds
     );
     let _ = writeln!(
         o,

@@ -56,7 +56,7 @@ pub use event::{Direction, Event, EventHit};
 pub use method::Method;
 pub use observer::{Observer, Recorder, Trajectory};
 pub use rodas::Rodas4;
-pub use solver::{Clock, OutputMode, Solver, SolverOptions, SolverStats};
+pub use solver::{Clock, OutputMode, Rejection, Solver, SolverOptions, SolverStats};
 pub use system::{
     DenseSlowFast, JacobianBlocks, Linearization, NewtonCorrection, OdeSystem, SlowFastSystem,
     finite_difference_blocks,

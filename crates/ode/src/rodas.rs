@@ -17,7 +17,8 @@ use crate::solver::{
     at_stop_time, check_first_step, check_in_step, check_start, initial_step_guess,
 };
 use crate::{
-    Clock, IntegrationError, Linearization, OutputMode, Solver, SolverOptions, SolverStats,
+    Clock, IntegrationError, Linearization, OutputMode, Rejection, Solver, SolverOptions,
+    SolverStats,
 };
 
 const GAMMA: f64 = 0.25;
@@ -290,7 +291,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
 
             if let Some(component) = self.stages(h_step) {
                 // A stage left the domain where F is finite: shrink and retry.
-                self.stats.rejected_steps += 1;
+                self.stats.reject(Rejection::NonFinite);
                 rejections += 1;
                 rejected_here = true;
                 self.h = h_step * 0.25;
@@ -316,7 +317,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
             }
             let err = (acc / n as f64).sqrt();
             if !err.is_finite() {
-                self.stats.rejected_steps += 1;
+                self.stats.reject(Rejection::NonFinite);
                 rejections += 1;
                 rejected_here = true;
                 self.h = h_step * 0.25;
@@ -342,7 +343,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
                 self.h = if hits_stop { proposal.max(h) } else { proposal };
                 return Ok(self.clock.t());
             }
-            self.stats.rejected_steps += 1;
+            self.stats.reject(Rejection::ErrorTest);
             rejections += 1;
             rejected_here = true;
             self.h = h_step / q.max(1.0);

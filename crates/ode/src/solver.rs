@@ -98,8 +98,23 @@ impl SolverOptions {
 pub struct SolverStats {
     /// Accepted steps.
     pub steps: usize,
-    /// Rejected steps (error too large, non-finite stage, Newton failure, domain left).
+    /// Rejected step attempts, all causes: the sum of the four counts below.
     pub rejected_steps: usize,
+    /// Attempts rejected by the error test (finite local error estimate above tolerance;
+    /// CVODE's `netf`).
+    #[serde(default)]
+    pub error_test_failures: usize,
+    /// Attempts whose Newton iteration did not converge, with a fresh Jacobian (BDF;
+    /// CVODE's `ncfn`).
+    #[serde(default)]
+    pub convergence_failures: usize,
+    /// Attempts with a non-finite stage, iterate or error norm.
+    #[serde(default)]
+    pub non_finite_failures: usize,
+    /// Attempts that carried a component out of the system's domain
+    /// ([`Linearization::enforce_domain`](crate::Linearization::enforce_domain)).
+    #[serde(default)]
+    pub domain_failures: usize,
     /// Right-hand-side evaluations.
     pub rhs_evals: usize,
     /// Jacobian evaluations.
@@ -110,6 +125,32 @@ pub struct SolverStats {
     pub linear_solves: usize,
     /// Wall time of the driver's loop, seconds (0 for a solver stepped by hand).
     pub wall_seconds: f64,
+}
+
+/// Why a step attempt was rejected (one of [`SolverStats`]' counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The local error estimate exceeded the tolerance.
+    ErrorTest,
+    /// The Newton iteration did not converge.
+    Convergence,
+    /// A stage, iterate or error norm was not finite.
+    NonFinite,
+    /// The step left the system's domain.
+    Domain,
+}
+
+impl SolverStats {
+    /// Counts one rejected attempt under its cause (and in `rejected_steps`).
+    pub fn reject(&mut self, cause: Rejection) {
+        self.rejected_steps += 1;
+        *match cause {
+            Rejection::ErrorTest => &mut self.error_test_failures,
+            Rejection::Convergence => &mut self.convergence_failures,
+            Rejection::NonFinite => &mut self.non_finite_failures,
+            Rejection::Domain => &mut self.domain_failures,
+        } += 1;
+    }
 }
 
 /// How a driver serves output times that fall inside a step.

@@ -42,9 +42,21 @@
 //! `D ← (R(r) U)ᵀ D` (the same polynomial).
 //!
 //! **Jacobian and factorization reuse.** `J` is evaluated at the start and again only when
-//! the Newton iteration fails with a `J` not evaluated during the current step; `W` is
-//! refactored only when `h` or the order changes (or after a Newton failure), and a
-//! step rejected for its error retries with the old factorization (`c_W ≠ c` above).
+//! the Newton iteration fails with a `J` not evaluated during the current step (at `y⁰`, as
+//! scipy does); `W` is refactored only when `h` or the order changes (or after a Newton
+//! failure), and a step rejected for its error retries with the old factorization
+//! (`c_W ≠ c` above).
+//!
+//! **Re-linearization before a smaller step** (not in scipy). When the iteration is too slow
+//! with a `J` evaluated during the step, scipy halves `h`. Here, once per attempt, one
+//! correction from `y⁰` is taken with that `J`, `J` is evaluated at this first iterate `y¹`,
+//! and the iteration goes on from `y¹` (at most 4 more iterations, the same test); only if
+//! that fails too is `h` halved. A `J` taken at `y⁰` can be too far from the one along the
+//! path where the stiff components sit far off the predictor: on the flagship at small ε
+//! (the a's large, the moment matrix badly conditioned) the contraction rate of the
+//! iteration grew like `c = h/α_k` (≈ 100 at `c` = 7e-4, ε = 1e-18), every retry halved `h`,
+//! and the step size collapsed at ε = 1e-20. The counts before and after are in
+//! `benches/RESULTS.md` ("BDF step counts at small ε").
 //!
 //! **Domain.** A system may confine its solution to a domain
 //! ([`Linearization::enforce_domain`], e.g. overlaps `|s| ≤ 1` up to rounding). A step that
@@ -77,7 +89,8 @@ use kernels::{
 
 use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
 use crate::{
-    Clock, IntegrationError, Linearization, NewtonCorrection, Solver, SolverOptions, SolverStats,
+    Clock, IntegrationError, Linearization, NewtonCorrection, Rejection, Solver, SolverOptions,
+    SolverStats,
 };
 
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme),
@@ -239,16 +252,24 @@ impl<S: Linearization> Bdf<S> {
     /// scipy's `solve_bdf_system`: simplified Newton from `y_predict` with the Newton matrix
     /// of `c_w`. On success `y_new` holds the new state, `dsum = y_new − y_predict`, and the
     /// iteration count is returned.
-    /// `fresh`: `y_new = y_predict` and `dsum = 0` already (the predictor pass sets them).
-    fn newton(&mut self, c: f64, c_w: f64, fresh: bool) -> Result<usize, NewtonFailure> {
+    /// `restart`: start from `y_new = y_predict`, `dsum = 0` (otherwise from the iterate in
+    /// `y_new` and its `dsum`, as the predictor pass leaves them). At most `max_iter`
+    /// iterations.
+    fn newton(
+        &mut self,
+        c: f64,
+        c_w: f64,
+        restart: bool,
+        max_iter: usize,
+    ) -> Result<usize, NewtonFailure> {
         let w = &mut self.work;
-        if !fresh {
+        if restart {
             w.y_new.copy_from_slice(&w.y_predict);
             w.dsum.fill(0.0);
         }
         let mut dy_norm_old: Option<f64> = None;
         let (cf, cd) = (c / c_w, 1.0 / c_w);
-        for k in 0..NEWTON_MAXITER {
+        for k in 0..max_iter {
             // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W), y += Δ, d += Δ
             // and ‖Δ‖ (on failure y and d are discarded).
             let correction = self.system.newton_correction(NewtonCorrection {
@@ -437,7 +458,7 @@ impl<S: Linearization> Solver for Bdf<S> {
                 &mut w.y_new,
                 &mut w.dsum,
             );
-            let mut fresh = true;
+            let (mut restart, mut relinearized) = (false, false);
             let c = h / alpha;
 
             let outcome = loop {
@@ -453,19 +474,31 @@ impl<S: Linearization> Solver for Bdf<S> {
                         c
                     }
                 };
-                let result = self.newton(c, c_w, fresh);
-                fresh = false;
+                let result = self.newton(c, c_w, restart, NEWTON_MAXITER);
+                restart = true;
                 match result {
                     Ok(iters) => break Ok(iters),
-                    Err(failure) => {
-                        if current_jac {
-                            break Err(failure);
-                        }
+                    // A stale J: evaluate it at the predictor and start again (scipy).
+                    Err(_) if !current_jac => {
                         self.system.update_jacobian(&self.work.y_predict);
                         self.stats.jacobian_evals += 1;
                         self.lu = None;
                         current_jac = true;
                     }
+                    // Slow with a current J: one correction from the predictor, J at that
+                    // iterate, and the iteration goes on from there (once per attempt).
+                    Err(NewtonFailure::Slow) if !relinearized => {
+                        relinearized = true;
+                        match self.newton(c, c_w, true, 1) {
+                            Ok(_) | Err(NewtonFailure::Slow) => {}
+                            Err(failure) => break Err(failure),
+                        }
+                        self.system.update_jacobian(&self.work.y_new);
+                        self.stats.jacobian_evals += 1;
+                        self.lu = None;
+                        restart = false;
+                    }
+                    Err(failure) => break Err(failure),
                 }
             };
             // A step out of the system's domain is a failed step (smaller h); components
@@ -482,15 +515,19 @@ impl<S: Linearization> Solver for Bdf<S> {
             let n_iter = match outcome {
                 Ok(iters) => iters,
                 Err(failure) => {
-                    if let NewtonFailure::NonFinite(i) = failure {
-                        last_non_finite = Some(i);
-                    }
+                    self.stats.reject(match failure {
+                        NewtonFailure::NonFinite(i) => {
+                            last_non_finite = Some(i);
+                            Rejection::NonFinite
+                        }
+                        NewtonFailure::Slow => Rejection::Convergence,
+                        NewtonFailure::OutsideDomain => Rejection::Domain,
+                    });
                     h *= 0.5;
                     self.rescale(0.5);
                     self.n_equal_steps = 0;
                     self.lu = None;
                     rejections += 1;
-                    self.stats.rejected_steps += 1;
                     continue;
                 }
             };
@@ -512,7 +549,11 @@ impl<S: Linearization> Solver for Bdf<S> {
                 self.n_equal_steps = 0;
                 // Newton converged: the factorization stays (scipy does not reset it).
                 rejections += 1;
-                self.stats.rejected_steps += 1;
+                self.stats.reject(if error_norm.is_finite() {
+                    Rejection::ErrorTest
+                } else {
+                    Rejection::NonFinite
+                });
                 continue;
             }
             break (t_new, safety, error_norm);

@@ -353,6 +353,12 @@ fn non_finite_field_is_a_typed_error() {
         }
         other => panic!("expected NonFinite, got {other:?}"),
     }
+    let st = s.stats();
+    assert!(st.non_finite_failures > 0, "{st:?}");
+    assert_eq!(
+        st.non_finite_failures + st.error_test_failures,
+        st.rejected_steps
+    );
     // The initial state is checked too.
     let r = Bdf::new(
         DenseSlowFast::new(Poisoned, 1.0),

@@ -5,7 +5,7 @@ use super::{Pair, States, Tolerance, first_non_finite};
 use crate::solver::{
     at_stop_time, check_first_step, check_in_step, check_start, initial_step_guess,
 };
-use crate::{Clock, IntegrationError, OdeSystem, Solver, SolverOptions, SolverStats};
+use crate::{Clock, IntegrationError, OdeSystem, Rejection, Solver, SolverOptions, SolverStats};
 
 /// Step reduction after a non-finite stage or state.
 const NON_FINITE_SHRINK: f64 = 0.25;
@@ -148,9 +148,9 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
     }
 
     /// Counts a rejected attempt.
-    fn reject(&mut self, rejections: &mut usize) {
+    fn reject(&mut self, rejections: &mut usize, cause: Rejection) {
         *rejections += 1;
-        self.stats.rejected_steps += 1;
+        self.stats.reject(cause);
         self.controller.rejected();
     }
 
@@ -204,7 +204,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
                 // An overflowing norm of finite values counts as a very large error.
                 Ok(err) => err.min(f64::MAX),
                 Err(component) => {
-                    self.reject(&mut rejections);
+                    self.reject(&mut rejections, Rejection::NonFinite);
                     non_finite = Some(component);
                     h = NON_FINITE_SHRINK * h_step;
                     continue;
@@ -213,7 +213,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
             let h_next = match self.controller.judge(err, h_step) {
                 Verdict::Accept { h_next } => h_next,
                 Verdict::Reject { h_retry } => {
-                    self.reject(&mut rejections);
+                    self.reject(&mut rejections, Rejection::ErrorTest);
                     non_finite = None;
                     h = h_retry;
                     continue;
@@ -223,7 +223,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
                 self.pair
                     .complete(&self.system, &mut self.st, &mut self.stats.rhs_evals);
             if let Err(component) = completed {
-                self.reject(&mut rejections);
+                self.reject(&mut rejections, Rejection::NonFinite);
                 non_finite = Some(component);
                 h = NON_FINITE_SHRINK * h_step;
                 continue;

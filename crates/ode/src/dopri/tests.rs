@@ -468,6 +468,16 @@ fn non_finite_right_hand_sides_are_typed_failures() {
             other => panic!("{m:?}: expected NonFinite, got {other:?}"),
         }
         assert!(s.state()[0] < 0.5);
+        let st = s.stats();
+        assert!(st.non_finite_failures > 0, "{m:?}: {st:?}");
+        assert_eq!(
+            st.error_test_failures
+                + st.convergence_failures
+                + st.non_finite_failures
+                + st.domain_failures,
+            st.rejected_steps,
+            "{m:?}: {st:?}"
+        );
         // The dense output of the last accepted step survives the failed (NaN) attempts.
         let (t_mid, mut u) = (0.5 * (s.t_previous() + s.t()), [0.0]);
         s.interpolate(t_mid, &mut u).unwrap();
@@ -563,6 +573,7 @@ fn work_counters_count_every_right_hand_side() {
         let attempts = st.steps + st.rejected_steps;
         eprintln!("{m:?}: {st:?}");
         assert!(st.rejected_steps > 0, "{m:?}: no rejection to count");
+        assert_eq!(st.error_test_failures, st.rejected_steps, "{m:?}: {st:?}");
         // F(u0) and the starting-step heuristic, then per attempt: 6 (Dopri5, FSAL) or
         // 11 + 1 per accepted step + 3 per interpolated step (Dop853).
         let expected = match m {
