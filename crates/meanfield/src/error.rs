@@ -1,5 +1,5 @@
 use thiserror::Error;
-use timescales_ode::IntegrationError;
+use timescales_ode::{IntegrationError, SolverStats};
 
 /// An invariant of the flow that a run found broken.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,9 @@ pub enum FlowError {
         reason: String,
     },
     /// The integrator failed.
-    #[error("integration of the full ODE failed (ε = {eps:e}, N = {particles}): {source}")]
+    #[error(
+        "integration of the full ODE failed (ε = {eps:e}, N = {particles}; after {stats}): {source}"
+    )]
     Integration {
         /// `ε` of the run.
         eps: f64,
@@ -45,6 +47,8 @@ pub enum FlowError {
         /// The integrator's error.
         #[source]
         source: IntegrationError,
+        /// The integrator's work up to the failure (rejections by cause).
+        stats: SolverStats,
     },
     /// An invariant was violated at time `t`: a bug or a tolerance too loose.
     #[error("invariant violated at t = {t:e}: {invariant:?}")]

@@ -388,10 +388,11 @@ fn simulate_recording(
             s: Vec::new(),
         });
     }
-    let wrap = |source| FlowError::Integration {
+    let wrap = |source, stats| FlowError::Integration {
         eps: problem.epsilon,
         particles: n,
         source,
+        stats,
     };
     let opts = SolverOptions {
         rtol: problem.rtol,
@@ -401,7 +402,7 @@ fn simulate_recording(
     let mut solver = problem
         .method
         .solver(&mut flow, 0.0, &u0, &opts)
-        .map_err(wrap)?;
+        .map_err(|e| wrap(e, SolverStats::default()))?;
     let outcome = match integrate(&mut *solver, &times, &mut [], &mut watch) {
         // The process's interrupt, seen by the driver after `progress` let the step pass (a
         // signal arriving between the two checks): when `progress` stops there now, it is
@@ -412,7 +413,7 @@ fn simulate_recording(
             events: Vec::new(),
             stats: solver.stats(),
         },
-        other => other.map_err(wrap)?,
+        other => other.map_err(|e| wrap(e, solver.stats()))?,
     };
     if let Some((t, invariant)) = watch.violation.take() {
         return Err(FlowError::InvariantViolated { t, invariant });

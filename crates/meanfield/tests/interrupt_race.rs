@@ -58,4 +58,10 @@ fn an_interrupt_between_the_two_checks_keeps_the_trajectory() {
         ),
         "expected the interrupt as an error, got {result:?}"
     );
+    // The error carries the work done before it, with the rejections by cause.
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains(" rejected: ") && message.contains(" Newton, "),
+        "{message}"
+    );
 }

@@ -140,6 +140,27 @@ pub enum Rejection {
     Domain,
 }
 
+/// The counts in a line: `1332 steps (74 rejected: 74 error test, 0 Newton, 0 non-finite,
+/// 0 domain), 4539 RHS, 451 Jacobians, 4537 solves` (no wall time).
+impl std::fmt::Display for SolverStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} steps ({} rejected: {} error test, {} Newton, {} non-finite, {} domain), \
+             {} RHS, {} Jacobians, {} solves",
+            self.steps,
+            self.rejected_steps,
+            self.error_test_failures,
+            self.convergence_failures,
+            self.non_finite_failures,
+            self.domain_failures,
+            self.rhs_evals,
+            self.jacobian_evals,
+            self.linear_solves
+        )
+    }
+}
+
 impl SolverStats {
     /// Counts one rejected attempt under its cause (and in `rejected_steps`).
     pub fn reject(&mut self, cause: Rejection) {
