@@ -104,8 +104,8 @@ pub struct SolverStats {
     /// CVODE's `netf`).
     #[serde(default)]
     pub error_test_failures: usize,
-    /// Attempts whose Newton iteration did not converge, with a fresh Jacobian (BDF;
-    /// CVODE's `ncfn`).
+    /// Attempts whose Newton iteration did not converge, with a Jacobian evaluated during
+    /// the step and once more at the first iterate (BDF; CVODE's `ncfn`).
     #[serde(default)]
     pub convergence_failures: usize,
     /// Attempts with a non-finite stage, iterate or error norm.
@@ -163,6 +163,15 @@ impl std::fmt::Display for SolverStats {
 
 impl SolverStats {
     /// Counts one rejected attempt under its cause (and in `rejected_steps`).
+    ///
+    /// ```
+    /// use timescales_ode::{Rejection, SolverStats};
+    /// let mut s = SolverStats::default();
+    /// s.reject(Rejection::ErrorTest);
+    /// s.reject(Rejection::Convergence);
+    /// assert_eq!((s.rejected_steps, s.error_test_failures, s.convergence_failures), (2, 1, 1));
+    /// assert!(s.to_string().starts_with("0 steps (2 rejected: 1 error test, 1 Newton, "));
+    /// ```
     pub fn reject(&mut self, cause: Rejection) {
         self.rejected_steps += 1;
         *match cause {
