@@ -47,8 +47,9 @@ pub enum FlowError {
         /// The integrator's error.
         #[source]
         source: IntegrationError,
-        /// The integrator's work up to the failure (rejections by cause).
-        stats: SolverStats,
+        /// The integrator's work up to the failure (rejections by cause; boxed to keep the
+        /// error small).
+        stats: Box<SolverStats>,
     },
     /// An invariant was violated at time `t`: a bug or a tolerance too loose.
     #[error("invariant violated at t = {t:e}: {invariant:?}")]

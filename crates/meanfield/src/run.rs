@@ -392,7 +392,7 @@ fn simulate_recording(
         eps: problem.epsilon,
         particles: n,
         source,
-        stats,
+        stats: Box::new(stats),
     };
     let opts = SolverOptions {
         rtol: problem.rtol,

@@ -94,3 +94,25 @@ fn bdf_at_small_epsilon_is_not_held_back_by_newton_failures() {
         );
     }
 }
+
+/// BDF at ε = 1e-20 on the flagship, N = 2048 (about 20 s in release; run by hand:
+/// `cargo test --release -p timescales-meanfield --test solver_statistics -- --ignored`).
+/// There the a's reach 10⁴ and more, and late in the run the Newton corrections stay at
+/// 1e-3 … 5e-2 (weighted) however small the step: the rounding floor of the residual. With
+/// the re-linearization alone every such iteration failed, the step was halved down to 10
+/// ulps of t and collapsed at t = 2.16; with the stagnation floor (BDF takes corrections ≤ 0.03
+/// that stopped contracting as converged, after a re-linearization only)
+/// the run completes (82 182 steps).
+#[test]
+#[ignore = "20 s in release, minutes in debug"]
+fn bdf_completes_the_flagship_at_epsilon_1e_20() {
+    let problem = FlowProblem {
+        method: Method::Bdf,
+        particles: 2048,
+        times: OutputTimes::LogGrid { samples: 20 },
+        ..FlowProblem::public(1e-20)
+    };
+    let run = simulate(&problem).unwrap_or_else(|e| panic!("{e}"));
+    assert!(run.final_s.iter().all(|s| s.abs() <= 1.0));
+    assert!(run.stats.steps > 0);
+}

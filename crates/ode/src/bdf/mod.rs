@@ -55,7 +55,10 @@
 //! path where the stiff components sit far off the predictor: on the flagship at small ε
 //! (the a's large, the moment matrix badly conditioned) the contraction rate of the
 //! iteration grew like `c = h/α_k` (≈ 100 at `c` = 7e-4, ε = 1e-18), every retry halved `h`,
-//! and the step size collapsed at ε = 1e-20. The counts before and after are in
+//! and the step size collapsed at ε = 1e-20. In that continuation only, corrections that
+//! stopped contracting but stay at or below 0.03 (weighted RMS; scipy's largest Newton
+//! tolerance) are taken as converged: there they are the rounding floor of the residual,
+//! which halving `h` does not lower. The counts before and after are in
 //! `benches/RESULTS.md` ("BDF step counts at small ε").
 //!
 //! **Domain.** A system may confine its solution to a domain
@@ -84,7 +87,8 @@ mod tests;
 
 use kernels::{
     Coefficients, MAX_FACTOR, MAX_ORDER, MIN_FACTOR, NEWTON_MAXITER, NewtonFailure, ROWS,
-    accept_update, change_d, dense_output, next_up, predict, rms, weights_and_sum_sq,
+    STAGNATION_FLOOR, accept_update, change_d, dense_output, next_up, predict, rms,
+    weights_and_sum_sq,
 };
 
 use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
@@ -254,13 +258,15 @@ impl<S: Linearization> Bdf<S> {
     /// iteration count is returned.
     /// `restart`: start from `y_new = y_predict`, `dsum = 0` (otherwise from the iterate in
     /// `y_new` and its `dsum`, as the predictor pass leaves them). At most `max_iter`
-    /// iterations.
+    /// iterations. `floor`: corrections (weighted RMS) that no longer contract but stay at
+    /// or below it are taken as converged (0: never; see [`STAGNATION_FLOOR`]).
     fn newton(
         &mut self,
         c: f64,
         c_w: f64,
         restart: bool,
         max_iter: usize,
+        floor: f64,
     ) -> Result<usize, NewtonFailure> {
         let w = &mut self.work;
         if restart {
@@ -295,6 +301,11 @@ impl<S: Linearization> Bdf<S> {
                         > self.newton_tol
             });
             if diverging {
+                // At the rounding floor of the residual: corrections that stopped
+                // contracting, both below `floor`.
+                if dy_norm <= floor && dy_norm_old.is_some_and(|old| old <= floor) {
+                    return Ok(k + 1);
+                }
                 return Err(NewtonFailure::Slow);
             }
             if dy_norm == 0.0
@@ -303,6 +314,9 @@ impl<S: Linearization> Bdf<S> {
                 return Ok(k + 1);
             }
             dy_norm_old = Some(dy_norm);
+        }
+        if dy_norm_old.is_some_and(|old| old <= floor) {
+            return Ok(max_iter);
         }
         Err(NewtonFailure::Slow)
     }
@@ -474,7 +488,8 @@ impl<S: Linearization> Solver for Bdf<S> {
                         c
                     }
                 };
-                let result = self.newton(c, c_w, restart, NEWTON_MAXITER);
+                let floor = if relinearized { STAGNATION_FLOOR } else { 0.0 };
+                let result = self.newton(c, c_w, restart, NEWTON_MAXITER, floor);
                 restart = true;
                 match result {
                     Ok(iters) => break Ok(iters),
@@ -489,7 +504,7 @@ impl<S: Linearization> Solver for Bdf<S> {
                     // iterate, and the iteration goes on from there (once per attempt).
                     Err(NewtonFailure::Slow) if !relinearized => {
                         relinearized = true;
-                        match self.newton(c, c_w, true, 1) {
+                        match self.newton(c, c_w, true, 1, 0.0) {
                             Ok(_) | Err(NewtonFailure::Slow) => {}
                             Err(failure) => break Err(failure),
                         }
