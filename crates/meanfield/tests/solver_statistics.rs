@@ -101,7 +101,7 @@ fn bdf_at_small_epsilon_is_not_held_back_by_newton_failures() {
 /// 1e-3 … 5e-2 (weighted) however small the step: the rounding floor of the residual. With
 /// the re-linearization alone every such iteration failed, the step was halved down to 10
 /// ulps of t and collapsed at t = 2.16; with the stagnation floor (BDF takes corrections ≤ 0.03
-/// that stopped contracting as converged, after a re-linearization only)
+/// that the rate test rejects as converged, after a re-linearization only)
 /// the run completes (82 182 steps).
 #[test]
 #[ignore = "20 s in release, minutes in debug"]

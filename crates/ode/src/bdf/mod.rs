@@ -56,10 +56,10 @@
 //! (the a's large, the moment matrix badly conditioned) the contraction rate of the
 //! iteration grew like `c = h/α_k` (≈ 100 at `c` = 7e-4, ε = 1e-18), every retry halved `h`,
 //! and the step size collapsed at ε = 1e-20. In that continuation only, corrections that
-//! stopped contracting but stay at or below 0.03 (weighted RMS; scipy's largest Newton
-//! tolerance) are taken as converged: there they are the rounding floor of the residual,
-//! which halving `h` does not lower. The counts before and after are in
-//! `benches/RESULTS.md` ("BDF step counts at small ε").
+//! the rate test rejects (not contracting, or too slowly) but that stay at or below 0.03
+//! (weighted RMS; scipy's largest Newton tolerance) are taken as converged: there they are
+//! the rounding floor of the residual, which halving `h` does not lower. The counts before
+//! and after are in `benches/RESULTS.md` ("BDF step counts at small ε").
 //!
 //! **Domain.** A system may confine its solution to a domain
 //! ([`Linearization::enforce_domain`], e.g. overlaps `|s| ≤ 1` up to rounding). A step that
@@ -258,8 +258,8 @@ impl<S: Linearization> Bdf<S> {
     /// iteration count is returned.
     /// `restart`: start from `y_new = y_predict`, `dsum = 0` (otherwise from the iterate in
     /// `y_new` and its `dsum`, as the predictor pass leaves them). At most `max_iter`
-    /// iterations. `floor`: corrections (weighted RMS) that no longer contract but stay at
-    /// or below it are taken as converged (0: never; see [`STAGNATION_FLOOR`]).
+    /// iterations. `floor`: corrections (weighted RMS) that the rate test rejects but that
+    /// stay at or below it are taken as converged (0: never; see [`STAGNATION_FLOOR`]).
     fn newton(
         &mut self,
         c: f64,
@@ -301,8 +301,8 @@ impl<S: Linearization> Bdf<S> {
                         > self.newton_tol
             });
             if diverging {
-                // At the rounding floor of the residual: corrections that stopped
-                // contracting, both below `floor`.
+                // At the rounding floor of the residual: the last two corrections both at
+                // or below `floor`.
                 if dy_norm <= floor && dy_norm_old.is_some_and(|old| old <= floor) {
                     return Ok(k + 1);
                 }
@@ -314,9 +314,6 @@ impl<S: Linearization> Bdf<S> {
                 return Ok(k + 1);
             }
             dy_norm_old = Some(dy_norm);
-        }
-        if dy_norm_old.is_some_and(|old| old <= floor) {
-            return Ok(max_iter);
         }
         Err(NewtonFailure::Slow)
     }
