@@ -6,7 +6,7 @@ use thiserror::Error;
 pub enum IntegrationError {
     /// The step size fell below the smallest resolvable step at `t`.
     #[error(
-        "step size collapsed at t = {t:e}: h = {h:e} < h_min = {h_min:e} after {rejections} consecutive rejections"
+        "step size collapsed at t = {t:e}: h = {h:e} < h_min = {h_min:e} after {rejections} consecutive rejections{last}"
     )]
     StepSizeCollapse {
         /// Time reached.
@@ -17,6 +17,8 @@ pub enum IntegrationError {
         h_min: f64,
         /// Consecutive rejected steps before giving up.
         rejections: usize,
+        /// What the last rejected attempt saw.
+        last: LastRejection,
     },
     /// The first step size came out zero (or not finite): `F(u0)` is so large relative to the
     /// tolerance scales `atol + rtol |u0|` that no representable step meets them.
@@ -80,4 +82,66 @@ pub enum IntegrationError {
     /// Invalid arguments (output times not increasing, non-positive tolerance, ...).
     #[error("invalid integration request: {0}")]
     InvalidRequest(String),
+}
+
+/// What the last rejected attempt before a step-size collapse saw: the measure that failed
+/// and how far from passing it was, so that a collapse at the rounding floor can be told
+/// from one at a singularity.
+///
+/// ```
+/// use timescales_ode::LastRejection;
+/// let last = LastRejection::Newton { smallest_correction: 0.12, tolerance: 2.2e-5 };
+/// assert!(last.to_string().contains("no smaller than 1.20e-1"));
+/// assert_eq!(LastRejection::None.to_string(), "");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum LastRejection {
+    /// Nothing recorded: no attempt was rejected at this `t` (the step size was below the
+    /// floor already), or the last one had a non-finite stage.
+    None,
+    /// The error test: the local error estimate in the weighted RMS norm
+    /// `(Σ_i (e_i / (atol + rtol |u_i|))² / n)^{1/2}` (≤ 1 passes; infinite when it
+    /// overflowed).
+    ErrorTest {
+        /// The estimate.
+        error_norm: f64,
+    },
+    /// The Newton iteration did not converge: the smallest correction `‖Δ‖` it reached over
+    /// the attempt's iterations (weighted RMS norm, as the error test's) and the tolerance
+    /// the convergence test needed.
+    Newton {
+        /// The smallest correction.
+        smallest_correction: f64,
+        /// The Newton tolerance.
+        tolerance: f64,
+    },
+    /// The attempt carried a component out of the system's domain.
+    Domain,
+}
+
+impl std::fmt::Display for LastRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            LastRejection::None => Ok(()),
+            LastRejection::ErrorTest { error_norm } => write!(
+                f,
+                "; the last attempt failed the error test with a local error estimate of \
+                 {error_norm:.2e} (weighted RMS; ≤ 1 passes)"
+            ),
+            LastRejection::Newton {
+                smallest_correction,
+                tolerance,
+            } => write!(
+                f,
+                "; the last attempt's Newton corrections got no smaller than \
+                 {smallest_correction:.2e} (weighted RMS) where {tolerance:.2e} was needed: \
+                 corrections that stay near one level while h shrinks are the rounding noise \
+                 of the right-hand side, above what rtol and atol ask (loosen them)"
+            ),
+            LastRejection::Domain => {
+                write!(f, "; the last attempt left the system's domain")
+            }
+        }
+    }
 }

@@ -51,7 +51,7 @@ mod test_systems;
 pub use bdf::Bdf;
 pub use dopri::{Dop853, Dopri5};
 pub use driver::{Outcome, Stop, integrate, log_grid};
-pub use error::IntegrationError;
+pub use error::{IntegrationError, LastRejection};
 pub use event::{Direction, Event, EventHit};
 pub use method::Method;
 pub use observer::{Observer, Recorder, Trajectory};

@@ -17,8 +17,8 @@ use crate::solver::{
     at_stop_time, check_first_step, check_in_step, check_start, initial_step_guess,
 };
 use crate::{
-    Clock, IntegrationError, Linearization, OutputMode, Rejection, Solver, SolverOptions,
-    SolverStats,
+    Clock, IntegrationError, LastRejection, Linearization, OutputMode, Rejection, Solver,
+    SolverOptions, SolverStats,
 };
 
 const GAMMA: f64 = 0.25;
@@ -269,6 +269,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
         self.stats.jacobian_evals += 1;
         let mut rejections = 0usize;
         let mut rejected_here = false;
+        let mut last = LastRejection::None;
         loop {
             let h = self.h.min(h_max);
             self.h = h;
@@ -281,6 +282,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
                     h: h_step,
                     h_min,
                     rejections,
+                    last,
                 });
             }
             let shift = 1.0 / (GAMMA * h_step);
@@ -317,6 +319,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
             }
             let err = (acc / n as f64).sqrt();
             if !err.is_finite() {
+                last = LastRejection::ErrorTest { error_norm: err };
                 self.stats.reject(Rejection::NonFinite);
                 rejections += 1;
                 rejected_here = true;
@@ -344,6 +347,7 @@ impl<S: Linearization> Solver for Rodas4<S> {
                 return Ok(self.clock.t());
             }
             self.stats.reject(Rejection::ErrorTest);
+            last = LastRejection::ErrorTest { error_norm: err };
             rejections += 1;
             rejected_here = true;
             self.h = h_step / q.max(1.0);

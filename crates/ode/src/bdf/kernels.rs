@@ -336,8 +336,8 @@ pub(super) fn rms(x: &[f64], weight: &[f64]) -> f64 {
 
 /// What a failed Newton iteration saw.
 pub(super) enum NewtonFailure {
-    /// No convergence (rate ≥ 1 or too slow).
-    Slow,
+    /// No convergence (rate ≥ 1 or too slow), with the smallest correction reached.
+    Slow(f64),
     /// A right-hand side or an increment was not finite, at this component.
     NonFinite(usize),
     /// The iteration converged to a state outside the system's domain.

@@ -93,8 +93,8 @@ use kernels::{
 
 use crate::solver::{at_stop_time, check_first_step, check_in_step, check_start};
 use crate::{
-    Clock, IntegrationError, Linearization, NewtonCorrection, Rejection, Solver, SolverOptions,
-    SolverStats,
+    Clock, IntegrationError, LastRejection, Linearization, NewtonCorrection, Rejection, Solver,
+    SolverOptions, SolverStats,
 };
 
 /// The variable-order NDF/BDF integrator (see the module documentation for the scheme),
@@ -274,6 +274,7 @@ impl<S: Linearization> Bdf<S> {
             w.dsum.fill(0.0);
         }
         let mut dy_norm_old: Option<f64> = None;
+        let mut smallest = f64::INFINITY;
         let (cf, cd) = (c / c_w, 1.0 / c_w);
         for k in 0..max_iter {
             // (I − c_W J)⁻¹ (c F − ψ − d) = W⁻¹ ((c/c_W) F − (ψ + d)/c_W), y += Δ, d += Δ
@@ -294,6 +295,7 @@ impl<S: Linearization> Bdf<S> {
                 Ok(sum) => (sum / w.dy.len().max(1) as f64).sqrt(),
                 Err(i) => return Err(NewtonFailure::NonFinite(i)),
             };
+            smallest = smallest.min(dy_norm);
             let rate = dy_norm_old.map(|old| dy_norm / old);
             let diverging = rate.is_some_and(|rate| {
                 rate >= 1.0
@@ -306,7 +308,7 @@ impl<S: Linearization> Bdf<S> {
                 if dy_norm <= floor && dy_norm_old.is_some_and(|old| old <= floor) {
                     return Ok(k + 1);
                 }
-                return Err(NewtonFailure::Slow);
+                return Err(NewtonFailure::Slow(smallest));
             }
             if dy_norm == 0.0
                 || rate.is_some_and(|rate| rate / (1.0 - rate) * dy_norm < self.newton_tol)
@@ -315,7 +317,7 @@ impl<S: Linearization> Bdf<S> {
             }
             dy_norm_old = Some(dy_norm);
         }
-        Err(NewtonFailure::Slow)
+        Err(NewtonFailure::Slow(smallest))
     }
 
     /// `D ← (R(factor) R(1))ᵀ D` for the current order.
@@ -430,6 +432,7 @@ impl<S: Linearization> Solver for Bdf<S> {
         let mut current_jac = false;
         let mut rejections = 0usize;
         let mut last_non_finite: Option<usize> = None;
+        let mut last = LastRejection::None;
         let (t_new, safety, error_norm) = loop {
             if h < min_step || rejections > self.opts.max_rejections {
                 return Err(match last_non_finite {
@@ -439,6 +442,7 @@ impl<S: Linearization> Solver for Bdf<S> {
                         h,
                         h_min: min_step,
                         rejections,
+                        last,
                     },
                 });
             }
@@ -471,6 +475,8 @@ impl<S: Linearization> Solver for Bdf<S> {
             );
             let (mut restart, mut relinearized) = (false, false);
             let c = h / alpha;
+            // The smallest Newton correction of this attempt, over its iterations.
+            let mut smallest = f64::INFINITY;
 
             let outcome = loop {
                 let c_w = match self.lu {
@@ -488,6 +494,9 @@ impl<S: Linearization> Solver for Bdf<S> {
                 let floor = if relinearized { STAGNATION_FLOOR } else { 0.0 };
                 let result = self.newton(c, c_w, restart, NEWTON_MAXITER, floor);
                 restart = true;
+                if let Err(NewtonFailure::Slow(reached)) = result {
+                    smallest = smallest.min(reached);
+                }
                 match result {
                     Ok(iters) => break Ok(iters),
                     // A stale J: evaluate it at the predictor and start again (scipy).
@@ -499,10 +508,10 @@ impl<S: Linearization> Solver for Bdf<S> {
                     }
                     // Slow with a current J: one correction from the predictor, J at that
                     // iterate, and the iteration goes on from there (once per attempt).
-                    Err(NewtonFailure::Slow) if !relinearized => {
+                    Err(NewtonFailure::Slow(_)) if !relinearized => {
                         relinearized = true;
                         match self.newton(c, c_w, true, 1, 0.0) {
-                            Ok(_) | Err(NewtonFailure::Slow) => {}
+                            Ok(_) | Err(NewtonFailure::Slow(_)) => {}
                             Err(failure) => break Err(failure),
                         }
                         self.system.update_jacobian(&self.work.y_new);
@@ -527,14 +536,22 @@ impl<S: Linearization> Solver for Bdf<S> {
             let n_iter = match outcome {
                 Ok(iters) => iters,
                 Err(failure) => {
-                    self.stats.reject(match failure {
+                    let (cause, seen) = match failure {
                         NewtonFailure::NonFinite(i) => {
                             last_non_finite = Some(i);
-                            Rejection::NonFinite
+                            (Rejection::NonFinite, LastRejection::None)
                         }
-                        NewtonFailure::Slow => Rejection::Convergence,
-                        NewtonFailure::OutsideDomain => Rejection::Domain,
-                    });
+                        NewtonFailure::Slow(_) => (
+                            Rejection::Convergence,
+                            LastRejection::Newton {
+                                smallest_correction: smallest,
+                                tolerance: self.newton_tol,
+                            },
+                        ),
+                        NewtonFailure::OutsideDomain => (Rejection::Domain, LastRejection::Domain),
+                    };
+                    self.stats.reject(cause);
+                    last = seen;
                     h *= 0.5;
                     self.rescale(0.5);
                     self.n_equal_steps = 0;
@@ -561,6 +578,7 @@ impl<S: Linearization> Solver for Bdf<S> {
                 self.n_equal_steps = 0;
                 // Newton converged: the factorization stays (scipy does not reset it).
                 rejections += 1;
+                last = LastRejection::ErrorTest { error_norm };
                 self.stats.reject(if error_norm.is_finite() {
                     Rejection::ErrorTest
                 } else {

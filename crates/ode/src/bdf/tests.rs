@@ -448,3 +448,87 @@ fn change_of_step_keeps_the_polynomial() {
         );
     }
 }
+
+/// `u' = −λ (u − cos t + η(u))`, `t' = 1`, with `λ = 1e17` and `η` a rounding-like noise of
+/// size 1e-12 that changes with every bit of `u` (a hash): the noise a sum with heavy
+/// cancellation leaves in a right-hand side, far above `u`'s own rounding. From `t = 1`
+/// on, `c λ ≥ 200` down to the smallest step (10 ulps of `t`), so every Newton correction
+/// carries that noise whatever the step. The flagship at ε = 1e-18 and rtol 1e-10 collapses
+/// so (cancelling a's near 1e7; corrections stalled at 0.01–0.4 against the tolerance
+/// 2.2e-5).
+struct NoisyRelaxation;
+impl NoisyRelaxation {
+    /// SplitMix64 of `u`'s bits, mapped to [−1, 1).
+    fn jitter(u: f64) -> f64 {
+        let mut z = u.to_bits().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+}
+impl SlowFastSystem for NoisyRelaxation {
+    fn slow_dim(&self) -> usize {
+        2
+    }
+    fn fast_dim(&self) -> usize {
+        0
+    }
+    fn slow_field(&self, x: &[f64], _y: &[f64], _e: f64, out: &mut [f64]) {
+        out[0] = 1.0;
+        out[1] = -1e17 * (x[1] - x[0].cos() + 1e-12 * Self::jitter(x[1]));
+    }
+    fn fast_field(&self, _x: &[f64], _y: &[f64], _e: f64, _out: &mut [f64]) {}
+    fn jacobian(&self, _x: &[f64], _y: &[f64], _e: f64, b: &mut JacobianBlocks) -> bool {
+        *b = JacobianBlocks::zeros(2, 0);
+        b.gx[(1, 1)] = -1e17;
+        true
+    }
+}
+
+#[test]
+fn newton_stalled_at_the_rounding_floor_is_named_in_the_collapse() {
+    let from_one = |rtol: f64, atol: f64| {
+        let u0 = [1.0, 1f64.cos()];
+        Bdf::new(
+            DenseSlowFast::new(NoisyRelaxation, 1.0),
+            1.0,
+            &u0,
+            &opts(rtol, atol),
+        )
+        .unwrap()
+    };
+    // At rtol 1e-6 the noise (weighted ~1e-6) is far below the Newton tolerance 1e-3: the
+    // run completes and follows cos t.
+    let mut log = Log::default();
+    let mut s = from_one(1e-6, 1e-9);
+    integrate(&mut s, &[1.5], &mut [], &mut log).expect("completes at rtol 1e-6");
+    assert!(
+        (s.state()[1] - 1.5f64.cos()).abs() < 1e-9,
+        "{}",
+        s.state()[1]
+    );
+    // At rtol 1e-12 the same noise is ~1 in the weighted norm against a tolerance of
+    // 2.2e-4: the step size collapses, and the error says the corrections stalled there.
+    let mut s = from_one(1e-10, 1e-12);
+    let err = integrate(&mut s, &[1.5], &mut [], &mut log).expect_err("collapses");
+    match err {
+        IntegrationError::StepSizeCollapse {
+            last:
+                LastRejection::Newton {
+                    smallest_correction,
+                    tolerance,
+                },
+            ..
+        } => {
+            assert_eq!(tolerance, 10.0 * f64::EPSILON / 1e-10);
+            assert!(
+                smallest_correction > 10.0 * tolerance,
+                "{smallest_correction}"
+            );
+        }
+        other => panic!("expected a collapse after a Newton failure, got {other:?}"),
+    }
+    assert!(err.to_string().contains("rounding noise"), "{err}");
+    assert!(s.stats().convergence_failures > 0, "{:?}", s.stats());
+}

@@ -5,7 +5,10 @@ use super::{Pair, States, Tolerance, first_non_finite};
 use crate::solver::{
     at_stop_time, check_first_step, check_in_step, check_start, initial_step_guess,
 };
-use crate::{Clock, IntegrationError, OdeSystem, Rejection, Solver, SolverOptions, SolverStats};
+use crate::{
+    Clock, IntegrationError, LastRejection, OdeSystem, Rejection, Solver, SolverOptions,
+    SolverStats,
+};
 
 /// Step reduction after a non-finite stage or state.
 const NON_FINITE_SHRINK: f64 = 0.25;
@@ -175,6 +178,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
         let mut rejections = 0usize;
         // The component that made the last rejection non-finite, if it was one.
         let mut non_finite: Option<usize> = None;
+        let mut last = LastRejection::None;
         loop {
             h = h.min(h_max);
             let h_min = 16.0 * f64::EPSILON * t.abs();
@@ -186,6 +190,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
                         h,
                         h_min,
                         rejections,
+                        last,
                     },
                 });
             }
@@ -214,6 +219,7 @@ impl<S: OdeSystem, P: Pair> Explicit<S, P> {
                 Verdict::Accept { h_next } => h_next,
                 Verdict::Reject { h_retry } => {
                     self.reject(&mut rejections, Rejection::ErrorTest);
+                    last = LastRejection::ErrorTest { error_norm: err };
                     non_finite = None;
                     h = h_retry;
                     continue;
