@@ -28,7 +28,9 @@
 //! `continuum`: the ε-free inner problem of phase 2 at N up to 65 536, read at degrees 2 and
 //! 3 and at the carriers' `A S` ([`continuum`]); `drop`: `t₃ − t₂` converged in N itself
 //! ([`drop_width`]); `summary` sets them side by side, and after `M₂` saturates gives
-//! `t₃ − t₂ = K/(3 σ₃ φ₃ (A S)_c)` and whether the phases separate ([`saturation_summary`]).
+//! `t₃ − t₂ = K/(3 σ₃ φ₃ (A S)_c)` and whether the phases separate ([`saturation_summary`])
+//! and why `p` takes its value: the blow-up in similarity variables, with the closure that
+//! gives `p` from the edge exponent κ alone ([`similarity_summary`]).
 
 use std::path::PathBuf;
 
@@ -489,6 +491,13 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
         /// The largest `A S`: with `a` frozen, `s` of that particle blows up first, after
         /// `1/(3 σ₃ φ₃ max A S)`.
         as_max: f64,
+        /// `⟨S⟩`.
+        mean_s: f64,
+        /// `Var S + ⟨A²⟩`, the denominator of the multiplier `μ₁`.
+        spread: f64,
+        /// The multiplier of degree 1, from the two constraints `d⟨A⟩/dT = d⟨A S⟩/dT = 0`:
+        /// `μ₁ = −c₂ (⟨S³⟩ + 2⟨A² S⟩ − ⟨S²⟩⟨S⟩)/(Var S + ⟨A²⟩)`.
+        mu1: f64,
     }
     let solved: Vec<_> = jobs
         .par_iter()
@@ -499,6 +508,8 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
                 let labels = p.law.particles(p.particles, p.placement)?.a;
                 let (inner, a, s) = phase_two_start(&p)?;
                 let w = inner.weights.clone();
+                let c2_drive = inner.drive;
+                let w_total: f64 = w.iter().sum();
                 let mut u0 = s.clone();
                 u0.extend_from_slice(&a);
                 let (lo, hi) = labels
@@ -550,10 +561,22 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
                     } else {
                         ascending[0]
                     };
+                    let mean = |f: &dyn Fn(f64, f64) -> f64| -> f64 {
+                        (0..n).map(|i| w[i] * f(a[i], s[i])).sum::<f64>() / w_total
+                    };
+                    let mean_s = mean(&|_, s| s);
+                    let s2 = mean(&|_, s| s * s);
+                    let spread = s2 - mean_s * mean_s + mean(&|a, _| a * a);
+                    let mu1 = -c2_drive
+                        * (mean(&|_, s| s * s * s) + 2.0 * mean(&|a, s| a * a * s) - s2 * mean_s)
+                        / spread;
                     samples.push(Sample {
                         t,
                         m2,
                         m3,
+                        mean_s,
+                        spread,
+                        mu1,
                         s_max: s.iter().fold(0.0f64, |x, v| x.max(v.abs())),
                         x_half,
                         edge_share: c2[edge_atom] / positive,
@@ -574,7 +597,7 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
                 .ok()
         })
         .collect();
-    let mut inner_rows: (Vec<String>, Vec<u64>, Vec<[f64; 8]>) = Default::default();
+    let mut inner_rows: (Vec<String>, Vec<u64>, Vec<[f64; 11]>) = Default::default();
     let mut rows: (Vec<String>, Vec<u64>, Vec<[f64; 10]>) = Default::default();
     for (case, n, sigma, phi, samples) in &solved {
         // Every tenth sample (one per unit of the blow-up clock) and the last.
@@ -596,6 +619,9 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
                 x.edge_share,
                 x.as_carrier,
                 x.as_max,
+                x.mean_s,
+                x.spread,
+                x.mu1,
             ]);
         }
         let target = 1.0 - std::f64::consts::FRAC_1_SQRT_2;
@@ -667,6 +693,9 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
         "edge_share",
         "as_carrier",
         "as_max",
+        "mean_s",
+        "spread",
+        "mu1",
     ];
     write_csv(
         &numbers(inner_rows, names),
@@ -1204,6 +1233,7 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(run) = ContinuumRun::read(out)? {
         continuum_summary(&run, out, &mut md)?;
         saturation_summary(&run, out, &mut md)?;
+        similarity_summary(&run, out, &mut md)?;
     }
     timescales::report::write_bytes_atomic(&out.join("phase_separation.md"), md.as_bytes())?;
     print!("{md}");
@@ -1243,27 +1273,11 @@ fn saturation_summary(
     );
     let mut verdicts = String::new();
     for (name, of) in &run.cases {
-        let Some(n_big) = of.iter().map(|r| num(r, "n") as u64).max() else {
+        let Some((n_big, rows, eps, t2, clock)) = BlowupClock::at_largest_n(of) else {
             continue;
         };
-        let mut rows: Vec<_> = of.iter().filter(|r| num(r, "n") as u64 == n_big).collect();
-        rows.sort_by(|a, b| num(b, "epsilon").total_cmp(&num(a, "epsilon")));
-        let eps: Vec<f64> = rows.iter().map(|r| num(r, "epsilon")).collect();
-        let t2: Vec<f64> = rows.iter().map(|r| num(r, "t2_inner")).collect();
         let k = t2.len();
-        if k < 4 {
-            continue;
-        }
-        let (a, b, c) = (t2[k - 3], t2[k - 2], t2[k - 1]);
-        let ratio = (c - b) / (b - a);
-        let t_star = c + (c - b) * ratio / (1.0 - ratio);
-        let theta: Vec<f64> = t2.iter().map(|t| t_star - t).collect();
-        let p: Vec<f64> = (0..k)
-            .map(|i| {
-                let (l, h) = (i.saturating_sub(1), (i + 1).min(k - 1));
-                (theta[h] / theta[l]).ln() / (eps[h] / eps[l]).ln()
-            })
-            .collect();
+        let BlowupClock { t_star, theta, p } = clock;
         let measured = ContinuumRun::converged(out, name)?;
         struct Line {
             width: f64,
@@ -1361,6 +1375,223 @@ fn saturation_summary(
 }
 
 type CsvRows = Vec<std::collections::HashMap<String, String>>;
+
+/// The continuum's blow-up time `T*` (Aitken's extrapolation of `T₂(ε)` over the three
+/// smallest ε), `θ₂ = T* − T₂(ε)` and its local exponent `p` (centred slope of ln θ₂ against
+/// ln ε), from `T₂` at decreasing `ε`; `None` with fewer than four ε.
+struct BlowupClock {
+    t_star: f64,
+    theta: Vec<f64>,
+    p: Vec<f64>,
+}
+
+impl BlowupClock {
+    fn new(eps: &[f64], t2: &[f64]) -> Option<Self> {
+        let k = t2.len();
+        if k < 4 {
+            return None;
+        }
+        let (a, b, c) = (t2[k - 3], t2[k - 2], t2[k - 1]);
+        let ratio = (c - b) / (b - a);
+        let t_star = c + (c - b) * ratio / (1.0 - ratio);
+        let theta: Vec<f64> = t2.iter().map(|t| t_star - t).collect();
+        let p = (0..k)
+            .map(|i| {
+                let (l, h) = (i.saturating_sub(1), (i + 1).min(k - 1));
+                (theta[h] / theta[l]).ln() / (eps[h] / eps[l]).ln()
+            })
+            .collect();
+        Some(Self { t_star, theta, p })
+    }
+
+    /// The clock of a case's `continuum` rows at their largest N, with that N, the rows
+    /// (decreasing ε), ε and `T₂`.
+    #[allow(clippy::type_complexity)]
+    fn at_largest_n(
+        of: &CsvRows,
+    ) -> Option<(
+        u64,
+        Vec<&std::collections::HashMap<String, String>>,
+        Vec<f64>,
+        Vec<f64>,
+        Self,
+    )> {
+        let n_big = of.iter().map(|r| num(r, "n") as u64).max()?;
+        let mut rows: Vec<_> = of.iter().filter(|r| num(r, "n") as u64 == n_big).collect();
+        rows.sort_by(|a, b| num(b, "epsilon").total_cmp(&num(a, "epsilon")));
+        let eps: Vec<f64> = rows.iter().map(|r| num(r, "epsilon")).collect();
+        let t2: Vec<f64> = rows.iter().map(|r| num(r, "t2_inner")).collect();
+        let clock = Self::new(&eps, &t2)?;
+        Some((n_big, rows, eps, t2, clock))
+    }
+}
+
+/// The unstable exponent of the blow-up's similarity fixed point when the multiplier of
+/// degree 1 is `μ₁ = λ/θ` (`θ = T* − T`; [`similarity_summary`]): with `u = c₂ θ S`,
+/// `v = c₂ θ A` and `σ = −ln θ` a particle near blow-up follows
+/// `u' = −u + v (λ + 2u)`, `v' = −v + λ u + u²` (μ₀ drops out at this order), whose fixed
+/// point `u = (−3λ + √(λ² + 8))/4`, `v = λ u + u²` has the symmetric Jacobian
+/// `[[−1 + 2v, λ + 2u], [λ + 2u, −1]]` and so the unstable eigenvalue
+/// `λ_u = −1 + v + √(v² + (λ + 2u)²)` (`λ = 0`: `u = 1/√2`, `v = ½`, `λ_u = 1`).
+fn unstable_exponent(lambda: f64) -> f64 {
+    let u = (-3.0 * lambda + (lambda * lambda + 8.0).sqrt()) / 4.0;
+    let v = lambda * u + u * u;
+    -1.0 + v + (v * v + (lambda + 2.0 * u).powi(2)).sqrt()
+}
+
+/// The closure of [`similarity_summary`] for a law with edge exponent `κ < 1`: the `λ ≤ 0`
+/// with `2|λ| = 2 − (κ + 1) λ_u(λ)` (bisection; `λ = 0` at `κ = 1`), and from it `λ_u`,
+/// `q = 3 − (κ + 1) λ_u` and `p = 1/(4q)`.
+fn similarity_prediction(kappa: f64) -> Option<(f64, f64, f64, f64)> {
+    let f = |l: f64| 2.0 * l - (2.0 - (kappa + 1.0) * unstable_exponent(-l));
+    let (mut lo, mut hi) = (0.0, 1.0);
+    if !(kappa > -1.0 && kappa < 1.0) || f(lo) * f(hi) > 0.0 {
+        return None;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if f(lo) * f(mid) <= 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let lambda = -0.5 * (lo + hi);
+    let lambda_u = unstable_exponent(lambda);
+    let q = 3.0 - (kappa + 1.0) * lambda_u;
+    Some((lambda, lambda_u, q, 1.0 / (4.0 * q)))
+}
+
+/// Why `p`: the continuum inner problem's blow-up read in similarity variables, from
+/// `phase_separation_continuum_inner.csv` at the largest N (README, "Phase 3 with N
+/// converged"). Local exponents against `θ = T* − T` over windows of `θ`, the multiplier's
+/// `λ = μ₁ θ`, and the closure's `p` from κ alone beside the continuum's.
+fn similarity_summary(
+    run: &ContinuumRun,
+    out: &std::path::Path,
+    md: &mut String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use std::fmt::Write as _;
+    let inner = read_rows_if_any(&out.join("phase_separation_continuum_inner.csv"))?;
+    if inner.first().is_none_or(|r| !r.contains_key("mu1")) {
+        return Ok(());
+    }
+    md.push_str(
+        "\n## Why p: the blow-up in similarity variables\n\n\
+         Near the continuum's blow-up, with θ = T* − T, the edge particle has S, A ∝ θ^{−1} \
+         and the multiplier of degree 1 is μ₁ = λ/θ (λ < 0), of the order of the particles' \
+         own rates, so it changes how neighbouring labels part. In u = c₂θS, v = c₂θA, \
+         σ = −ln θ a particle follows u' = −u + v(λ + 2u), v' = −v + λu + u²; the edge \
+         particle sits at its fixed point and a label at distance x from the edge leaves it \
+         along the unstable direction, x θ^{−λ_u} with λ_u = −1 + v + √(v² + (λ + 2u)²) at \
+         u = (−3λ + √(λ² + 8))/4, v = λu + u² (λ = 0: λ_u = 1, the layer argument). So the \
+         layer has width x½ ∝ θ^{λ_u}, ⟨A S²⟩ ∝ θ^{−q} with q = 3 − (κ + 1)λ_u, and \
+         p = 1/(4q). μ₁ = −c₂(⟨S³⟩ + 2⟨A²S⟩ − ⟨S²⟩⟨S⟩)/(Var S + ⟨A²⟩) is set by the layer, \
+         whose Var S + ⟨A²⟩ grows like θ^{−(2 − (κ+1)λ_u)}, and by the bulk, which μ₁ = λ/θ \
+         drives as S − A ∝ θ^{λ}, so that its Var S grows like θ^{2λ}. **Closure**: the two \
+         balance, 2|λ| = 2 − (κ + 1)λ_u(λ), one equation for λ given κ (assumed, not \
+         derived; checked below). Local exponents against θ (least squares over each window \
+         of the inner solution at its largest N; T* as in the section above) and λ = μ₁θ \
+         (its mean there), with the λ_u that this λ gives, to set beside the slope of x½:\n\n\
+         | case | κ | θ window | max S (−1) | max A S (−2) | x½ (λ_u) | ⟨A S²⟩ (−q) | Var S + ⟨A²⟩ (2λ) | ⟨S⟩ | λ = μ₁θ | λ_u(λ) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut lines = String::new();
+    for (name, of) in &run.cases {
+        let Some(case) = CASES.iter().find(|c| c.name == name) else {
+            continue;
+        };
+        let Some((n_big, _, eps, _, clock)) = BlowupClock::at_largest_n(of) else {
+            continue;
+        };
+        let samples: Vec<_> = inner
+            .iter()
+            .filter(|r| r.get("case") == Some(name) && num(r, "n") as u64 == n_big)
+            .map(|r| (clock.t_star - num(r, "t_inner"), r))
+            .filter(|(theta, _)| *theta > 0.0)
+            .collect();
+        for (hi, lo) in [
+            (0.1, 0.03),
+            (0.03, 0.01),
+            (0.01, 0.003),
+            (0.003, 0.001),
+            (0.001, 3e-4),
+        ] {
+            let window: Vec<_> = samples
+                .iter()
+                .filter(|(theta, _)| *theta <= hi && *theta >= lo)
+                .collect();
+            if window.len() < 3 {
+                continue;
+            }
+            let x: Vec<f64> = window.iter().map(|(theta, _)| theta.ln()).collect();
+            let slope = |key: &str| -> String {
+                let y: Vec<f64> = window.iter().map(|(_, r)| num(r, key).abs().ln()).collect();
+                if y.iter().all(|v| v.is_finite()) {
+                    format!("{:.3}", least_squares_slope(&x, &y))
+                } else {
+                    "—".into()
+                }
+            };
+            let lambda = window
+                .iter()
+                .map(|(theta, r)| num(r, "mu1") * theta)
+                .sum::<f64>()
+                / window.len() as f64;
+            writeln!(
+                md,
+                "| {name} | {} | {hi:.0e} … {lo:.0e} | {} | {} | {} | {} | {} | {} | {lambda:.3} | {:.3} |",
+                case.kappa,
+                slope("s_max_inner"),
+                slope("as_max"),
+                slope("x_half"),
+                slope("m2_inner"),
+                slope("spread"),
+                slope("mean_s"),
+                unstable_exponent(lambda),
+            )?;
+        }
+        if let Some((lambda, lambda_u, q, p)) = similarity_prediction(case.kappa) {
+            let p_end = clock.p[clock.p.len() - 1];
+            writeln!(
+                lines,
+                "- {name} (κ = {}): the closure gives λ = {lambda:.4}, λ_u = {lambda_u:.4}, \
+                 q = {q:.4}, p = {p:.4} (t₃/t₂ − 1 ∝ ε^{{{:+.4}}}), from κ alone; the continuum's \
+                 p → {p_end:.4} at ε = {:.0e} ({:+.2} %).",
+                case.kappa,
+                2.0 * p - 0.25,
+                eps[eps.len() - 1],
+                100.0 * (p / p_end - 1.0),
+            )?;
+        }
+    }
+    md.push('\n');
+    md.push_str(&lines);
+    for kappa in [-0.75, -0.25, 0.25, 0.5, 0.75] {
+        if let Some((lambda, lambda_u, _, p)) = similarity_prediction(kappa) {
+            write!(
+                md,
+                "{}κ = {kappa}: λ = {lambda:.3}, λ_u = {lambda_u:.3}, p = {p:.4}",
+                if kappa == -0.75 {
+                    "- The closure at other edge exponents (phases separate iff p < 1/8): "
+                } else {
+                    "; "
+                },
+            )?;
+        }
+    }
+    md.push_str("; at κ = 1, λ = 0 and p = 1/4.\n");
+    Ok(())
+}
+
+/// The least-squares slope of `y` against `x`.
+fn least_squares_slope(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    sxy / sxx
+}
 
 /// The measured `t₂`, `t₃` of `case` at `e`, with the N they come from and whether they
 /// resolve `t₃ − t₂`: from `drop` (t₃ − t₂ converged in N itself) where it ran, with the
