@@ -82,7 +82,7 @@ impl InnerProblem {
             held: &self.held,
             targets,
             fast: 1.0,
-            saturating: false,
+            saturation: 0.0,
             free: move |_u: &[f64]| {
                 let mut coef = vec![0.0; self.degree + 1];
                 coef[self.degree] = self.drive;

@@ -39,6 +39,14 @@ pub enum PhaseError {
     /// A curve analysis failed (the convergence in `N`, a fit).
     #[error(transparent)]
     Analysis(#[from] timescales_analysis::AnalysisError),
+    /// The inner problem of the drop through phases 2 and 3 could not be integrated.
+    #[error("drop through phases 2 and 3 at ε = {eps:e}: {source}")]
+    Drop {
+        /// The ε of the problem.
+        eps: f64,
+        /// What the integrator said.
+        source: timescales_ode::IntegrationError,
+    },
     /// The inner problem of a phase could not be followed to its blow-up.
     #[error("inner problem of phase {phase}: {source}")]
     Blowup {

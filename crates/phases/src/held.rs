@@ -10,7 +10,8 @@
 //! ```
 //!
 //! (state `u = (s_1..s_N, a_1..a_N)`), with `m = 1/ε` and `q = max(0, 1 − s²)` in the plateau
-//! flow, `m = q = 1` in an inner problem. The free coefficients `c_k` are given; for the held
+//! flow, `m = q = 1` in an ε-free inner problem, and `m = 1`, `q = max(0, 1 − ε^{1/2} S²)` in
+//! the inner problem of the drop (`crate::drop`), where `s = ε^{1/4} S`. The free coefficients `c_k` are given; for the held
 //! degrees `k ∈ C` the coefficients are multipliers `μ_k` holding `⟨a s^k⟩_w = M_k*`: in the
 //! terms of [`ConstrainedSystem`] the force of degree `k` is `D_k = (q a k s^{k−1}, m s^k)` per
 //! particle and the constraint gradient `∇c_k = (w a k s^{k−1}, w s^k)`, so the Gram matrix is
@@ -41,8 +42,9 @@ pub(crate) struct HeldMoments<'a, F> {
     pub targets: &'a [f64],
     /// `m`, the factor of `ȧ`.
     pub fast: f64,
-    /// `q(s) = max(0, 1 − s²)` when `true`, `1` otherwise.
-    pub saturating: bool,
+    /// `c` in `q(s) = max(0, 1 − c s²)`: `1` in the original variables, `0` in an ε-free
+    /// inner problem, `ε^{1/2}` in the inner variables of the drop.
+    pub saturation: f64,
     /// The free coefficients at `u`.
     pub free: F,
 }
@@ -52,11 +54,7 @@ impl<F: Fn(&[f64]) -> Vec<f64>> HeldMoments<'_, F> {
         self.weights.len()
     }
     fn q(&self, s: f64) -> f64 {
-        if self.saturating {
-            (1.0 - s * s).max(0.0)
-        } else {
-            1.0
-        }
+        (1.0 - self.saturation * s * s).max(0.0)
     }
     /// One row per held degree `k` (`m × 2N`, row-major) with the entries
     /// `(x_i a_i k s_i^{k−1}, y_i s_i^k)` of particle `i`, `(x_i, y_i) = scale(i, s_i)`.

@@ -71,6 +71,7 @@
 
 mod blowup;
 mod comparison;
+mod drop;
 mod early;
 mod held;
 mod inner;
@@ -86,6 +87,7 @@ pub use comparison::{
     COMPOSITE_ORDER, Comparison, CompositeComparison, OnsetRow, compare, composite_risk,
     direct_risk, dwell_near, measured_onsets,
 };
+pub use drop::{DropCrossings, DropProblem, solve_drop};
 pub use early::{EarlyPhases, PhaseError};
 pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 pub use layer::{LayerTerms, PhaseOneLayer};

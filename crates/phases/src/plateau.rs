@@ -247,7 +247,7 @@ impl PlateauFlow {
             held: &self.learnt,
             targets,
             fast: 1.0 / self.eps,
-            saturating: true,
+            saturation: 1.0,
             free: move |u: &[f64]| {
                 self.residuals(u)
                     .iter()
