@@ -733,19 +733,24 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
 /// problem of phase 2 with the residuals of degree ≥ 2 fed back at ε and the saturation
 /// `1 − s²` kept, degrees 0 and 1 held by multipliers; integrated through both midpoints
 /// for the uniform law (Gauss–Legendre) and Beta(½, ½) (quantile midpoints) at
-/// N = 4096, 16 384, 65 536 and ε = 1e-6 … 1e-24. Writes `phase_separation_inner_drop.csv`:
+/// N = 4096, 16 384, 65 536 (and 262 144 for the uniform law) and ε = 1e-6 … 1e-24. Writes `phase_separation_inner_drop.csv`:
 /// `T₂`, `T₃` (inner time) by the moments (`σ_l M_l/φ_l = 1 − 1/√2`) and by the risk (its
 /// plateau midpoints, as the measured onsets), `t₂`, `t₃` and `t₃/t₂` by the risk
 /// (`t = ε^{1/4} T`), the carriers' `A S` at `T₂` and the largest `s` at `T₃`.
 fn inner_drop(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
     use timescales::phases::{DropProblem, phase_two_start, solve_drop};
-    let names = ["uniform_gl", "beta0.5_quantile"];
-    let ns = [4096usize, 16384, 65536];
+    // The uniform law goes to N = 262 144, so that Aitken's extrapolation in N of its
+    // smallest ε has three N past the pre-asymptotic 4096 (Beta's N = 262 144 would take
+    // hours at ε ≤ 1e-20).
+    let cases: [(&str, &[usize]); 2] = [
+        ("uniform_gl", &[4096, 16384, 65536, 262_144]),
+        ("beta0.5_quantile", &[4096, 16384, 65536]),
+    ];
     let eps: Vec<f64> = (6..=24).step_by(2).map(|k| 10f64.powi(-k)).collect();
-    let starts: Vec<_> = names
+    let starts: Vec<_> = cases
         .iter()
-        .filter(|name| only.is_none_or(|o| o == **name))
-        .flat_map(|name| ns.iter().map(move |&n| (*name, n)))
+        .filter(|(name, _)| only.is_none_or(|o| o == *name))
+        .flat_map(|(name, ns)| ns.iter().map(move |&n| (*name, n)))
         .collect::<Vec<_>>()
         .par_iter()
         .map(|&(name, n)| -> Result<_, String> {
@@ -1523,7 +1528,7 @@ fn inner_drop_summary(
          arrests the blow-up, degree 3, the saturation — and c₀, c₁ multipliers holding ⟨A⟩, \
          ⟨A S⟩ (the fast relaxation of a slaved). Started from the end of phase 1 as the \
          continuum problem, integrated explicitly (Dormand–Prince 8(5,3), rtol 1e-10) until \
-         the risk is three quarters down from R₂ to R₃, at N = 4096, 16 384, 65 536; its onsets are read where the risk \
+         the risk is three quarters down from R₂ to R₃, at N = 4096, 16 384, 65 536 (and 262 144 for the uniform law); its onsets are read where the risk \
          R = ½ Σ_{k≥2} r_k² falls through the plateau midpoints, as the measured ones are (T₂ \
          by σ₂M₂/φ₂ = 1 − 1/√2 as well, beside the ε-free problem's). No constant is \
          fitted: K = (t₃ − t₂)/dt3_scale is what this problem implies, set beside the K that \
@@ -1531,7 +1536,7 @@ fn inner_drop_summary(
          that the full ODE reaches; its local slope against ε is set beside 2p − 1/4, the \
          exponent the scaling t₃ − t₂ ∝ θ₂² predicts. The predicted columns are at the \
          largest N; \"predicted/measured\" sets the measured width beside the prediction at \
-         the measured N where this job ran it (N = 4096, 16 384, 65 536), else at the largest. \
+         the measured N where this job ran it, else at the largest. \
          Where the width still moves with N, it is extrapolated to N → ∞ by Aitken's Δ² over \
          N/16, N/4, N (where the three differ monotonically and geometrically; taken as is \
          where N/4 to N moves it < 1e-4), and t₃/t₂ and its slope are given from that too.\n\n\
