@@ -36,7 +36,7 @@
 use std::path::PathBuf;
 
 use rayon::prelude::*;
-use timescales::analysis::{ConvergeOptions, converge_n, fit_power_law};
+use timescales::analysis::{ConvergeOptions, converge_n, fit_power_law, richardson};
 use timescales::meanfield::FlowProblem;
 use timescales::phases::{PhaseError, direct_risk, dwell_near, measured_onsets};
 use timescales::prelude::*;
@@ -551,11 +551,7 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
                         Box::new(ascending.iter())
                     };
                     let positive: f64 = c2.iter().filter(|c| **c > 0.0).sum();
-                    let as_carrier = (0..n)
-                        .filter(|&i| c2[i] > 0.0)
-                        .map(|i| c2[i] * a[i] * s[i])
-                        .sum::<f64>()
-                        / positive;
+                    let as_carrier = as_carrier(&w, a, s);
                     let mut acc = 0.0;
                     let mut x_half = f64::NAN;
                     for &i in from_edge {
@@ -739,7 +735,7 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
 /// (`t = ε^{1/4} T`), the carriers' `A S` at `T₂` and the largest `s` at `T₃`.
 fn inner_drop(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
     use timescales::phases::{DropProblem, phase_two_start, solve_drop};
-    // The uniform law goes to N = 262 144, so that Aitken's extrapolation in N of its
+    // The uniform law goes to N = 262 144, so that the extrapolation in N of its
     // smallest ε has three N past the pre-asymptotic 4096 (Beta's N = 262 144 would take
     // hours at ε ≤ 1e-20).
     let cases: [(&str, &[usize]); 2] = [
@@ -791,16 +787,10 @@ fn inner_drop(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn s
     for (case, n, e, drop, c, seconds) in done {
         let q = e.powf(0.25);
         let [t2, t3] = c.by_risk.map(|x| x.unwrap_or(f64::NAN));
-        // The carriers' A S at T₂, weighted by their share of ⟨A S²⟩ (as `as_carrier` of
-        // `continuum`), and the largest overlap s = ε^{1/4} S at T₃.
+        // The carriers' A S at T₂ and the largest overlap s = ε^{1/4} S at T₃.
         let as_carrier = c.second.as_ref().map_or(f64::NAN, |(_, u)| {
             let (s, a) = u.split_at(n);
-            let (num, den) = (0..n)
-                .map(|i| drop.weights[i] * a[i] * s[i] * s[i])
-                .zip(a.iter().zip(s))
-                .filter(|(w, _)| *w > 0.0)
-                .fold((0.0, 0.0), |(x, y), (w, (a, s))| (x + w * a * s, y + w));
-            num / den
+            as_carrier(&drop.weights, a, s)
         });
         let s_max = c.third.as_ref().map_or(f64::NAN, |(_, u)| {
             q * u[..n].iter().fold(0.0f64, |x, v| x.max(v.abs()))
@@ -842,6 +832,18 @@ fn inner_drop(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn s
     );
     write_csv(&table, &out.join("phase_separation_inner_drop.csv"))?;
     Ok(())
+}
+
+/// The carriers' `A S`, weighted by their share `c_i = w_i A_i S_i²` of `⟨A S²⟩` over the
+/// `c_i > 0`: `Σ c_i A_i S_i / Σ c_i`.
+fn as_carrier(w: &[f64], a: &[f64], s: &[f64]) -> f64 {
+    let share = |i: usize| w[i] * a[i] * s[i] * s[i];
+    let positive = (0..w.len()).filter(|&i| share(i) > 0.0);
+    positive
+        .clone()
+        .map(|i| share(i) * a[i] * s[i])
+        .sum::<f64>()
+        / positive.map(share).sum::<f64>()
 }
 
 /// Measures each `(case, N, ε)` at its N (no doubling), in parallel, and returns the rows
@@ -1428,7 +1430,7 @@ fn saturation_summary(
                 let ratio = t3m / t2m;
                 let slope = previous
                     .filter(|_| width.is_finite())
-                    .map(|(e0, w0)| (width / w0).ln() / (e / e0).ln());
+                    .map(|(e0, w0)| log_slope(e0, w0, e, width));
                 if width.is_finite() {
                     previous = Some((e, width));
                 }
@@ -1537,9 +1539,10 @@ fn inner_drop_summary(
          exponent the scaling t₃ − t₂ ∝ θ₂² predicts. The predicted columns are at the \
          largest N; \"predicted/measured\" sets the measured width beside the prediction at \
          the measured N where this job ran it, else at the largest. \
-         Where the width still moves with N, it is extrapolated to N → ∞ by Aitken's Δ² over \
-         N/16, N/4, N (where the three differ monotonically and geometrically; taken as is \
-         where N/4 to N moves it < 1e-4), and t₃/t₂ and its slope are given from that too.\n\n\
+         Where the width still moves with N, it is extrapolated to N → ∞ over N/16, N/4, N by \
+         the geometric tail that `converge_n` sums (`timescales::analysis::richardson`; none \
+         where the changes do not contract, taken as is where N/4 to N moves it < 1e-4), and \
+         t₃/t₂ and its slope are given from that too.\n\n\
          | case | ε | N | T₂ by M₂ (drop) | T₂ by M₂ (ε-free) | t₃ − t₂ predicted | vs N/4 | t₃ − t₂ measured (N) | predicted/measured (at N) | t₃/t₂ predicted | t₃/t₂ measured | K implied | K measured | slope of t₃/t₂ − 1 | t₃/t₂ at N → ∞ | its slope | 2p − 1/4 | max s at t₃ |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -1570,25 +1573,16 @@ fn inner_drop_summary(
             let width_at = |n: u64| at(e, n).map(|q| num(q, "t3") - num(q, "t2"));
             let quarter = width_at(n_big / 4);
             let ratio = num(r, "ratio");
-            // Aitken's Δ² over N/16, N/4, N.
+            // Extrapolated over N/16, N/4, N as `converge_n` does over N/4, N/2, N.
             let width_limit = match (width_at(n_big / 16), quarter) {
-                (Some(w1), Some(w2)) => {
-                    let (d1, d2) = (w2 - w1, width - w2);
-                    let rho = d2 / d1;
-                    if d2.abs() <= 1e-4 * width.abs() {
-                        width
-                    } else if rho > 0.0 && rho < 1.0 {
-                        width + d2 * rho / (1.0 - rho)
-                    } else {
-                        f64::NAN
-                    }
-                }
+                (Some(_), Some(w2)) if (width - w2).abs() <= 1e-4 * width.abs() => width,
+                (Some(w1), Some(w2)) => richardson(w1, w2, width).1,
                 _ => f64::NAN,
             };
             let ratio_limit = 1.0 + width_limit / num(r, "t2");
             let slope_limit = previous_limit
                 .filter(|_| ratio_limit.is_finite())
-                .map(|(e0, x0)| ((ratio_limit - 1.0) / x0).ln() / (e / e0).ln());
+                .map(|(e0, x0)| log_slope(e0, x0, e, ratio_limit - 1.0));
             previous_limit = Some((e, ratio_limit - 1.0)).filter(|_| ratio_limit.is_finite());
             let m = measured_t2_t3(name, e, &run.drop, &measured).unwrap_or_else(Measured::none);
             let (t2m, t3m) = (m.t2, m.t3);
@@ -1597,7 +1591,7 @@ fn inner_drop_summary(
             let (same_n, n_pred) = at(e, m.n).map_or((r, n_big), |x| (x, m.n));
             let width_same_n = num(same_n, "t3") - num(same_n, "t2");
             let scale = num(rows[i], "dt3_scale");
-            let slope = previous.map(|(e0, x0)| ((ratio - 1.0) / x0).ln() / (e / e0).ln());
+            let slope = previous.map(|(e0, x0)| log_slope(e0, x0, e, ratio - 1.0));
             previous = Some((e, ratio - 1.0));
             let cell = |x: f64, f: &dyn Fn(f64) -> String| {
                 if x.is_finite() { f(x) } else { "—".into() }
@@ -1657,6 +1651,11 @@ fn inner_drop_summary(
 
 type CsvRows = Vec<std::collections::HashMap<String, String>>;
 
+/// The local exponent of `x(ε)` between `(e0, x0)` and `(e, x)`: `ln(x/x0) / ln(e/e0)`.
+fn log_slope(e0: f64, x0: f64, e: f64, x: f64) -> f64 {
+    (x / x0).ln() / (e / e0).ln()
+}
+
 /// The continuum's blow-up time `T*` (Aitken's extrapolation of `T₂(ε)` over the three
 /// smallest ε), `θ₂ = T* − T₂(ε)` and its local exponent `p` (centred slope of ln θ₂ against
 /// ln ε), from `T₂` at decreasing `ε`; `None` with fewer than four ε.
@@ -1672,9 +1671,7 @@ impl BlowupClock {
         if k < 4 {
             return None;
         }
-        let (a, b, c) = (t2[k - 3], t2[k - 2], t2[k - 1]);
-        let ratio = (c - b) / (b - a);
-        let t_star = c + (c - b) * ratio / (1.0 - ratio);
+        let (_, t_star) = richardson(t2[k - 3], t2[k - 2], t2[k - 1]);
         let theta: Vec<f64> = t2.iter().map(|t| t_star - t).collect();
         let p = (0..k)
             .map(|i| {

@@ -79,17 +79,7 @@ impl DropProblem {
         let k = sigma.len().max(phi.len());
         sigma.resize(k, 0.0);
         phi.resize(k, 0.0);
-        for l in [2, 3] {
-            if sigma
-                .get(l)
-                .zip(phi.get(l))
-                .is_none_or(|(s, p)| s * p == 0.0)
-            {
-                return Err(PhaseError::Invalid(format!(
-                    "the drop needs degrees 2 and 3: σ_{l} φ_{l} = 0"
-                )));
-            }
-        }
+        degrees_two_and_three(&sigma, &phi)?;
         Ok(Self {
             epsilon: eps,
             sigma,
@@ -122,9 +112,10 @@ impl DropProblem {
             / 2.0
     }
 
-    /// The plateau level `R_l = ½ Σ_{k>l} φ_k²`.
+    /// The plateau level `R_l = ½ Σ_{k>l} φ_k²` ([`timescales_hermite::plateau_levels`], no
+    /// tail: the risk here has none).
     pub fn plateau(&self, l: usize) -> f64 {
-        self.phi.iter().skip(l + 1).map(|p| p * p).sum::<f64>() / 2.0
+        timescales_hermite::plateau_levels(&self.phi, 0.0)[l]
     }
 
     /// `σ_l M_l / φ_l`: 0 before phase `l`, 1 once it is learnt.
@@ -164,6 +155,23 @@ impl OdeSystem for DropProblem {
     fn rhs(&self, u: &[f64], du: &mut [f64]) {
         ManifoldFlow::new(self.system()).rhs(u, du);
     }
+}
+
+/// [`PhaseError::Invalid`] unless `σ_l φ_l ≠ 0` for `l = 2, 3`: the drop crosses both
+/// midpoints.
+fn degrees_two_and_three(sigma: &[f64], phi: &[f64]) -> Result<(), PhaseError> {
+    for l in [2, 3] {
+        if sigma
+            .get(l)
+            .zip(phi.get(l))
+            .is_none_or(|(s, p)| s * p == 0.0)
+        {
+            return Err(PhaseError::Invalid(format!(
+                "the drop needs degrees 2 and 3: σ_{l} φ_{l} = 0"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The crossings of [`solve_drop`], in the inner time `T` (`t = ε^{1/4} T`); `None` for one
@@ -209,7 +217,8 @@ impl<F: FnMut(f64, &[f64])> Observer for Samples<F> {
 /// midpoints of degree 3) or `T = t_max`, calling `sample` at `T = 0, dt, 2dt, …` on the way.
 ///
 /// # Errors
-/// [`PhaseError::Invalid`] for inconsistent sizes or a non-positive `t_max`, `dt` or `rtol`;
+/// [`PhaseError::Invalid`] for inconsistent sizes, degree 2 or 3 absent, or a non-positive
+/// `t_max`, `dt` or `rtol`;
 /// [`PhaseError::Drop`] when the integration fails (a singular constraint Gram matrix
 /// included: the field is NaN there).
 pub fn solve_drop(
@@ -231,6 +240,7 @@ pub fn solve_drop(
             problem.phi.len()
         )));
     }
+    degrees_two_and_three(&problem.sigma, &problem.phi)?;
     for (name, v) in [("t_max", t_max), ("dt", dt), ("rtol", rtol)] {
         if !(v > 0.0 && v.is_finite()) {
             return Err(PhaseError::Invalid(format!(
@@ -398,5 +408,13 @@ mod tests {
         assert!(e.to_string().contains("weights"), "{e}");
         let e = solve_drop(&p, &[0.1], &[0.1], f64::NAN, 0.1, 1e-8, |_, _| {}).unwrap_err();
         assert!(e.to_string().contains("t_max"), "{e}");
+        // Without degree 3 (fields set by hand, past `new`): an error, not an index panic.
+        let short = DropProblem {
+            sigma: vec![0.0, 0.0, 0.8],
+            phi: vec![0.0, 0.0, 0.5],
+            ..lone(1e-8)
+        };
+        let e = solve_drop(&short, &[0.1], &[0.1], 1.0, 0.1, 1e-8, |_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("degrees 2 and 3"), "{e}");
     }
 }
