@@ -23,7 +23,6 @@ use std::ops::ControlFlow;
 
 use timescales::meanfield::OutputTimes;
 use timescales::ode::{DenseSlowFast, JacobianBlocks, Observer, Rodas4, log_grid};
-use timescales::phases::measured_onsets;
 use timescales::prelude::*;
 
 fn problem(n: usize, eps: f64, method: &str) -> Result<FlowProblem, Box<dyn std::error::Error>> {
@@ -63,11 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut onsets3 = None;
         for method in ["rodas4", "bdf"] {
             let p = problem(n, e, method)?;
-            let levels = p.plateau_levels();
             match simulate(&p) {
                 Ok(run) => {
                     let risk = run.trajectory.column("risk").expect("risk").to_vec();
-                    let on = measured_onsets(&p, &levels, &run.trajectory.t, &risk);
+                    let on = &run.onsets;
                     onsets3 = onsets3.or(on[2]);
                     let st = run.stats;
                     let max_s = run.final_s.iter().fold(0.0f64, |m, s| m.max(s.abs()));

@@ -38,7 +38,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use timescales::analysis::{ConvergeOptions, converge_n, fit_power_law, richardson};
 use timescales::meanfield::FlowProblem;
-use timescales::phases::{PhaseError, direct_risk, dwell_near, measured_onsets};
+use timescales::phases::{PhaseError, direct_run, dwell_near};
 use timescales::prelude::*;
 use timescales::report::{Column, Table, read_table, write_csv};
 
@@ -152,12 +152,48 @@ const CASES: &[Case] = &[
         kappa: -1.0,
     },
     Case {
+        name: "uniform_graded",
+        init: "law = \"uniform\"\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        target: PUBLIC_TARGET,
+        rtol: 1e-8,
+        method: "bdf",
+        kappa: 0.0,
+    },
+    Case {
+        name: "beta0.5_graded",
+        init: "law = \"beta\"\nalpha = 0.5\nbeta = 0.5\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        target: PUBLIC_TARGET,
+        rtol: 1e-8,
+        method: "bdf",
+        kappa: -0.5,
+    },
+    Case {
         name: "uniform_gl_phi3_heavy",
         init: "law = \"uniform\"\nlo = -1.0\nhi = 1.0\nplacement = \"quadrature\"",
         target: "[0.0, 1.0, 0.5, 1.5, 0.0, 0.0]",
         rtol: 1e-8,
         method: "bdf",
         kappa: 0.0,
+    },
+];
+
+/// The graded cases at rtol 1e-10, for the full ODE of `-- graded` only.
+const GRADED_TIGHT: &[Case] = &[
+    Case {
+        name: "uniform_graded_rtol1e-10",
+        init: "law = \"uniform\"\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        target: PUBLIC_TARGET,
+        rtol: 1e-10,
+        method: "bdf",
+        kappa: 0.0,
+    },
+    Case {
+        name: "beta0.5_graded_rtol1e-10",
+        init: "law = \"beta\"\nalpha = 0.5\nbeta = 0.5\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        target: PUBLIC_TARGET,
+        rtol: 1e-10,
+        method: "bdf",
+        kappa: -0.5,
     },
 ];
 
@@ -185,17 +221,15 @@ fn problem(
     Ok(Scenario::from_toml_str(&text, case.name)?.problem)
 }
 
-/// Log-spaced output times of a measuring run, ε/10 … 3: about 170 a decade at ε = 1e-14,
-/// so that the crossings t_l, interpolated between samples, are not limited by the grid
-/// (with 600 samples t₃/t₂ of `normal_trapezoid` at ε = 1e-14, N = 512 read 1.0948, with
-/// 5000 1.0812). Recorded in each row's `samples` column.
+/// Log-spaced output times of a measuring run, ε/10 … 3, for the dwell at R₂ (recorded in
+/// each row's `samples` column). The onsets do not depend on them: they are located on the
+/// integrator's dense output ([`timescales::meanfield::FlowRun::onsets`]). Read off samples,
+/// as until 2026-12-06, they were biased — t₃/t₂ of `normal_trapezoid` at ε = 1e-14, N = 512
+/// read 1.0948 on 600 samples and 1.0812 on 5000; 6000 samples put the width t₃ − t₂ 13 %
+/// wide at ε = 1e-16 (N = 4096), and even 120 000 put it 0.8 % wide at ε = 1e-20 (graded,
+/// N = 1024; 8.2272e-8 against 8.1605e-8 located), where R falls from R₂ within less than
+/// one sample's spacing.
 const SAMPLES: usize = 6000;
-
-/// Output times of the `drop` runs, where `t₃ − t₂` itself is measured: 6000 leave two to
-/// four samples inside a drop 1–2 % of `t₂` wide at ε ≤ 1e-16 and put its width 13 % too
-/// wide there (N = 4096, ε = 1e-16 and 1e-18, against 120 000 samples, whose width moves
-/// by < 1e-5 relative at rtol 1e-10 instead of 1e-8).
-const DROP_SAMPLES: usize = 120_000;
 
 /// What one integration shows of phases 1–3.
 #[derive(Clone, Copy)]
@@ -207,9 +241,13 @@ struct Measure {
 
 fn measure(p: &FlowProblem, samples: usize) -> Result<Measure, PhaseError> {
     let levels = p.plateau_levels();
-    let (t, risk) = direct_risk(p, samples)?;
-    let on = measured_onsets(p, &levels, &t, &risk);
-    let best = dwell_near(&t, &risk, levels[2], 0.05 * (levels[1] - levels[3]));
+    let run = direct_run(p, samples)?;
+    let on = run.onsets;
+    let (t, risk) = (
+        &run.trajectory.t,
+        run.trajectory.column("risk").expect("risk"),
+    );
+    let best = dwell_near(t, risk, levels[2], 0.05 * (levels[1] - levels[3]));
     Ok(Measure {
         onsets: [on[0], on[1], on[2]],
         dwell_r2: best,
@@ -356,17 +394,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|(_, n, _)| only.as_deref().is_none_or(|o| o == n.to_string()))
                 .collect();
             // Atoms: κ = −1.
-            let rows = fixed_rows(&jobs, |_| -1.0, SAMPLES);
+            let rows = fixed_rows(&jobs, |_| -1.0, SAMPLES, |_| 3.0);
             write_csv(&rows.table(), &out.join("phase_separation_fixed_n.csv"))?;
         }
         "edge" => edge(&out, only.as_deref())?,
         "continuum" => continuum(&out, only.as_deref())?,
         "drop" => drop_width(&out)?,
-        "inner-drop" => inner_drop(&out, only.as_deref())?,
+        "inner-drop" => inner_drop(
+            &out,
+            only.as_deref(),
+            &INNER_DROP,
+            "phase_separation_inner_drop.csv",
+        )?,
+        "graded" => graded(&out, only.as_deref())?,
         "summary" => summary(&out)?,
         _ => {
             eprintln!(
-                "usage: phase_separation (converged [--n-max N] | fixed-n | edge | continuum | drop | inner-drop | summary) [--only NAME] [--out DIR]"
+                "usage: phase_separation (converged [--n-max N] | fixed-n | edge | continuum | drop | inner-drop | graded | summary) [--only NAME] [--out DIR]"
             );
             std::process::exit(2);
         }
@@ -725,23 +769,36 @@ fn continuum(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn st
     Ok(())
 }
 
+/// The cases of `-- inner-drop`: the uniform law goes to N = 262 144, so that the
+/// extrapolation in N of its smallest ε has three N past the pre-asymptotic 4096 (Beta's
+/// N = 262 144 would take hours at ε ≤ 1e-20).
+const INNER_DROP: [(&str, &[usize]); 2] = [
+    ("uniform_gl", &[4096, 16384, 65536, 262_144]),
+    ("beta0.5_quantile", &[4096, 16384, 65536]),
+];
+
+/// The cases of `-- graded`: the same laws placed by the rule graded toward their edges
+/// (`placement = "graded"`), whose error does not grow as the carriers close in on the edge.
+const GRADED: [(&str, &[usize]); 2] = [
+    ("uniform_graded", &[1024, 2048, 4096, 8192]),
+    ("beta0.5_graded", &[1024, 2048, 4096, 8192]),
+];
+
 /// The inner problem of the drop ([`timescales::phases::DropProblem`]): the continuum inner
 /// problem of phase 2 with the residuals of degree ≥ 2 fed back at ε and the saturation
 /// `1 − s²` kept, degrees 0 and 1 held by multipliers; integrated through both midpoints
-/// for the uniform law (Gauss–Legendre) and Beta(½, ½) (quantile midpoints) at
-/// N = 4096, 16 384, 65 536 (and 262 144 for the uniform law) and ε = 1e-6 … 1e-24. Writes `phase_separation_inner_drop.csv`:
+/// for each `(case, N)` of `cases` ([`INNER_DROP`], [`GRADED`]) at ε = 1e-6 … 1e-24. Writes
+/// `file`:
 /// `T₂`, `T₃` (inner time) by the moments (`σ_l M_l/φ_l = 1 − 1/√2`) and by the risk (its
 /// plateau midpoints, as the measured onsets), `t₂`, `t₃` and `t₃/t₂` by the risk
 /// (`t = ε^{1/4} T`), the carriers' `A S` at `T₂` and the largest `s` at `T₃`.
-fn inner_drop(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+fn inner_drop(
+    out: &std::path::Path,
+    only: Option<&str>,
+    cases: &[(&str, &[usize])],
+    file: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     use timescales::phases::{DropProblem, phase_two_start, solve_drop};
-    // The uniform law goes to N = 262 144, so that the extrapolation in N of its
-    // smallest ε has three N past the pre-asymptotic 4096 (Beta's N = 262 144 would take
-    // hours at ε ≤ 1e-20).
-    let cases: [(&str, &[usize]); 2] = [
-        ("uniform_gl", &[4096, 16384, 65536, 262_144]),
-        ("beta0.5_quantile", &[4096, 16384, 65536]),
-    ];
     let eps: Vec<f64> = (6..=24).step_by(2).map(|k| 10f64.powi(-k)).collect();
     let starts: Vec<_> = cases
         .iter()
@@ -830,7 +887,7 @@ fn inner_drop(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn s
         Table::new().str("case", rows.0).u64("n", rows.1),
         |t, (k, name)| t.f64(name, rows.2.iter().map(|r| r[k]).collect::<Vec<_>>()),
     );
-    write_csv(&table, &out.join("phase_separation_inner_drop.csv"))?;
+    write_csv(&table, &out.join(file))?;
     Ok(())
 }
 
@@ -848,13 +905,28 @@ fn as_carrier(w: &[f64], a: &[f64], s: &[f64]) -> f64 {
 
 /// Measures each `(case, N, ε)` at its N (no doubling), in parallel, and returns the rows
 /// (`kappa` per case; failures are said on stderr and left out).
-fn fixed_rows(jobs: &[(&Case, usize, f64)], kappa: impl Fn(&Case) -> f64, samples: usize) -> Rows {
+/// The horizon of a run that measures only t₂ and t₃ (`drop`, `graded`): t₃ ≤ 3 ε^{1/4} for
+/// every case, and the phases after it, integrated to t = 3, took minutes at ε ≤ 1e-22.
+fn drop_horizon(eps: f64) -> f64 {
+    (10.0 * eps.powf(0.25)).min(3.0)
+}
+
+fn fixed_rows(
+    jobs: &[(&Case, usize, f64)],
+    kappa: impl Fn(&Case) -> f64,
+    samples: usize,
+    t_end: impl Fn(f64) -> f64 + Sync,
+) -> Rows {
     let opt = |x: Option<f64>| x.unwrap_or(f64::NAN);
     let done: Vec<_> = jobs
         .par_iter()
         .filter_map(|&(case, n, e)| {
             let started = std::time::Instant::now();
             let r = problem(case, n, e)
+                .map(|p| FlowProblem {
+                    t_end: t_end(e),
+                    ..p
+                })
                 .map_err(|x| x.to_string())
                 .and_then(|p| measure(&p, samples).map_err(|x| x.to_string()));
             eprintln!(
@@ -886,10 +958,39 @@ fn fixed_rows(jobs: &[(&Case, usize, f64)], kappa: impl Fn(&Case) -> f64, sample
     rows
 }
 
+/// The placement graded toward the edge: the drop problem of [`GRADED`] into
+/// `phase_separation_graded_drop.csv`, and the full ODE of the same laws at ε = 1e-8 …
+/// 1e-24 into `phase_separation_graded_full.csv`: N = 1024, 2048, 4096 at the cases' rtol
+/// 1e-8, and N = 1024, 2048 at rtol 1e-10 ([`GRADED_TIGHT`]: below ε ≈ 1e-22 the
+/// width at 1e-8 is off by up to 1e-3).
+fn graded(out: &std::path::Path, only: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    inner_drop(out, only, &GRADED, "phase_separation_graded_drop.csv")?;
+    let eps: Vec<f64> = (8..=24).step_by(2).map(|k| 10f64.powi(-k)).collect();
+    let full: [(&str, &[usize]); 4] = [
+        ("uniform_graded", &[1024, 2048, 4096]),
+        ("beta0.5_graded", &[1024, 2048, 4096]),
+        ("uniform_graded_rtol1e-10", &[1024, 2048]),
+        ("beta0.5_graded_rtol1e-10", &[1024, 2048]),
+    ];
+    let jobs: Vec<(&Case, usize, f64)> = full
+        .iter()
+        .filter(|(name, _)| only.is_none_or(|o| name.starts_with(o)))
+        .filter_map(|(name, ns)| {
+            let case = CASES.iter().chain(GRADED_TIGHT).find(|c| c.name == *name)?;
+            Some((case, *ns))
+        })
+        .flat_map(|(case, ns)| ns.iter().map(move |&n| (case, n)))
+        .flat_map(|(case, n)| eps.iter().map(move |&e| (case, n, e)))
+        .collect();
+    let rows = fixed_rows(&jobs, |c| c.kappa, SAMPLES, drop_horizon);
+    write_csv(&rows.table(), &out.join("phase_separation_graded_full.csv"))?;
+    Ok(())
+}
+
 /// The width of the merged drop, `t₃ − t₂`, converged in N itself (the `converged` mode
 /// stops when `t₂` and `t₃` move by < 1 %, which leaves `t₃ − t₂ ≈ 0.02 t₃` unresolved):
 /// the public law on Gauss–Legendre atoms, N = 2048 … 16 384, ε = 1e-8 … 1e-20 every two
-/// decades, each on [`DROP_SAMPLES`] log-spaced output times. Writes
+/// decades. Writes
 /// `phase_separation_drop.csv`.
 fn drop_width(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     let case = CASES
@@ -902,7 +1003,7 @@ fn drop_width(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .flat_map(|&n| eps.iter().map(move |&e| (case, n, e)))
         .collect();
-    let rows = fixed_rows(&jobs, |c| c.kappa, DROP_SAMPLES);
+    let rows = fixed_rows(&jobs, |c| c.kappa, SAMPLES, drop_horizon);
     write_csv(&rows.table(), &out.join("phase_separation_drop.csv"))?;
     Ok(())
 }
@@ -1089,7 +1190,7 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
          files beside it (`converged`: N doubled from 64 until the Richardson error estimate \
          of t₁, t₂, t₃ is ≤ 1 %, BDF; `fixed-n`: Gauss–Legendre atoms, no doubling). Public \
          activation; target φ = h₁ + h₂ + h₃ unless the case says otherwise. t_l: the risk \
-         crosses halfway between R_(l−1) and R_l. dwell: the longest stretch of log time \
+         crosses halfway between R_(l−1) and R_l (located on the integrator's dense output). dwell: the longest stretch of log time \
          (e-folds) with |R − R₂| ≤ 0.05 (R₁ − R₃); a plateau at R₂ is seen when it is ≥ 0.5. \
          κ: edge exponent of the law of a(0) at its growing edge (density ∝ x^κ; atoms −1). \
          Prediction (README, \"Phase 3 with N converged\"): t₃ − t₂ ∝ ε^{1/(2(2−κ))}.\n\n\
@@ -1362,6 +1463,10 @@ fn summary(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         continuum_summary(&run, out, &mut md)?;
         saturation_summary(&run, out, &mut md)?;
         inner_drop_summary(&run, out, &mut md)?;
+        let graded = ["graded_drop", "graded_full", "inner_drop"]
+            .map(|f| read_rows_if_any(&out.join(format!("phase_separation_{f}.csv"))));
+        let [drop, full, old] = graded;
+        graded_summary(&run, [drop?, full?, old?], &mut md)?;
         similarity_summary(&run, out, &mut md)?;
     }
     timescales::report::write_bytes_atomic(&out.join("phase_separation.md"), md.as_bytes())?;
@@ -1507,6 +1612,176 @@ fn saturation_summary(
     md.push_str(&verdicts);
     Ok(())
 }
+
+/// The section of `summary` on the placement graded toward the edge (`-- graded`), from the
+/// rows of `phase_separation_{graded_drop, graded_full, inner_drop}.csv`: the drop
+/// problem's `t₃ − t₂` per N beside the Gauss–Legendre / quantile rule's at its largest N and
+/// its extrapolation to N → ∞, and the full ODE with the graded rule (rtol 1e-8 and 1e-10)
+/// against the drop problem at the same N.
+fn graded_summary(
+    run: &ContinuumRun,
+    [drop, full, old]: [CsvRows; 3],
+    md: &mut String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    if drop.is_empty() {
+        return Ok(());
+    }
+    md.push_str(
+        "\n## The width converged in N: particles graded toward the edge (`-- graded`)\n\n\
+         The carriers of the drop sit ever closer to the growing edge of the law as ε falls, \
+         and a rule whose nodes thin out there (Gauss–Legendre, quantile midpoints: the last \
+         node ~1/N² from the edge) needs N to grow with 1/ε. `placement = \"graded\"` \
+         (`timescales::meanfield::Placement::Graded`) cuts each half of the support into 41 \
+         cells halving toward its edge and an edge cell of 2·10⁻¹³ of the support, with the \
+         same number of Gauss nodes in each and the law's density as weight (Gauss in x^(κ+1) \
+         on the edge cell), so its error does not depend on how close to the edge the \
+         structure lies. Below: the drop problem of the section above with this rule \
+         (ε = 1e-6 … 1e-24, N = 1024 … 8192), beside the Gauss–Legendre / quantile rule at \
+         its largest N and that rule's extrapolation to N → ∞ (section above); and the full \
+         ODE with this rule (BDF, t₂ and t₃ located on its dense output; N = 1024 … 4096 at \
+         rtol 1e-8, N = 1024, 2048 at rtol 1e-10) set beside the drop problem at the same N. \
+         \"Spread over N\": the largest relative difference of any N from the largest.\n\n\
+         | case | ε | t₃ − t₂ (drop, graded, N) | spread over N | t₃/t₂ | slope of t₃/t₂ − 1 | 2p − 1/4 | GL/quantile at its largest N: vs graded | its N → ∞ estimate: vs graded | full ODE t₃ − t₂ (N, rtol) | spread over N | rtol 1e-8 vs 1e-10 | drop/full at N | full ODE t₃/t₂ |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    type ByEpsN = BTreeMap<(i64, u64), Onsets>;
+    let of = |rows: &CsvRows, case: &str| -> ByEpsN {
+        rows.iter()
+            .filter(|r| r.get("case").is_some_and(|c| c == case))
+            .filter(|r| num(r, "t3").is_finite() && num(r, "t2").is_finite())
+            .map(|r| {
+                (
+                    (
+                        (-num(r, "epsilon").log10()).round() as i64,
+                        num(r, "n") as u64,
+                    ),
+                    [num(r, "t2"), num(r, "t3"), num(r, "t3") / num(r, "t2")],
+                )
+            })
+            .collect()
+    };
+    let width = |x: &Onsets| x[1] - x[0];
+    // Per ε: the rows at every N, the largest N last.
+    let by_eps = |m: &ByEpsN, k: i64| -> Vec<(u64, Onsets)> {
+        m.range((k, 0)..=(k, u64::MAX))
+            .map(|(&(_, n), x)| (n, *x))
+            .collect()
+    };
+    let spread = |rows: &[(u64, Onsets)]| -> Option<f64> {
+        let (_, last) = rows.last()?;
+        (rows.len() > 1).then(|| {
+            rows.iter()
+                .map(|(_, x)| (width(x) / width(last) - 1.0).abs())
+                .fold(0.0, f64::max)
+        })
+    };
+    let mut verdicts = String::new();
+    for (name, counterpart) in [
+        ("uniform_graded", "uniform_gl"),
+        ("beta0.5_graded", "beta0.5_quantile"),
+    ] {
+        let tight_name = format!("{name}_rtol1e-10");
+        let (mine, theirs) = (of(&drop, name), of(&old, counterpart));
+        let (loose, tight) = (of(&full, name), of(&full, &tight_name));
+        let clock = run
+            .cases
+            .iter()
+            .find(|(c, _)| c == counterpart)
+            .and_then(|(_, rows)| BlowupClock::at_largest_n(rows));
+        let mut ks: Vec<i64> = mine.keys().map(|&(k, _)| k).collect();
+        ks.dedup();
+        let mut previous: Option<(f64, f64)> = None;
+        let mut last = None;
+        let mut agreement: Vec<(f64, f64)> = Vec::new();
+        for k in ks {
+            let e = 10f64.powi(-k as i32);
+            let rows = by_eps(&mine, k);
+            let Some(&(n, x)) = rows.last() else { continue };
+            let w = width(&x);
+            let slope = previous.map(|(e0, y0)| log_slope(e0, y0, e, x[2] - 1.0));
+            previous = Some((e, x[2] - 1.0));
+            let predicted = clock.as_ref().and_then(|(_, _, eps, _, c)| {
+                eps.iter()
+                    .position(|&f| (f / e - 1.0).abs() < 1e-9)
+                    .map(|i| 2.0 * c.p[i] - 0.25)
+            });
+            let other = by_eps(&theirs, k);
+            let vs_other = other.last().map(|(m, y)| (m, width(y) / w - 1.0));
+            // As the section above: over N/16, N/4, N, taken as is where N/4 to N moves
+            // it < 1e-4.
+            let limit = other.last().and_then(|(m, y)| {
+                let at = |n: u64| other.iter().find(|(q, _)| *q == n).map(|(_, z)| width(z));
+                let (w1, w2, w3) = (at(m / 16)?, at(m / 4)?, width(y));
+                Some(if (w3 - w2).abs() <= 1e-4 * w3.abs() {
+                    w3
+                } else {
+                    richardson(w1, w2, w3).1
+                })
+            });
+            // The full ODE at rtol 1e-10 where it ran, else at 1e-8.
+            let (measured, rtol) = match by_eps(&tight, k) {
+                v if v.is_empty() => (by_eps(&loose, k), "1e-8"),
+                v => (v, "1e-10"),
+            };
+            let loose_rows = by_eps(&loose, k);
+            let vs_rtol = measured.last().and_then(|(m, y)| {
+                let (_, z) = loose_rows.iter().find(|(q, _)| q == m)?;
+                (rtol == "1e-10").then(|| width(z) / width(y) - 1.0)
+            });
+            let at_same_n = measured.last().and_then(|(m, y)| {
+                let same = rows.iter().find(|(q, _)| q == m)?;
+                Some((width(&same.1) / width(y), y[2]))
+            });
+            if let Some((r, _)) = at_same_n {
+                agreement.push((e, r));
+            }
+            let dash = || "—".to_string();
+            writeln!(
+                md,
+                "| {name} | {e:.0e} | {w:.6e} ({n}) | {} | {:.5} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                spread(&rows).map_or_else(dash, |s| format!("{s:.1e}")),
+                x[2],
+                slope.map_or_else(dash, |s| format!("{s:+.3}")),
+                predicted.map_or_else(dash, |s| format!("{s:+.3}")),
+                vs_other.map_or_else(dash, |(m, d)| format!("{:+.2} % ({m})", 100.0 * d)),
+                limit.map_or_else(dash, |l| format!("{:+.2} %", 100.0 * (l / w - 1.0))),
+                measured
+                    .last()
+                    .map_or_else(dash, |(m, y)| format!("{:.6e} ({m}, {rtol})", width(y))),
+                spread(&measured).map_or_else(dash, |s| format!("{s:.1e}")),
+                vs_rtol.map_or_else(dash, |d| format!("{d:+.1e}")),
+                at_same_n.map_or_else(dash, |(r, _)| format!("{r:.6}")),
+                at_same_n.map_or_else(dash, |(_, t)| format!("{t:.5}")),
+            )?;
+            last = Some((e, n, x[2], slope, predicted));
+        }
+        if let Some((e, n, ratio, slope, predicted)) = last {
+            let signed = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:+.3}"));
+            let worst = agreement
+                .iter()
+                .filter(|(e, _)| *e <= 1e-12)
+                .map(|(_, r)| (r - 1.0).abs())
+                .fold(f64::NAN, f64::max);
+            writeln!(
+                verdicts,
+                "- {name}: at ε = {e:.0e}, N = {n}, t₃/t₂ = {ratio:.4}; t₃/t₂ − 1 moves like \
+                 ε^{{{}}} between the two smallest ε (2p − 1/4 = {}); the drop problem gives \
+                 the full ODE's t₃ − t₂ to {:.1e} (largest relative difference at ε ≤ 1e-12).",
+                signed(slope),
+                signed(predicted),
+                worst,
+            )?;
+        }
+    }
+    md.push('\n');
+    md.push_str(&verdicts);
+    Ok(())
+}
+
+/// `t₂`, `t₃`, `t₃/t₂` of one row.
+type Onsets = [f64; 3];
 
 /// The section of `summary` on the inner problem of the drop (`-- inner-drop`): its `t₃/t₂`
 /// and `t₃ − t₂` beside the measured ones, the K it implies, and how `t₃/t₂ − 1` moves

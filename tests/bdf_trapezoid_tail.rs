@@ -14,7 +14,6 @@
 //! `examples/bdf_tail.rs`, is the reference for the late risk).
 
 use timescales::meanfield::{FlowProblem, FlowRun, Method, simulate};
-use timescales::phases::measured_onsets;
 use timescales::scenario::Scenario;
 
 fn problem(method: &str) -> FlowProblem {
@@ -52,11 +51,7 @@ fn bdf_integrates_the_saturated_far_tail_of_the_trapezoid() {
         .iter()
         .fold(0.0f64, |m, v| m.max(*v));
     assert!(max_s > 1.0 - 1e-12, "the tail saturates: max |s| = {max_s}");
-    let onsets = |p: &FlowProblem, r: &FlowRun| {
-        let risk = r.trajectory.column("risk").unwrap();
-        measured_onsets(p, &p.plateau_levels(), &r.trajectory.t, risk)
-    };
-    let (ob, or) = (onsets(&pb, &bdf), onsets(&pr, &rodas));
+    let (ob, or) = (&bdf.onsets, &rodas.onsets);
     for l in 0..3 {
         let (b, r) = (ob[l].expect("onset (BDF)"), or[l].expect("onset (RODAS4)"));
         assert!(

@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 use timescales_ode::{
-    IntegrationError, Method, Observer, Outcome, SolverOptions, SolverStats, Stop, Trajectory,
-    integrate,
+    Direction, Event, IntegrationError, Method, Observer, Outcome, SolverOptions, SolverStats,
+    Stop, Trajectory, integrate,
 };
 
 use crate::{FlowError, InitialLaw, Invariant, Placement, TwoLayerFlow};
@@ -75,6 +75,14 @@ pub struct FlowRun {
     /// trajectory is then partial, the final state and the solver statistics are that
     /// step's).
     pub interrupted_at: Option<f64>,
+    /// The measured onsets `t_l`, `l = 1 … K`: the first time the risk falls through the
+    /// midpoint `(R_{l−1} + R_l)/2` of consecutive plateau levels
+    /// ([`FlowProblem::plateau_levels`]), located as an event on the integrator's dense output
+    /// (to `~1e-14` of `t`, whatever the output times); `None` where the phase does not
+    /// exist (`σ_l φ_l = 0` or `R_{l−1} = R_l`) or the risk does not get there by the end
+    /// (or the interruption).
+    #[serde(default)]
+    pub onsets: Vec<Option<f64>>,
     /// The particles `(a_i, s_i)` at every output time, when asked for
     /// ([`simulate_with_particles`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -373,12 +381,14 @@ fn simulate_recording(
     let mut u0 = vec![0.0; n];
     u0.extend_from_slice(&particles.a);
     let times = problem.output_times();
+    let risk = RiskAt::new(flow.clone());
     let mut watch = Watch::new(
         &flow,
         &u0,
         problem.rtol * error_per_rtol(problem.method),
         problem.atol * error_per_rtol(problem.method),
         progress,
+        &risk,
     );
     if record_particles {
         watch.particles = Some(ParticleStates {
@@ -388,6 +398,32 @@ fn simulate_recording(
             s: Vec::new(),
         });
     }
+    // The onsets: falling events of the risk through the plateau midpoints, on a copy of
+    // the flow (the solver holds the flow itself).
+    let levels = problem.plateau_levels();
+    let midpoints: Vec<Option<f64>> = (1..levels.len())
+        .map(|l| {
+            let (before, after) = (levels[l - 1], levels[l]);
+            let exists = problem
+                .sigma
+                .get(l)
+                .zip(problem.phi.get(l))
+                .is_some_and(|(s, p)| s * p != 0.0);
+            (exists && before > after).then_some(0.5 * (before + after))
+        })
+        .collect();
+    // The events are evaluated one after another at the same (t, u) at the end of each
+    // step, and the invariant check after them: one O(N) pass of the risk serves them all.
+    let mut events: Vec<Event> = midpoints
+        .iter()
+        .flatten()
+        .map(|&level| {
+            let risk = &risk;
+            Event::new(move |t, u: &[f64]| risk.at(t, u) - level)
+                .direction(Direction::Falling)
+                .non_terminal()
+        })
+        .collect();
     let wrap = |source, stats| FlowError::Integration {
         eps: problem.epsilon,
         particles: n,
@@ -403,7 +439,7 @@ fn simulate_recording(
         .method
         .solver(&mut flow, 0.0, &u0, &opts)
         .map_err(|e| wrap(e, SolverStats::default()))?;
-    let outcome = match integrate(&mut *solver, &times, &mut [], &mut watch) {
+    let outcome = match integrate(&mut *solver, &times, &mut events, &mut watch) {
         // The process's interrupt, seen by the driver after `progress` let the step pass (a
         // signal arriving between the two checks): when `progress` stops there now, it is
         // the same stop as if it had seen it first. A caller that does not stop on the
@@ -428,6 +464,17 @@ fn simulate_recording(
         }
         Stop::Completed | Stop::Event(_) => None,
     };
+    // Event k is the k-th existing midpoint; its first root is the onset.
+    let mut event_of = 0..;
+    let onsets = midpoints
+        .iter()
+        .map(|m| {
+            m.and_then(|_| {
+                let k = event_of.next().expect("unbounded");
+                outcome.events.iter().find(|h| h.index == k).map(|h| h.t)
+            })
+        })
+        .collect();
     let (s, a) = solver.state().split_at(n);
     Ok(FlowRun {
         trajectory: watch.trajectory,
@@ -437,6 +484,7 @@ fn simulate_recording(
         notes,
         max_risk_increase: watch.max_increase,
         interrupted_at,
+        onsets,
         particles: watch.particles.take(),
     })
 }
@@ -453,6 +501,34 @@ fn error_per_rtol(method: Method) -> f64 {
     }
 }
 
+/// The risk `R(u)` at `(t, u)`, remembering the last time it was asked for: the events
+/// and the invariant check at the end of a step ask at the same `(t, u)`.
+struct RiskAt {
+    flow: TwoLayerFlow,
+    last: std::cell::Cell<(f64, f64)>,
+}
+
+impl RiskAt {
+    fn new(flow: TwoLayerFlow) -> Self {
+        Self {
+            flow,
+            last: std::cell::Cell::new((f64::NAN, 0.0)),
+        }
+    }
+
+    /// `R(u)`; `u` must be the same at the same `t` (the solver's state at a step's end).
+    fn at(&self, t: f64, u: &[f64]) -> f64 {
+        let (tc, r) = self.last.get();
+        if tc == t {
+            return r;
+        }
+        let (s, a) = u.split_at(self.flow.particles());
+        let r = self.flow.risk_at(s, a);
+        self.last.set((t, r));
+        r
+    }
+}
+
 /// Records the derived columns and checks the invariants after every accepted step.
 struct Watch<'a> {
     flow: TwoLayerFlow,
@@ -465,6 +541,7 @@ struct Watch<'a> {
     violation: Option<(f64, Invariant)>,
     progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
     particles: Option<ParticleStates>,
+    risk: &'a RiskAt,
 }
 
 impl<'a> Watch<'a> {
@@ -476,6 +553,7 @@ impl<'a> Watch<'a> {
         rtol: f64,
         atol: f64,
         progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
+        risk: &'a RiskAt,
     ) -> Self {
         let mut w = Self {
             flow: flow.clone(),
@@ -488,6 +566,7 @@ impl<'a> Watch<'a> {
             violation: None,
             progress,
             particles: None,
+            risk,
         };
         w.risk0 = w.row(u0)[0];
         w.last_risk = w.risk0;
@@ -523,8 +602,8 @@ impl<'a> Watch<'a> {
             ));
             return ControlFlow::Break(());
         }
-        let (s, a) = u.split_at(n);
-        let risk = self.flow.risk_at(s, a);
+        let a = &u[n..];
+        let risk = self.risk.at(t, u);
         let slack = 10.0 * self.rtol * self.last_risk + 1e-12 * self.risk0 + self.error_floor(a);
         self.max_increase = self.max_increase.max(risk - self.last_risk);
         if risk.is_nan() || risk > self.last_risk + slack {

@@ -31,6 +31,18 @@ fn problem(
     }
 }
 
+/// [`problem`] with the activation `exp`, the target `h₁ + h₂ + h₃` and a(0) uniform on
+/// [−1, 1].
+fn public_uniform(eps: f64, times: OutputTimes) -> FlowProblem {
+    problem(
+        exp_sigma(),
+        vec![0.0, 1.0, 1.0, 1.0],
+        InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+        eps,
+        times,
+    )
+}
+
 fn exp_sigma() -> Vec<f64> {
     // σ(x) = exp(x − ½): σ_k = 1/sqrt(k!) (model.md §2).
     vec![1.0, 1.0, 0.5f64.sqrt(), (1.0 / 6.0f64).sqrt()]
@@ -187,13 +199,7 @@ fn explicit_and_implicit_integrators_agree_when_not_stiff() {
 fn error_converges_with_tolerance() {
     // Against a tight run (rtol 1e-12), the error falls as rtol tightens.
     let run_at = |rtol: f64| {
-        let mut p = problem(
-            exp_sigma(),
-            vec![0.0, 1.0, 1.0, 1.0],
-            InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-            1e-4,
-            OutputTimes::LogGrid { samples: 60 },
-        );
+        let mut p = public_uniform(1e-4, OutputTimes::LogGrid { samples: 60 });
         p.rtol = rtol;
         p.atol = rtol * 1e-2;
         simulate(&p)
@@ -217,13 +223,7 @@ fn error_converges_with_tolerance() {
 
 #[test]
 fn an_interrupted_run_returns_what_it_has() {
-    let p = problem(
-        exp_sigma(),
-        vec![0.0, 1.0, 1.0, 1.0],
-        InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-        1e-6,
-        OutputTimes::LogGrid { samples: 100 },
-    );
+    let p = public_uniform(1e-6, OutputTimes::LogGrid { samples: 100 });
     let full = simulate(&p).unwrap();
     assert_eq!(full.interrupted_at, None);
     let run = simulate_with(&p, &mut |t| {
@@ -322,13 +322,7 @@ fn bdf_agrees_with_rodas4_and_converges_with_tolerance() {
     // rtol 1e-6 in 310 steps, 3.3e-7 at 1e-9 in 912 steps: 200–400 × rtol, as for scipy's BDF on
     // the public problem, benches/RESULTS.md).
     let run_at = |rtol: f64, method: Method| {
-        let mut p = problem(
-            exp_sigma(),
-            vec![0.0, 1.0, 1.0, 1.0],
-            InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
-            1e-4,
-            OutputTimes::LogGrid { samples: 60 },
-        );
+        let mut p = public_uniform(1e-4, OutputTimes::LogGrid { samples: 60 });
         p.rtol = rtol;
         p.atol = rtol * 1e-2;
         p.method = method;
@@ -351,4 +345,57 @@ fn bdf_agrees_with_rodas4_and_converges_with_tolerance() {
     assert!(e9 < 2e-6, "{e9:e}");
     // The invariants hold along the way (simulate checks them at every step and output).
     assert!(b9.max_risk_increase <= 1e-12, "{}", b9.max_risk_increase);
+}
+
+#[test]
+fn onsets_are_located_on_the_dense_output_whatever_the_output_times() {
+    // BDF interpolates its outputs, so two runs that differ only in their output times take
+    // the same steps: their onsets, located as events on the dense output, are the same bits.
+    // A crossing read off samples moves with the grid instead; on 20 001 samples between
+    // 0.9 t_l and 1.1 t_l (a spacing of 1e-5 t_l) it agrees with the located one to the
+    // interpolation error of the samples.
+    let run_with = |times: OutputTimes| {
+        let mut p = public_uniform(1e-8, times);
+        p.method = Method::Bdf;
+        p.rtol = 1e-8;
+        p.atol = 1e-10;
+        (simulate(&p).unwrap(), p.plateau_levels())
+    };
+    let (coarse, levels) = run_with(OutputTimes::LogGrid { samples: 8 });
+    let (fine, _) = run_with(OutputTimes::LogGrid { samples: 4000 });
+    assert_eq!(coarse.onsets.len(), 3);
+    assert_eq!(coarse.onsets, fine.onsets);
+    for (l, onset) in coarse.onsets.iter().enumerate() {
+        let t = onset.expect("all three phases are present");
+        let mut times: Vec<f64> = (0..=20_000)
+            .map(|i| t * (0.9 + 0.2 * i as f64 / 20_000.0))
+            .collect();
+        times.push(3.0);
+        let (dense, _) = run_with(OutputTimes::Explicit(times));
+        let (tt, risk) = (
+            &dense.trajectory.t,
+            dense.trajectory.column("risk").unwrap(),
+        );
+        let level = 0.5 * (levels[l] + levels[l + 1]);
+        let i = (1..tt.len())
+            .find(|&i| risk[i - 1] > level && risk[i] <= level)
+            .expect("a crossing in the window");
+        let read =
+            tt[i - 1] + (tt[i] - tt[i - 1]) * (risk[i - 1] - level) / (risk[i - 1] - risk[i]);
+        assert!(
+            ((read - t) / t).abs() < 1e-7,
+            "t_{}: samples {read:e}, located {t:e}",
+            l + 1
+        );
+    }
+    // A phase that does not exist has no onset: φ_2 = 0.
+    let mut p = public_uniform(1e-4, OutputTimes::LogGrid { samples: 8 });
+    p.phi[2] = 0.0;
+    p.method = Method::Bdf;
+    let run = simulate(&p).unwrap();
+    assert!(
+        run.onsets[0].is_some() && run.onsets[1].is_none(),
+        "{:?}",
+        run.onsets
+    );
 }

@@ -2,8 +2,8 @@
 //! phase, and the composite risk curve across all phases against the integrated one.
 
 use serde::{Deserialize, Serialize};
-use timescales_meanfield::{FlowProblem, OutputTimes, simulate};
-use timescales_ode::{Trajectory, log_grid};
+use timescales_meanfield::{FlowProblem, FlowRun, OutputTimes, simulate};
+use timescales_ode::log_grid;
 
 use timescales_analysis::crossing_time;
 use timescales_matching::Composite;
@@ -106,22 +106,16 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
-/// The risk from direct integration of `problem` on a dense log grid of `samples` points from
-/// `ε/10` to `t_end` plus 1000 points around the predicted phase-1 onset (and `t = 0`).
+/// Direct integration of `problem`, recorded on a dense log grid of `samples` points from
+/// `ε/10` to `t_end` plus 1000 points around the predicted phase-1 onset (and `t = 0`). Its
+/// [`FlowRun::onsets`] are the measured onsets: located on the integrator's dense output, so
+/// they do not depend on `samples` (a grid too coarse for a drop put the width of the
+/// merged drop 0.8 % wide at ε = 1e-20 with 120 000 samples: the README's "Phase 3 with N
+/// converged").
 ///
 /// # Errors
 /// [`PhaseError`] when phase 1 does not exist or the integration fails.
-pub fn direct_risk(
-    problem: &FlowProblem,
-    samples: usize,
-) -> Result<(Vec<f64>, Vec<f64>), PhaseError> {
-    let run = direct_run(problem, samples)?;
-    let risk = run.column("risk").expect("risk column").to_vec();
-    Ok((run.t, risk))
-}
-
-/// The whole recorded trajectory of [`direct_risk`]'s integration.
-fn direct_run(problem: &FlowProblem, samples: usize) -> Result<Trajectory, PhaseError> {
+pub fn direct_run(problem: &FlowProblem, samples: usize) -> Result<FlowRun, PhaseError> {
     let early = EarlyPhases::new(problem)?;
     let mut p = problem.clone();
     let (lo, hi) = (problem.epsilon / 10.0, problem.t_end);
@@ -147,12 +141,16 @@ fn direct_run(problem: &FlowProblem, samples: usize) -> Result<Trajectory, Phase
     times.dedup();
     *times.last_mut().expect("non-empty") = hi;
     p.times = OutputTimes::Explicit(times);
-    Ok(simulate(&p).map_err(PhaseError::Flow)?.trajectory)
+    simulate(&p).map_err(PhaseError::Flow)
 }
 
-/// Measured onsets `t_l`, `l = 1..K`: where the risk first crosses `(R_{l−1} + R_l)/2`
-/// downwards (`None` for absent phases and drops not seen before `t_end`).
-pub fn measured_onsets(
+/// Onsets `t_l`, `l = 1..K`, read off a sampled risk: where it first crosses
+/// `(R_{l−1} + R_l)/2` downwards, interpolated linearly in log time between samples (`None`
+/// for absent phases and drops not seen before `t_end`). [`compare`] reads the measured and
+/// the composite onsets this way on the same grid, since the composite exists only there;
+/// the located onsets of a run are [`FlowRun::onsets`], which a sharp drop can put up to a
+/// sample's spacing away from these (0.22 % for `t₂` at N = 8, ε = 1e-9 on `compare`'s grid).
+pub fn sampled_onsets(
     problem: &FlowProblem,
     levels: &[f64],
     t: &[f64],
@@ -171,7 +169,7 @@ pub fn measured_onsets(
         .collect()
 }
 
-/// Integrates `problem` ([`direct_risk`]), runs the predictions (phase-0/1 closed forms, the
+/// Integrates `problem` ([`direct_run`]), runs the predictions (phase-0/1 closed forms, the
 /// chain of plateau flows, the inner problems of phases `l ≥ 2`) and compares them.
 ///
 /// # Errors
@@ -180,14 +178,15 @@ pub fn measured_onsets(
 pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, PhaseError> {
     let early = EarlyPhases::new(problem)?;
     let hi = problem.t_end;
-    let run = direct_run(problem, samples)?;
+    let run = direct_run(problem, samples)?.trajectory;
     let t = run.t.clone();
     let risk = run.column("risk").expect("risk column").to_vec();
     let (max_a, max_s) = (
         run.column("max_abs_a").expect("max_abs_a column"),
         run.column("max_abs_s").expect("max_abs_s column"),
     );
-    let measured_all = measured_onsets(problem, &early.plateau_levels, &t, &risk);
+    // On the grid, as the composite's onsets below.
+    let measured_all = sampled_onsets(problem, &early.plateau_levels, &t, &risk);
 
     let levels = &early.plateau_levels;
     let k = levels.len() - 1;

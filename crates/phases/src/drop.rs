@@ -185,7 +185,7 @@ pub struct DropCrossings {
     pub third: Option<(f64, Vec<f64>)>,
     /// `T_2` and `T_3` by the risk, where `R` falls through the midpoints
     /// `(R_1 + R_2)/2` and `(R_2 + R_3)/2` — the definition of the measured onsets
-    /// (`measured_onsets`). They differ from the moments' where the phases overlap: `r_3`
+    /// ([`timescales_meanfield::FlowRun::onsets`]). They differ from the moments' where the phases overlap: `r_3`
     /// has already fallen at the first, `r_2`, `r_4`, … are not yet zero at the second.
     pub by_risk: [Option<f64>; 2],
     /// The integrator's counters.

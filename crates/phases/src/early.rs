@@ -250,17 +250,13 @@ mod tests {
         }
     }
 
-    /// Measured onset: the risk crosses `R_1 + φ_1²/4`, sampled densely around the prediction.
-    /// The measured phase-1 onset ([`crate::measured_onsets`]) on 3001 log-spaced times in
-    /// `[t_1/3, 3 t_1]` around the prediction.
+    /// The measured phase-1 onset ([`timescales_meanfield::FlowRun::onsets`]: the risk
+    /// crosses `R_1 + φ_1²/4`), integrating to `3 t_1` of the prediction.
     fn measured_onset(p: &FlowProblem, pred: &EarlyPhases) -> f64 {
         let mut p = p.clone();
-        let times = timescales_ode::log_grid(pred.t_onset / 3.0, pred.t_onset * 3.0, 3001).unwrap();
-        p.t_end = times[3000];
-        p.times = OutputTimes::Explicit(times);
-        let run = simulate(&p).unwrap();
-        let risk = run.trajectory.column("risk").unwrap();
-        crate::measured_onsets(&p, &pred.plateau_levels, &run.trajectory.t, risk)[0].unwrap()
+        p.t_end = pred.t_onset * 3.0;
+        p.times = OutputTimes::Explicit(vec![p.t_end]);
+        simulate(&p).unwrap().onsets[0].unwrap()
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub use blowup::{
 };
 pub use comparison::{
     COMPOSITE_ORDER, Comparison, CompositeComparison, OnsetRow, compare, composite_risk,
-    direct_risk, dwell_near, measured_onsets,
+    direct_run, dwell_near, sampled_onsets,
 };
 pub use drop::{DropCrossings, DropProblem, solve_drop};
 pub use early::{EarlyPhases, PhaseError};

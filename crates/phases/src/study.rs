@@ -10,7 +10,7 @@ use timescales_analysis::{
 };
 use timescales_meanfield::FlowProblem;
 
-use crate::{Comparison, EarlyPhases, OnsetRow, PhaseError, compare, direct_risk, measured_onsets};
+use crate::{Comparison, EarlyPhases, OnsetRow, PhaseError, compare, direct_run, sampled_onsets};
 
 /// Options of a [`Study`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -188,8 +188,9 @@ impl Study {
                     ..problem.clone()
                 };
                 EarlyPhases::new(&q)?;
-                let (t, risk) = direct_risk(&q, opts.samples)?;
-                measured_onsets(&q, &levels, &t, &risk)
+                let run = direct_run(&q, opts.samples)?.trajectory;
+                let risk = run.column("risk").expect("risk column");
+                sampled_onsets(&q, &levels, &run.t, risk)
             };
             let present = onsets.iter().flatten().copied().collect();
             by_n.push((n, onsets));

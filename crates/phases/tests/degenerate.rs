@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use timescales_analysis::ConvergeOptions;
 use timescales_meanfield::{FlowProblem, InitialLaw, Method, OutputTimes, Placement, simulate};
 use timescales_phases::sweep::measure_point;
-use timescales_phases::{PhaseError, Study, StudyOptions, direct_risk};
+use timescales_phases::{PhaseError, Study, StudyOptions, direct_run};
 
 fn small(sigma: Vec<f64>, phi: Vec<f64>, law: InitialLaw, particles: usize) -> FlowProblem {
     FlowProblem {
@@ -83,12 +83,12 @@ fn a_horizon_before_the_first_sample_names_run_t_end() {
     let mut p = one_atom();
     p.t_end = 1e-5; // < ε/10
     p.times = OutputTimes::Explicit(vec![1e-5]);
-    let e = direct_risk(&p, 100).unwrap_err();
+    let e = direct_run(&p, 100).unwrap_err();
     assert!(
         matches!(&e, PhaseError::Invalid(m) if m.contains("run.t_end")),
         "{e:?}"
     );
-    let e = direct_risk(&one_atom(), 1).unwrap_err();
+    let e = direct_run(&one_atom(), 1).unwrap_err();
     assert!(
         matches!(&e, PhaseError::Invalid(m) if m.contains("samples")),
         "{e:?}"

@@ -14,7 +14,9 @@
 //! particles = 64
 //! placement = "quadrature"   # Gauss rule (default; "quantile" for beta), "quantile" (equal
 //!                            # weights at quantile midpoints), "trapezoid" (normal law: the
-//!                            # trapezoidal rule out to 12 std), or "random" with `seed`
+//!                            # trapezoidal rule out to 12 std), "graded" (uniform and beta
+//!                            # laws: Gauss cells halving toward each edge, down to 2e-13 of
+//!                            # the support), or "random" with `seed`
 //! [run]
 //! epsilon = 1e-6
 //! t_end = 3.0
@@ -335,7 +337,7 @@ impl Scenario {
             "quadrature"
         };
         let placement = match file.init.placement.as_deref().unwrap_or(default_placement) {
-            p @ ("quadrature" | "quantile" | "trapezoid") => {
+            p @ ("quadrature" | "quantile" | "trapezoid" | "graded") => {
                 if file.init.seed.is_some() {
                     return Err(invalid(
                         "init.seed",
@@ -345,6 +347,7 @@ impl Scenario {
                 match p {
                     "quadrature" => Placement::Quadrature,
                     "quantile" => Placement::Quantile,
+                    "graded" => Placement::Graded,
                     _ => Placement::Trapezoid,
                 }
             }
@@ -355,7 +358,7 @@ impl Scenario {
                 return Err(invalid(
                     "init.placement",
                     format!(
-                        "unknown placement \"{other}\" (expected \"quadrature\", \"quantile\", \"trapezoid\" or \"random\")"
+                        "unknown placement \"{other}\" (expected \"quadrature\", \"quantile\", \"trapezoid\", \"graded\" or \"random\")"
                     ),
                 ));
             }
