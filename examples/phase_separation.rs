@@ -59,6 +59,11 @@ struct Case {
 
 const PUBLIC_TARGET: &str = "[0.0, 1.0, 1.0, 1.0, 0.0, 0.0]";
 
+/// The `[init]` tables of the graded cases (in [`CASES`] and, at rtol 1e-10, [`GRADED_TIGHT`]).
+const UNIFORM_GRADED: &str = "law = \"uniform\"\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"";
+const BETA_HALF_GRADED: &str =
+    "law = \"beta\"\nalpha = 0.5\nbeta = 0.5\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"";
+
 const CASES: &[Case] = &[
     Case {
         name: "uniform_gl",
@@ -153,7 +158,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "uniform_graded",
-        init: "law = \"uniform\"\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        init: UNIFORM_GRADED,
         target: PUBLIC_TARGET,
         rtol: 1e-8,
         method: "bdf",
@@ -161,7 +166,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "beta0.5_graded",
-        init: "law = \"beta\"\nalpha = 0.5\nbeta = 0.5\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        init: BETA_HALF_GRADED,
         target: PUBLIC_TARGET,
         rtol: 1e-8,
         method: "bdf",
@@ -181,7 +186,7 @@ const CASES: &[Case] = &[
 const GRADED_TIGHT: &[Case] = &[
     Case {
         name: "uniform_graded_rtol1e-10",
-        init: "law = \"uniform\"\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        init: UNIFORM_GRADED,
         target: PUBLIC_TARGET,
         rtol: 1e-10,
         method: "bdf",
@@ -189,7 +194,7 @@ const GRADED_TIGHT: &[Case] = &[
     },
     Case {
         name: "beta0.5_graded_rtol1e-10",
-        init: "law = \"beta\"\nalpha = 0.5\nbeta = 0.5\nlo = -1.0\nhi = 1.0\nplacement = \"graded\"",
+        init: BETA_HALF_GRADED,
         target: PUBLIC_TARGET,
         rtol: 1e-10,
         method: "bdf",

@@ -488,25 +488,17 @@ fn graded(n: usize, lo: f64, hi: f64, alpha: f64, beta: f64) -> Result<Particles
         }
         nodes
     };
-    let lower = half(n / 2, alpha, beta);
-    let upper = half(n - n / 2, beta, alpha);
-    let mut a = Vec::with_capacity(n);
-    let mut w = Vec::with_capacity(n);
-    // Ascending: the lower half from its edge inwards (cells in reverse, nodes ascending),
-    // then the upper half from the middle out to hi.
-    let ascending_x = |nodes: &[(f64, f64)]| {
-        let mut v = nodes.to_vec();
-        v.sort_by(|p, q| p.0.total_cmp(&q.0));
-        v
-    };
-    for (x, wi) in ascending_x(&lower) {
-        a.push(lo + width * x);
-        w.push(wi);
-    }
-    for (x, wi) in ascending_x(&upper).into_iter().rev() {
-        a.push(hi - width * x);
-        w.push(wi);
-    }
+    let mut lower = half(n / 2, alpha, beta);
+    let mut upper = half(n - n / 2, beta, alpha);
+    // Ascending in a: the lower half by distance from lo, then the upper half by distance
+    // from hi, falling.
+    lower.sort_by(|p, q| p.0.total_cmp(&q.0));
+    upper.sort_by(|p, q| q.0.total_cmp(&p.0));
+    let (a, w): (Vec<f64>, Vec<f64>) = lower
+        .into_iter()
+        .map(|(x, w)| (lo + width * x, w))
+        .chain(upper.into_iter().map(|(x, w)| (hi - width * x, w)))
+        .unzip();
     let total: f64 = w.iter().sum();
     if !(total.is_finite() && total > 0.0) {
         return Err(FlowError::InvalidParameter {

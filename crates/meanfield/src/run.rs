@@ -280,6 +280,24 @@ impl FlowProblem {
         timescales_hermite::plateau_levels(&self.phi, self.tail_energy)
     }
 
+    /// The level the risk falls through at each onset `t_l`, `l = 1 … K`: the midpoint
+    /// `(R_{l−1} + R_l)/2` of consecutive plateau levels, `None` where phase `l` does not
+    /// exist (`σ_l φ_l = 0` or `R_{l−1} = R_l`).
+    pub fn onset_levels(&self) -> Vec<Option<f64>> {
+        let levels = self.plateau_levels();
+        (1..levels.len())
+            .map(|l| {
+                let (before, after) = (levels[l - 1], levels[l]);
+                let learnt = self
+                    .sigma
+                    .get(l)
+                    .zip(self.phi.get(l))
+                    .is_some_and(|(s, p)| s * p != 0.0);
+                (learnt && before > after).then_some(0.5 * (before + after))
+            })
+            .collect()
+    }
+
     /// Structural facts read off the coefficients (model.md §2, §4): a zero `σ_l φ_l`
     /// removes phase `l`; `φ_1 σ_1 = 0` freezes `s ≡ 0`.
     pub fn notes(&self) -> Vec<String> {
@@ -383,7 +401,6 @@ fn simulate_recording(
     let times = problem.output_times();
     let risk = RiskAt::new(flow.clone());
     let mut watch = Watch::new(
-        &flow,
         &u0,
         problem.rtol * error_per_rtol(problem.method),
         problem.atol * error_per_rtol(problem.method),
@@ -398,20 +415,8 @@ fn simulate_recording(
             s: Vec::new(),
         });
     }
-    // The onsets: falling events of the risk through the plateau midpoints, on a copy of
-    // the flow (the solver holds the flow itself).
-    let levels = problem.plateau_levels();
-    let midpoints: Vec<Option<f64>> = (1..levels.len())
-        .map(|l| {
-            let (before, after) = (levels[l - 1], levels[l]);
-            let exists = problem
-                .sigma
-                .get(l)
-                .zip(problem.phi.get(l))
-                .is_some_and(|(s, p)| s * p != 0.0);
-            (exists && before > after).then_some(0.5 * (before + after))
-        })
-        .collect();
+    // The onsets: falling events of the risk through the plateau midpoints.
+    let midpoints = problem.onset_levels();
     // The events are evaluated one after another at the same (t, u) at the end of each
     // step, and the invariant check after them: one O(N) pass of the risk serves them all.
     let mut events: Vec<Event> = midpoints
@@ -465,13 +470,14 @@ fn simulate_recording(
         Stop::Completed | Stop::Event(_) => None,
     };
     // Event k is the k-th existing midpoint; its first root is the onset.
-    let mut event_of = 0..;
+    let mut k = 0;
     let onsets = midpoints
         .iter()
         .map(|m| {
             m.and_then(|_| {
-                let k = event_of.next().expect("unbounded");
-                outcome.events.iter().find(|h| h.index == k).map(|h| h.t)
+                let hit = outcome.events.iter().find(|h| h.index == k).map(|h| h.t);
+                k += 1;
+                hit
             })
         })
         .collect();
@@ -531,7 +537,6 @@ impl RiskAt {
 
 /// Records the derived columns and checks the invariants after every accepted step.
 struct Watch<'a> {
-    flow: TwoLayerFlow,
     trajectory: Trajectory,
     last_risk: f64,
     risk0: f64,
@@ -547,8 +552,8 @@ struct Watch<'a> {
 impl<'a> Watch<'a> {
     /// `rtol`, `atol` here are the expected errors (the requested tolerances times
     /// [`error_per_rtol`]); the checks allow ten times them.
+    /// The flow is `risk`'s.
     fn new(
-        flow: &TwoLayerFlow,
         u0: &[f64],
         rtol: f64,
         atol: f64,
@@ -556,8 +561,7 @@ impl<'a> Watch<'a> {
         risk: &'a RiskAt,
     ) -> Self {
         let mut w = Self {
-            flow: flow.clone(),
-            trajectory: Trajectory::new(column_names(flow.degree())),
+            trajectory: Trajectory::new(column_names(risk.flow.degree())),
             last_risk: f64::INFINITY,
             risk0: 0.0,
             rtol,
@@ -574,11 +578,11 @@ impl<'a> Watch<'a> {
     }
 
     fn row(&self, u: &[f64]) -> Vec<f64> {
-        let n = self.flow.particles();
+        let n = self.risk.flow.particles();
         let (s, a) = u.split_at(n);
-        let m = self.flow.moments(s, a);
-        let r = self.flow.residuals(&m);
-        let mut row = vec![self.flow.risk(&r)];
+        let m = self.risk.flow.moments(s, a);
+        let r = self.risk.flow.residuals(&m);
+        let mut row = vec![self.risk.flow.risk(&r)];
         row.extend_from_slice(&r);
         row.extend_from_slice(&m);
         row.push(a.iter().fold(0.0, |x: f64, v| x.max(v.abs())));
@@ -587,7 +591,7 @@ impl<'a> Watch<'a> {
     }
 
     fn check(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
-        let n = self.flow.particles();
+        let n = self.risk.flow.particles();
         let s_limit = 1.0 + 10.0 * self.rtol;
         if let Some(i) = u[..n]
             .iter()
@@ -632,6 +636,7 @@ impl Watch<'_> {
         let a_max = a.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         let delta = 10.0 * (self.rtol * a_max + self.atol);
         let sum: f64 = self
+            .risk
             .flow
             .sigma()
             .iter()

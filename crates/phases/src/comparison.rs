@@ -145,27 +145,16 @@ pub fn direct_run(problem: &FlowProblem, samples: usize) -> Result<FlowRun, Phas
 }
 
 /// Onsets `t_l`, `l = 1..K`, read off a sampled risk: where it first crosses
-/// `(R_{l−1} + R_l)/2` downwards, interpolated linearly in log time between samples (`None`
+/// `(R_{l−1} + R_l)/2` ([`FlowProblem::onset_levels`]) downwards, interpolated linearly in log time between samples (`None`
 /// for absent phases and drops not seen before `t_end`). [`compare`] reads the measured and
 /// the composite onsets this way on the same grid, since the composite exists only there;
 /// the located onsets of a run are [`FlowRun::onsets`], which a sharp drop can put up to a
 /// sample's spacing away from these (0.22 % for `t₂` at N = 8, ε = 1e-9 on `compare`'s grid).
-pub fn sampled_onsets(
-    problem: &FlowProblem,
-    levels: &[f64],
-    t: &[f64],
-    risk: &[f64],
-) -> Vec<Option<f64>> {
-    (1..levels.len())
-        .map(|l| {
-            let (before, after) = (levels[l - 1], levels[l]);
-            let exists = problem.sigma[l] * problem.phi[l] != 0.0 && before > after;
-            if exists {
-                crossing_time(t, risk, 0.5 * (before + after))
-            } else {
-                None
-            }
-        })
+pub fn sampled_onsets(problem: &FlowProblem, t: &[f64], risk: &[f64]) -> Vec<Option<f64>> {
+    problem
+        .onset_levels()
+        .into_iter()
+        .map(|level| level.and_then(|level| crossing_time(t, risk, level)))
         .collect()
 }
 
@@ -186,7 +175,7 @@ pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, Phas
         run.column("max_abs_s").expect("max_abs_s column"),
     );
     // On the grid, as the composite's onsets below.
-    let measured_all = sampled_onsets(problem, &early.plateau_levels, &t, &risk);
+    let measured_all = sampled_onsets(problem, &t, &risk);
 
     let levels = &early.plateau_levels;
     let k = levels.len() - 1;
@@ -208,16 +197,17 @@ pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, Phas
         }
     };
     let risk_composite = composite_risk(&layer, plateau.as_ref(), &t)?.values();
-    let exists: Vec<bool> = (0..=k)
-        .map(|l| l >= 1 && problem.sigma[l] * problem.phi[l] != 0.0 && levels[l - 1] > levels[l])
-        .collect();
+    // Phase l exists where it has an onset level (entry l − 1).
+    let onset_levels = problem.onset_levels();
+    let level_of = |l: usize| l.checked_sub(1).and_then(|i| onset_levels[i]);
+    let exists: Vec<bool> = (0..=k).map(|l| level_of(l).is_some()).collect();
     // Composite onsets: where the composite risk crosses each midpoint.
     let composite_onsets: Vec<Option<f64>> = (0..=k)
         .map(|l| {
             if l == 1 {
                 Some(early.t_onset)
-            } else if l >= 2 && exists[l] && plateau.is_some() {
-                crossing_time(&t, &risk_composite, 0.5 * (levels[l - 1] + levels[l]))
+            } else if l >= 2 && plateau.is_some() {
+                level_of(l).and_then(|level| crossing_time(&t, &risk_composite, level))
             } else {
                 None
             }

@@ -166,7 +166,6 @@ impl Study {
     /// As [`compare`]; the integrations at the doubled counts fail the same ways.
     pub fn point(problem: &FlowProblem, opts: &StudyOptions) -> Result<StudyPoint, PhaseError> {
         let comparison = compare(problem, opts.samples)?;
-        let levels = comparison.early.plateau_levels.clone();
         // A discrete law placed by quadrature has one particle per atom: no other N exists.
         let n_max = if problem.particle_count_is_fixed() {
             problem.particles
@@ -190,7 +189,7 @@ impl Study {
                 EarlyPhases::new(&q)?;
                 let run = direct_run(&q, opts.samples)?.trajectory;
                 let risk = run.column("risk").expect("risk column");
-                sampled_onsets(&q, &levels, &run.t, risk)
+                sampled_onsets(&q, &run.t, risk)
             };
             let present = onsets.iter().flatten().copied().collect();
             by_n.push((n, onsets));
