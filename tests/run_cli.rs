@@ -54,6 +54,63 @@ fn a_run_is_one_set_of_files_closed_by_its_manifest() {
     }
 }
 
+/// `run.json`'s onsets are the risk's crossings of the plateau midpoints: each lies between
+/// the two output times of `trajectory.csv` where the sampled risk passes that level (an
+/// independent reading: the samples, not the events), and the summary prints them.
+#[test]
+fn the_manifest_gives_the_onsets_the_trajectory_brackets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let status = bin()
+        .args(["run", "--epsilon", "1e-12", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(stdout.contains("onsets t_l"), "{stdout}");
+    let m = json(&out.join("run.json"));
+    let levels: Vec<f64> = m["scenario"]["plateau_levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let onsets: Vec<Option<f64>> = m["onsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(serde_json::Value::as_f64)
+        .collect();
+    assert_eq!(onsets.len(), levels.len() - 1);
+    // Phases 1, 2, 3 exist and are reached; the target has no degree 4 or 5.
+    let reached: Vec<bool> = onsets.iter().map(Option::is_some).collect();
+    assert_eq!(reached, [true, true, true, false, false]);
+    let onsets: Vec<f64> = onsets.into_iter().flatten().collect();
+    let csv = std::fs::read_to_string(out.join("trajectory.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let risk_col = header.iter().position(|h| *h == "risk").unwrap();
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[risk_col].parse().unwrap())
+        })
+        .collect();
+    for (l, &t_l) in onsets.iter().enumerate() {
+        let mid = 0.5 * (levels[l] + levels[l + 1]);
+        let j = rows.iter().position(|&(_, r)| r < mid).unwrap();
+        assert!(
+            rows[j - 1].0 <= t_l && t_l <= rows[j].0,
+            "t_{} = {t_l} outside the samples' crossing [{}, {}]",
+            l + 1,
+            rows[j - 1].0,
+            rows[j].0
+        );
+    }
+    assert!(onsets.windows(2).all(|w| w[0] < w[1]), "{onsets:?}");
+}
+
 #[test]
 fn a_signal_stops_every_method_at_the_next_step_and_keeps_the_trajectory() {
     let tmp = tempfile::tempdir().unwrap();

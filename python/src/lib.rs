@@ -458,6 +458,7 @@ fn run<'py>(
     d.set_item("max_risk_increase", run.max_risk_increase)?;
     d.set_item("interrupted_at", run.interrupted_at)?;
     d.set_item("interrupted", interrupted || run.interrupted_at.is_some())?;
+    d.set_item("onsets", run.onsets.clone())?;
     d.set_item("scenario", json(py, &scenario)?)?;
     d.set_item("degree", scenario.degree)?;
     Ok(d)

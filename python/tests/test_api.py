@@ -66,6 +66,16 @@ def test_run_equals_the_program_bit_for_bit(root, cli, tmp_path):
         assert np.array_equal(floats(table[name]), r.columns[name]), name
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["stats"]["steps"] == r.stats["steps"]
+    # The onsets located on the dense output, the same in Python as in run.json; each lies
+    # between the two output times where the sampled risk passes its plateau midpoint.
+    assert r.onsets == manifest["onsets"] and len(r.onsets) == 5
+    levels = r.scenario["plateau_levels"]
+    for l, t_l in enumerate(r.onsets, start=1):
+        if t_l is None:
+            assert levels[l - 1] == levels[l]  # φ_4 = φ_5 = 0: no phase
+            continue
+        j = int(np.argmax(r.risk < 0.5 * (levels[l - 1] + levels[l])))
+        assert r.t[j - 1] <= t_l <= r.t[j], (l, t_l)
 
 
 def test_dict_path_and_toml_string_agree(root):

@@ -178,7 +178,11 @@ class Run:
     ``M_k``; ``a`` and ``s`` are ``(n, N)``: every particle at every output time, ``weights``
     its weight ``w_i``. For a ``[system]``, ``columns`` holds each variable and the others are
     empty. ``stats`` has the solver's counters (steps, rejections, right-hand sides,
-    Jacobians, factorizations, wall time).
+    Jacobians, factorizations, wall time). ``onsets`` holds ``t_l``, ``l = 1 … K``: the first
+    time the risk falls through the midpoint ``(R_{l−1} + R_l)/2`` of consecutive plateau
+    levels, located on the integrator's dense output (not read off the output times), and
+    ``None`` for a phase that does not exist or that the run did not reach; empty for a
+    ``[system]``.
     """
 
     t: np.ndarray
@@ -194,6 +198,7 @@ class Run:
     scenario: Optional[Dict[str, Any]]
     interrupted_at: Optional[float] = None
     max_risk_increase: Optional[float] = None
+    onsets: List[Optional[float]] = field(default_factory=list)
 
     @classmethod
     def _from_native(cls, d: Dict[str, Any]) -> "Run":
@@ -232,6 +237,7 @@ class Run:
             scenario=d["scenario"],
             interrupted_at=d["interrupted_at"],
             max_risk_increase=d["max_risk_increase"],
+            onsets=d["onsets"],
         )
 
     def to_polars(self):

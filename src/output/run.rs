@@ -18,6 +18,9 @@ struct RunRecord<'a> {
     max_risk_increase: f64,
     final_risk: f64,
     interrupted_at: Option<f64>,
+    /// `t_l`, `l = 1 … K`: the risk's first fall through `(R_{l−1} + R_l)/2`, located on the
+    /// dense output ([`FlowRun::onsets`]); `null` for an absent or unreached phase.
+    onsets: &'a [Option<f64>],
 }
 
 /// Writes `trajectory.csv`, `trajectory.parquet` (with the `parquet` feature), `risk.svg`
@@ -37,6 +40,7 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
         max_risk_increase: run.max_risk_increase,
         final_risk: *risk.last().unwrap_or(&f64::NAN),
         interrupted_at: run.interrupted_at,
+        onsets: &run.onsets,
     };
     super::write_set(
         out,
@@ -136,6 +140,18 @@ pub fn text(scenario: &Scenario, run: &FlowRun, out: &Path, manifest: &Manifest)
         "plateaus R_l   {} (predicted, l = 0..K)",
         levels.join(", ")
     );
+    let onsets: Vec<String> = run
+        .onsets
+        .iter()
+        .map(|t| t.map_or_else(|| "—".into(), |t| format!("{t:.6e}")))
+        .collect();
+    if !onsets.is_empty() {
+        let _ = writeln!(
+            o,
+            "onsets t_l     {} (l = 1..K: the risk through (R_l−1 + R_l)/2, located)",
+            onsets.join(", ")
+        );
+    }
     for note in &run.notes {
         let _ = writeln!(o, "note          {note}");
     }

@@ -10,7 +10,7 @@ use timescales_matching::Composite;
 
 use crate::{
     EarlyPhases, PhaseError, PhaseOneLayer, PlateauRun, PlateauStart, phase_two_start,
-    plateau_chain, plateau_chain_from, rescaled_start, solve_inner,
+    plateau_chain, plateau_chain_through, rescaled_start, solve_inner,
 };
 
 /// One phase at one ε.
@@ -22,7 +22,8 @@ pub struct OnsetRow {
     pub phase: usize,
     /// Predicted onset. Phase 1: the logistic closed form `t_1`. Phases `l ≥ 2`: where the
     /// composite risk curve (phase-0/1 closed forms joined to the chain of plateau flows)
-    /// crosses `(R_{l−1} + R_l)/2`.
+    /// first falls through `(R_{l−1} + R_l)/2`, located on the chain's dense output
+    /// ([`crate::plateau_chain_through`]).
     pub onset_predicted: Option<f64>,
     /// Inner-problem prediction. Phase 1: the logistic `t_1` again; phase 2: `ε^{1/4} T_2(ε)`,
     /// from the ε-free inner problem started from the end of phase 1, `T_2(ε)` the inner time
@@ -36,7 +37,8 @@ pub struct OnsetRow {
     pub inner_blowup: Option<f64>,
     /// Weight of the particles that carry 90% of the degree-`l` growth at the blow-up.
     pub growing_weight: Option<f64>,
-    /// Measured onset: the risk crosses `(R_{l−1} + R_l)/2` (log-time interpolation).
+    /// Measured onset: the direct run's risk first falls through `(R_{l−1} + R_l)/2`,
+    /// located on the integrator's dense output ([`FlowRun::onsets`]).
     pub onset_measured: Option<f64>,
     /// `R_l`, the plateau after the phase.
     pub plateau_level: f64,
@@ -144,20 +146,6 @@ pub fn direct_run(problem: &FlowProblem, samples: usize) -> Result<FlowRun, Phas
     simulate(&p).map_err(PhaseError::Flow)
 }
 
-/// Onsets `t_l`, `l = 1..K`, read off a sampled risk: where it first crosses
-/// `(R_{l−1} + R_l)/2` ([`FlowProblem::onset_levels`]) downwards, interpolated linearly in log time between samples (`None`
-/// for absent phases and drops not seen before `t_end`). [`compare`] reads the measured and
-/// the composite onsets this way on the same grid, since the composite exists only there;
-/// the located onsets of a run are [`FlowRun::onsets`], which a sharp drop can put up to a
-/// sample's spacing away from these (0.22 % for `t₂` at N = 8, ε = 1e-9 on `compare`'s grid).
-pub fn sampled_onsets(problem: &FlowProblem, t: &[f64], risk: &[f64]) -> Vec<Option<f64>> {
-    problem
-        .onset_levels()
-        .into_iter()
-        .map(|level| level.and_then(|level| crossing_time(t, risk, level)))
-        .collect()
-}
-
 /// Integrates `problem` ([`direct_run`]), runs the predictions (phase-0/1 closed forms, the
 /// chain of plateau flows, the inner problems of phases `l ≥ 2`) and compares them.
 ///
@@ -167,21 +155,33 @@ pub fn sampled_onsets(problem: &FlowProblem, t: &[f64], risk: &[f64]) -> Vec<Opt
 pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, PhaseError> {
     let early = EarlyPhases::new(problem)?;
     let hi = problem.t_end;
-    let run = direct_run(problem, samples)?.trajectory;
+    let direct = direct_run(problem, samples)?;
+    // Located on the integrator's dense output, as the composite's below on its own.
+    let measured_all = direct.onsets;
+    let run = direct.trajectory;
     let t = run.t.clone();
     let risk = run.column("risk").expect("risk column").to_vec();
     let (max_a, max_s) = (
         run.column("max_abs_a").expect("max_abs_a column"),
         run.column("max_abs_s").expect("max_abs_s column"),
     );
-    // On the grid, as the composite's onsets below.
-    let measured_all = sampled_onsets(problem, &t, &risk);
 
     let levels = &early.plateau_levels;
     let k = levels.len() - 1;
     let mut notes = Vec::new();
     let layer = PhaseOneLayer::new(problem)?;
-    let plateau = match plateau_chain_from(problem, &t, PlateauStart::FirstOrder) {
+    // Phase l exists where it has an onset level (entry l − 1).
+    let onset_levels = problem.onset_levels();
+    // The composite is the chain plus the layer less what they share (`composite_risk`): its
+    // onsets of phases l ≥ 2 are the chain's crossings with that shift.
+    let matched = |ti: f64| layer.risk(ti) - layer.risk_exit();
+    let plateau = match plateau_chain_through(
+        problem,
+        &t,
+        PlateauStart::FirstOrder,
+        &onset_levels,
+        &matched,
+    ) {
         Ok(run) => {
             if let Some(f) = &run.failure {
                 notes.push(format!(
@@ -197,20 +197,15 @@ pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, Phas
         }
     };
     let risk_composite = composite_risk(&layer, plateau.as_ref(), &t)?.values();
-    // Phase l exists where it has an onset level (entry l − 1).
-    let onset_levels = problem.onset_levels();
-    let level_of = |l: usize| l.checked_sub(1).and_then(|i| onset_levels[i]);
-    let exists: Vec<bool> = (0..=k).map(|l| level_of(l).is_some()).collect();
-    // Composite onsets: where the composite risk crosses each midpoint.
+    let exists: Vec<bool> = (0..=k)
+        .map(|l| l.checked_sub(1).is_some_and(|i| onset_levels[i].is_some()))
+        .collect();
+    // Composite onsets: phase 1 in closed form, the later ones located on the chain.
     let composite_onsets: Vec<Option<f64>> = (0..=k)
-        .map(|l| {
-            if l == 1 {
-                Some(early.t_onset)
-            } else if l >= 2 && plateau.is_some() {
-                level_of(l).and_then(|level| crossing_time(&t, &risk_composite, level))
-            } else {
-                None
-            }
+        .map(|l| match l {
+            0 => None,
+            1 => Some(early.t_onset),
+            _ => plateau.as_ref().and_then(|run| run.crossings[l - 1]),
         })
         .collect();
     let grid = PlateauGrid {

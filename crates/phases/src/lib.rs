@@ -85,7 +85,7 @@ pub use blowup::{
 };
 pub use comparison::{
     COMPOSITE_ORDER, Comparison, CompositeComparison, OnsetRow, compare, composite_risk,
-    direct_run, dwell_near, sampled_onsets,
+    direct_run, dwell_near,
 };
 pub use drop::{DropCrossings, DropProblem, solve_drop};
 pub use early::{EarlyPhases, PhaseError};
@@ -93,6 +93,6 @@ pub use inner::{InnerPhaseOne, phase_one_scaling, solve_inner_phase_one};
 pub use layer::{LayerTerms, PhaseOneLayer};
 pub use plateau::{
     LEARNT, Learnt, PlateauFlow, PlateauRun, PlateauStart, phase_one_exit, plateau_chain,
-    plateau_chain_from,
+    plateau_chain_from, plateau_chain_through,
 };
 pub use study::{CompositeOrder, OnsetExponents, Study, StudyOptions, StudyPoint};

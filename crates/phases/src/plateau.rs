@@ -432,6 +432,10 @@ pub struct PlateauRun {
     /// The state `u = (s, a)` where the chain ended (the last output time, or the last
     /// switch when no output time followed it).
     pub final_state: Vec<f64>,
+    /// For each level asked of [`plateau_chain_through`], the first time the shifted risk
+    /// falls through it, located on the dense output (`None` if it does not before the chain
+    /// ends); empty for the other entry points.
+    pub crossings: Vec<Option<f64>>,
 }
 
 /// Records risk rows and the largest constraint defect at the output times.
@@ -486,6 +490,26 @@ pub fn plateau_chain_from(
     times: &[f64],
     start: PlateauStart,
 ) -> Result<PlateauRun, PhaseError> {
+    plateau_chain_through(problem, times, start, &[], &|_| 0.0)
+}
+
+/// [`plateau_chain_from`], and the first times `t_j` at which the chain's risk shifted by
+/// `shift`, `R(t) + shift(t)` with `R = ½ Σ_k r_k² + tail`, falls through each of `levels`
+/// ([`PlateauRun::crossings`], `None` entries skipped): roots of that function located as
+/// events on the integrator's dense output, whatever the output `times`. A level the risk
+/// passes at a switch between plateau flows (where the state is projected on the next
+/// plateau) is crossed at the switch. With `shift` the phase-0/1 layer minus its limit,
+/// these are the onsets of the composite ([`crate::composite_risk`]).
+///
+/// # Errors
+/// As [`plateau_chain_from`].
+pub fn plateau_chain_through(
+    problem: &FlowProblem,
+    times: &[f64],
+    start: PlateauStart,
+    levels: &[Option<f64>],
+    shift: &dyn Fn(f64) -> f64,
+) -> Result<PlateauRun, PhaseError> {
     let early = EarlyPhases::new(problem)?;
     let (weights, mut u) = match start {
         PlateauStart::LeadingOrder => phase_one_exit(problem)?,
@@ -515,6 +539,7 @@ pub fn plateau_chain_from(
         max_defect: 0.0,
         failure: None,
         final_state: vec![],
+        crossings: vec![None; levels.len()],
     };
     let mut t = t_start;
     let mut pending: Vec<f64> = times.iter().copied().filter(|&x| x >= t_start).collect();
@@ -529,12 +554,37 @@ pub fn plateau_chain_from(
         let candidates: Vec<usize> = (0..problem.sigma.len())
             .filter(|&k| !flow.learnt.contains(&k) && problem.sigma[k] * problem.phi[k] != 0.0)
             .collect();
+        let tail = problem.tail_energy;
+        let above = |flow: &PlateauFlow, j: usize, t: f64, u: &[f64]| {
+            let r = flow.residuals(u);
+            0.5 * r.iter().map(|x| x * x).sum::<f64>() + tail + shift(t)
+                - levels[j].unwrap_or(f64::NEG_INFINITY)
+        };
+        let unfound: Vec<usize> = (0..levels.len())
+            .filter(|&j| levels[j].is_some() && out.crossings[j].is_none())
+            .collect();
+        // Passed already: at a switch (or at the start).
+        for &j in &unfound {
+            if above(&flow, j, t, &u) < 0.0 {
+                out.crossings[j] = Some(t);
+            }
+        }
+        let unfound: Vec<usize> = unfound
+            .into_iter()
+            .filter(|&j| out.crossings[j].is_none())
+            .collect();
         let mut events: Vec<Event<'_>> = candidates
             .iter()
             .map(|&k| {
                 let f = &flow;
                 Event::new(move |t, u: &[f64]| f.unlearnt(k, t, u)).direction(Direction::Falling)
             })
+            .chain(unfound.iter().map(|&j| {
+                let (f, above) = (&flow, &above);
+                Event::new(move |t, u: &[f64]| above(f, j, t, u))
+                    .direction(Direction::Falling)
+                    .non_terminal()
+            }))
             .collect();
         let mut watch = ChainWatch {
             flow: &flow,
@@ -551,6 +601,16 @@ pub fn plateau_chain_from(
         out.t.extend_from_slice(&watch.t);
         out.risk.extend_from_slice(&watch.risk);
         out.max_defect = out.max_defect.max(watch.max_defect);
+        if let Ok((outcome, _)) = &result {
+            for hit in outcome
+                .events
+                .iter()
+                .filter(|h| h.index >= candidates.len())
+            {
+                let j = unfound[hit.index - candidates.len()];
+                out.crossings[j] = out.crossings[j].or(Some(hit.t));
+            }
+        }
         match result {
             Ok((outcome, state)) => match outcome.stop {
                 Stop::Event(hit) => {
@@ -696,5 +756,57 @@ mod tests {
         assert!(run.max_defect < 1e-6, "{}", run.max_defect);
         assert!(run.failure.is_none(), "{:?}", run.failure);
         assert!(*run.risk.last().unwrap() < 1e-3);
+    }
+
+    /// The chain's crossings are its risk's roots on the dense output: the same (to the
+    /// integrator's tolerance) from 8 or 4000 output times, and where 20 001 samples in a
+    /// window around each put the sampled crossing (an independent reading, linear between
+    /// samples); a shift moves a crossing exactly as a level moved the other way does; a
+    /// level the risk never reaches gives `None`.
+    #[test]
+    fn chain_crossings_are_located_on_the_dense_output() {
+        let p = problem(1e-8);
+        let levels = [Some(0.75), Some(0.25), Some(-1.0)];
+        let grid = |n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| 1e-4 * (3e4f64).powf(i as f64 / (n - 1) as f64))
+                .collect()
+        };
+        let zero = |_: f64| 0.0;
+        let coarse =
+            plateau_chain_through(&p, &grid(8), PlateauStart::FirstOrder, &levels, &zero).unwrap();
+        let fine = plateau_chain_through(&p, &grid(4000), PlateauStart::FirstOrder, &levels, &zero)
+            .unwrap();
+        assert!(coarse.failure.is_none() && fine.failure.is_none());
+        assert_eq!(coarse.crossings[2], None);
+        for (j, level) in levels.iter().take(2).enumerate() {
+            let (a, b) = (coarse.crossings[j].unwrap(), fine.crossings[j].unwrap());
+            assert!((a / b - 1.0).abs() < 1e-7, "level {j}: {a} vs {b}");
+            let window: Vec<f64> = (0..20_001)
+                .map(|i| b * (0.98 + 0.04 * i as f64 / 20_000.0))
+                .collect();
+            let sampled = plateau_chain_from(&p, &window, PlateauStart::FirstOrder).unwrap();
+            let read =
+                timescales_analysis::crossing_time(&sampled.t, &sampled.risk, level.unwrap())
+                    .expect("the window holds the crossing");
+            assert!(
+                (read / b - 1.0).abs() < 1e-7,
+                "level {j}: sampled {read} vs {b}"
+            );
+        }
+        // R + 0.1 through 0.75 is R through 0.65.
+        let shifted = plateau_chain_through(
+            &p,
+            &grid(8),
+            PlateauStart::FirstOrder,
+            &[Some(0.75)],
+            &|_| 0.1,
+        )
+        .unwrap();
+        let lowered =
+            plateau_chain_through(&p, &grid(8), PlateauStart::FirstOrder, &[Some(0.65)], &zero)
+                .unwrap();
+        assert_eq!(shifted.crossings[0], lowered.crossings[0]);
+        assert!(shifted.crossings[0].unwrap() > coarse.crossings[0].unwrap());
     }
 }

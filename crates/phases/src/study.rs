@@ -10,7 +10,7 @@ use timescales_analysis::{
 };
 use timescales_meanfield::FlowProblem;
 
-use crate::{Comparison, EarlyPhases, OnsetRow, PhaseError, compare, direct_run, sampled_onsets};
+use crate::{Comparison, EarlyPhases, OnsetRow, PhaseError, compare, direct_run};
 
 /// Options of a [`Study`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -187,9 +187,7 @@ impl Study {
                     ..problem.clone()
                 };
                 EarlyPhases::new(&q)?;
-                let run = direct_run(&q, opts.samples)?.trajectory;
-                let risk = run.column("risk").expect("risk column");
-                sampled_onsets(&q, &run.t, risk)
+                direct_run(&q, opts.samples)?.onsets
             };
             let present = onsets.iter().flatten().copied().collect();
             by_n.push((n, onsets));
