@@ -3,7 +3,7 @@
 //!
 //! [`integrate`] steps the solver until the last output time, a terminal event, or the
 //! observer's request to stop. Within each accepted step it, in time order: locates the
-//! event roots inside the step; hands the observer every output time before the step's end
+//! event roots inside the step and shows each to [`Observer::root`]; hands the observer every output time before the step's end
 //! (dense output, or the step's end itself for a solver that lands on outputs); calls
 //! [`Observer::accepted_step`]; then the output times equal to the step's end. A terminal
 //! event ends the run at its root, after the output times up to the root. Solver failures
@@ -173,6 +173,9 @@ where
         }
         let t = solver.step()?;
         let roots = watch.roots_in_step(solver, events)?;
+        for hit in &roots {
+            observer.root(hit);
+        }
         let terminal = roots
             .last()
             .filter(|h| events[h.index].is_terminal())
@@ -307,6 +310,37 @@ mod tests {
             assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
             assert!(!out.events[0].rising && out.events[1].rising && out.events[2].rising);
         }
+    }
+
+    /// `u' = u²`, `u(0) = 1`: `u = 1/(1 − t)` passes 2 at `t = ½` and blows up at 1; the
+    /// root is shown to the observer, which keeps it, although the run then fails.
+    #[test]
+    fn the_observer_keeps_the_roots_located_before_a_failure() {
+        struct Blowup;
+        impl crate::OdeSystem for Blowup {
+            fn dim(&self) -> usize {
+                1
+            }
+            fn rhs(&self, u: &[f64], du: &mut [f64]) {
+                du[0] = u[0] * u[0];
+            }
+        }
+        struct Roots(Vec<f64>);
+        impl Observer for Roots {
+            fn observe(&mut self, _t: f64, _u: &[f64]) -> ControlFlow<()> {
+                ControlFlow::Continue(())
+            }
+            fn root(&mut self, hit: &EventHit) {
+                self.0.push(hit.t);
+            }
+        }
+        let mut solver = crate::Dopri5::new(Blowup, 0.0, &[1.0], &opts()).unwrap();
+        let mut ev = [Event::new(|_t, u: &[f64]| u[0] - 2.0).non_terminal()];
+        let mut roots = Roots(vec![]);
+        let result = integrate(&mut solver, &[0.0, 2.0], &mut ev, &mut roots);
+        assert!(result.is_err(), "{result:?}");
+        assert_eq!(roots.0.len(), 1);
+        assert!((roots.0[0] - 0.5).abs() < 1e-9, "{:?}", roots.0);
     }
 
     #[test]

@@ -2,6 +2,8 @@ use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::EventHit;
+
 /// Watches an integration driven by [`integrate`](crate::integrate): every requested output
 /// time, and (optionally) every accepted step. Returning `ControlFlow::Break(())` stops the
 /// run with [`Stop::Observer`](crate::Stop::Observer); the observer keeps its own record of
@@ -13,6 +15,10 @@ pub trait Observer {
     fn accepted_step(&mut self, _t: f64, _u: &[f64]) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
+    /// An event root, as soon as the driver has located it (before the outputs of its
+    /// step): unlike [`Outcome::events`](crate::Outcome::events), a record of it survives a
+    /// later failure of the solver (default: nothing).
+    fn root(&mut self, _hit: &EventHit) {}
 }
 
 /// Recorded output: a time column and named columns of equal length.

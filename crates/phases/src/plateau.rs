@@ -61,7 +61,7 @@ use std::ops::ControlFlow;
 use serde::{Deserialize, Serialize};
 use timescales_meanfield::FlowProblem;
 use timescales_ode::{
-    Direction, Dop853, Event, Observer, OdeSystem, Solver, SolverOptions, Stop, integrate,
+    Direction, Dop853, Event, EventHit, Observer, OdeSystem, Solver, SolverOptions, Stop, integrate,
 };
 use timescales_outer::{ConstrainedSystem, ManifoldFlow};
 
@@ -438,13 +438,16 @@ pub struct PlateauRun {
     pub crossings: Vec<Option<f64>>,
 }
 
-/// Records risk rows and the largest constraint defect at the output times.
+/// Records risk rows and the largest constraint defect at the output times, and the roots
+/// of the events from `first_crossing` on (index, time), kept even if the segment fails.
 struct ChainWatch<'a> {
     flow: &'a PlateauFlow,
     tail: f64,
     t: Vec<f64>,
     risk: Vec<f64>,
     max_defect: f64,
+    first_crossing: usize,
+    crossings: Vec<(usize, f64)>,
 }
 
 impl Observer for ChainWatch<'_> {
@@ -455,6 +458,11 @@ impl Observer for ChainWatch<'_> {
             .push(0.5 * r.iter().map(|x| x * x).sum::<f64>() + self.tail);
         self.max_defect = self.max_defect.max(self.flow.constraint_defect(u));
         ControlFlow::Continue(())
+    }
+    fn root(&mut self, hit: &EventHit) {
+        if let Some(j) = hit.index.checked_sub(self.first_crossing) {
+            self.crossings.push((j, hit.t));
+        }
     }
 }
 
@@ -498,8 +506,9 @@ pub fn plateau_chain_from(
 /// ([`PlateauRun::crossings`], `None` entries skipped): roots of that function located as
 /// events on the integrator's dense output, whatever the output `times`. A level the risk
 /// passes at a switch between plateau flows (where the state is projected on the next
-/// plateau) is crossed at the switch. With `shift` the phase-0/1 layer minus its limit,
-/// these are the onsets of the composite ([`crate::composite_risk`]).
+/// plateau) is crossed at the switch; a crossing located before a failure that ends the
+/// chain early is kept. With `shift` the phase-0/1 layer minus its limit, these are the
+/// onsets of the composite ([`crate::composite_risk`]).
 ///
 /// # Errors
 /// As [`plateau_chain_from`].
@@ -592,6 +601,8 @@ pub fn plateau_chain_through(
             t: vec![],
             risk: vec![],
             max_defect: 0.0,
+            first_crossing: candidates.len(),
+            crossings: vec![],
         };
         let result = Dop853::new(&flow, t, &u, &opts).and_then(|mut solver| {
             let outcome = integrate(&mut solver, &pending, &mut events, &mut watch)?;
@@ -601,15 +612,10 @@ pub fn plateau_chain_through(
         out.t.extend_from_slice(&watch.t);
         out.risk.extend_from_slice(&watch.risk);
         out.max_defect = out.max_defect.max(watch.max_defect);
-        if let Ok((outcome, _)) = &result {
-            for hit in outcome
-                .events
-                .iter()
-                .filter(|h| h.index >= candidates.len())
-            {
-                let j = unfound[hit.index - candidates.len()];
-                out.crossings[j] = out.crossings[j].or(Some(hit.t));
-            }
+        // Also those located before a failure of the segment.
+        for &(i, t) in &watch.crossings {
+            let j = unfound[i];
+            out.crossings[j] = out.crossings[j].or(Some(t));
         }
         match result {
             Ok((outcome, state)) => match outcome.stop {
@@ -808,5 +814,32 @@ mod tests {
                 .unwrap();
         assert_eq!(shifted.crossings[0], lowered.crossings[0]);
         assert!(shifted.crossings[0].unwrap() > coarse.crossings[0].unwrap());
+    }
+
+    /// At ε = 1e-13 (N = 8, rtol 1e-8, the `--eps 1e-9:1e-15:4` point of the README) the
+    /// explicit chain turns stiff and stops at t = 6.3e-3, after the risk has fallen through
+    /// both midpoints: those crossings, located in the segment that failed, are kept.
+    #[test]
+    fn crossings_located_before_a_failure_are_kept() {
+        let mut p = problem(1e-13);
+        (p.rtol, p.atol) = (1e-8, 1e-10);
+        let times: Vec<f64> = (0..600)
+            .map(|i| 1e-14 * (3e14f64).powf(i as f64 / 599.0))
+            .collect();
+        let levels = [Some(0.75), Some(0.25)];
+        let run =
+            plateau_chain_through(&p, &times, PlateauStart::FirstOrder, &levels, &|_| 0.0).unwrap();
+        let end = *run.t.last().unwrap();
+        assert!(
+            run.failure.is_some(),
+            "the chain no longer fails: pick another case"
+        );
+        let (t2, t3) = (run.crossings[0].unwrap(), run.crossings[1].unwrap());
+        assert!(t2 < t3 && t3 < end, "{t2} {t3} {end}");
+        // And they are where the sampled risk puts them, to a grid spacing (2 % of t here).
+        for (t, level) in [(t2, 0.75), (t3, 0.25)] {
+            let read = timescales_analysis::crossing_time(&run.t, &run.risk, level).unwrap();
+            assert!((read / t - 1.0).abs() < 0.03, "{read} vs {t}");
+        }
     }
 }
