@@ -30,8 +30,9 @@
 //! 3 and at the carriers' `A S` ([`continuum`]); `drop`: `t₃ − t₂` converged in N itself
 //! ([`drop_width`]); `summary` sets them side by side, and after `M₂` saturates gives
 //! `t₃ − t₂ = K/(3 σ₃ φ₃ (A S)_c)` and whether the phases separate ([`saturation_summary`])
-//! and why `p` takes its value: the blow-up in similarity variables, with the closure that
-//! gives `p` from the edge exponent κ alone ([`similarity_summary`]).
+//! and why `p` takes its value: the blow-up in similarity variables, with the multiplier's
+//! self-consistency (and the closure it reduces to) that gives `p` from the edge exponent κ
+//! alone ([`similarity_summary`], `timescales::phases::self_consistent_exponents`).
 
 use std::path::PathBuf;
 
@@ -1984,46 +1985,10 @@ impl BlowupClock {
     }
 }
 
-/// The unstable exponent of the blow-up's similarity fixed point when the multiplier of
-/// degree 1 is `μ₁ = λ/θ` (`θ = T* − T`; [`similarity_summary`]): with `u = c₂ θ S`,
-/// `v = c₂ θ A` and `σ = −ln θ` a particle near blow-up follows
-/// `u' = −u + v (λ + 2u)`, `v' = −v + λ u + u²` (μ₀ drops out at this order), whose fixed
-/// point `u = (−3λ + √(λ² + 8))/4`, `v = λ u + u²` has the symmetric Jacobian
-/// `[[−1 + 2v, λ + 2u], [λ + 2u, −1]]` and so the unstable eigenvalue
-/// `λ_u = −1 + v + √(v² + (λ + 2u)²)` (`λ = 0`: `u = 1/√2`, `v = ½`, `λ_u = 1`).
-fn unstable_exponent(lambda: f64) -> f64 {
-    let u = (-3.0 * lambda + (lambda * lambda + 8.0).sqrt()) / 4.0;
-    let v = lambda * u + u * u;
-    -1.0 + v + (v * v + (lambda + 2.0 * u).powi(2)).sqrt()
-}
-
-/// The closure of [`similarity_summary`] for a law with edge exponent `κ < 1`: the `λ ≤ 0`
-/// with `2|λ| = 2 − (κ + 1) λ_u(λ)` (bisection; `λ = 0` at `κ = 1`), and from it `λ_u`,
-/// `q = 3 − (κ + 1) λ_u` and `p = 1/(4q)`.
-fn similarity_prediction(kappa: f64) -> Option<(f64, f64, f64, f64)> {
-    let f = |l: f64| 2.0 * l - (2.0 - (kappa + 1.0) * unstable_exponent(-l));
-    let (mut lo, mut hi) = (0.0, 1.0);
-    if !(kappa > -1.0 && kappa < 1.0) || f(lo) * f(hi) > 0.0 {
-        return None;
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if f(lo) * f(mid) <= 0.0 {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    let lambda = -0.5 * (lo + hi);
-    let lambda_u = unstable_exponent(lambda);
-    let q = 3.0 - (kappa + 1.0) * lambda_u;
-    Some((lambda, lambda_u, q, 1.0 / (4.0 * q)))
-}
-
 /// Why `p`: the continuum inner problem's blow-up read in similarity variables, from
 /// `phase_separation_continuum_inner.csv` at the largest N (README, "Phase 3 with N
 /// converged"). Local exponents against `θ = T* − T` over windows of `θ`, the multiplier's
-/// `λ = μ₁ θ`, and the closure's `p` from κ alone beside the continuum's.
+/// `λ = μ₁ θ`, and the closure's and the self-consistency's `p` from κ alone beside the continuum's.
 fn similarity_summary(
     run: &ContinuumRun,
     out: &std::path::Path,
@@ -2047,8 +2012,16 @@ fn similarity_summary(
          p = 1/(4q). μ₁ = −c₂(⟨S³⟩ + 2⟨A²S⟩ − ⟨S²⟩⟨S⟩)/(Var S + ⟨A²⟩) is set by the layer, \
          whose Var S + ⟨A²⟩ grows like θ^{−(2 − (κ+1)λ_u)}, and by the bulk, which μ₁ = λ/θ \
          drives as S − A ∝ θ^{λ}, so that its Var S grows like θ^{2λ}. **Closure**: the two \
-         balance, 2|λ| = 2 − (κ + 1)λ_u(λ), one equation for λ given κ (assumed, not \
-         derived; checked below). Local exponents against θ (least squares over each window \
+         balance, 2|λ| = 2 − (κ + 1)λ_u(λ), one equation for λ given κ. **Derived** \
+         (`timescales::phases::self_consistent_exponents`): over the layer, μ₁θ = −I_N/I_D, \
+         the integrals of u³ + 2v²u and u² + v² along the branch of the unstable manifold that \
+         runs from the edge fixed point into the origin, weighted by the labels' density \
+         e^{(κ+1)λ_u τ}; I_D converges while (κ + 1)λ_u < 2(1 − |λ|) — the closure is where it \
+         diverges. On the whole interval between the closure's λ_m and 0 the layer alone asks \
+         for a stronger multiplier than λ (−I_N/I_D ≈ −0.5 for κ = 0), so the root of \
+         λ = −I_N/I_D lies just inside λ_m, where the layer's far tail (the labels leaving for \
+         the bulk) makes I_D large: the closure is the self-consistency up to the tail rate \
+         2(1 − |λ|) − (κ + 1)λ_u ≈ 0.01–0.02 left at its root. Local exponents against θ (least squares over each window \
          of the inner solution at its largest N; T* as in the section above) and λ = μ₁θ \
          (its mean there), with the λ_u that this λ gives, to set beside the slope of x½:\n\n\
          | case | κ | θ window | max S (−1) | max A S (−2) | x½ (λ_u) | ⟨A S²⟩ (−q) | Var S + ⟨A²⟩ (2λ) | ⟨S⟩ | λ = μ₁θ | λ_u(λ) |\n\
@@ -2106,39 +2079,81 @@ fn similarity_summary(
                 slope("m2_inner"),
                 slope("spread"),
                 slope("mean_s"),
-                unstable_exponent(lambda),
+                timescales::phases::unstable_exponent(lambda),
             )?;
         }
-        if let Some((lambda, lambda_u, q, p)) = similarity_prediction(case.kappa) {
+        if let Some(m) = timescales::phases::closure_exponents(case.kappa) {
             let p_end = clock.p[clock.p.len() - 1];
             writeln!(
                 lines,
-                "- {name} (κ = {}): the closure gives λ = {lambda:.4}, λ_u = {lambda_u:.4}, \
-                 q = {q:.4}, p = {p:.4} (t₃/t₂ − 1 ∝ ε^{{{:+.4}}}), from κ alone; the continuum's \
+                "- {name} (κ = {}): the closure gives λ = {:.4}, λ_u = {:.4}, \
+                 q = {:.4}, p = {:.4} (t₃/t₂ − 1 ∝ ε^{{{:+.4}}}), from κ alone; the continuum's \
                  p → {p_end:.4} at ε = {:.0e} ({:+.2} %).",
                 case.kappa,
-                2.0 * p - 0.25,
+                m.lambda,
+                m.lambda_u,
+                m.q,
+                m.p,
+                2.0 * m.p - 0.25,
                 eps[eps.len() - 1],
-                100.0 * (p / p_end - 1.0),
+                100.0 * (m.p / p_end - 1.0),
             )?;
+            if let Some(s) = timescales::phases::self_consistent_exponents(case.kappa)? {
+                writeln!(
+                    lines,
+                    "  The self-consistency gives λ = {:.4}, λ_u = {:.4}, q = {:.4}, p = {:.4} \
+                     (t₃/t₂ − 1 ∝ ε^{{{:+.4}}}; {:+.2} % from the continuum's p, {:+.2} % from the \
+                     closure's).",
+                    s.lambda,
+                    s.lambda_u,
+                    s.q,
+                    s.p,
+                    2.0 * s.p - 0.25,
+                    100.0 * (s.p / p_end - 1.0),
+                    100.0 * (s.p / m.p - 1.0),
+                )?;
+            }
         }
     }
     md.push('\n');
     md.push_str(&lines);
     for kappa in [-0.75, -0.25, 0.25, 0.5, 0.75] {
-        if let Some((lambda, lambda_u, _, p)) = similarity_prediction(kappa) {
+        if let (Some(m), Some(s)) = (
+            timescales::phases::closure_exponents(kappa),
+            timescales::phases::self_consistent_exponents(kappa)?,
+        ) {
             write!(
                 md,
-                "{}κ = {kappa}: λ = {lambda:.3}, λ_u = {lambda_u:.3}, p = {p:.4}",
+                "{}κ = {kappa}: λ = {:.3} ({:.3}), λ_u = {:.3} ({:.3}), p = {:.4} ({:.4})",
                 if kappa == -0.75 {
-                    "- The closure at other edge exponents (phases separate iff p < 1/8): "
+                    "- The closure (and the self-consistency) at other edge exponents (phases \
+                     separate iff p < 1/8): "
                 } else {
                     "; "
                 },
+                m.lambda,
+                s.lambda,
+                m.lambda_u,
+                s.lambda_u,
+                m.p,
+                s.p,
             )?;
         }
     }
-    md.push_str("; at κ = 1, λ = 0 and p = 1/4.\n");
+    md.push_str("; at κ = 1, λ = 0 and p = 1/4.");
+    let closure =
+        timescales::phases::separation_threshold(|k| Ok(timescales::phases::closure_exponents(k)))?;
+    let consistent =
+        timescales::phases::separation_threshold(timescales::phases::self_consistent_exponents)?;
+    if let (Some(c), Some(s)) = (closure, consistent) {
+        writeln!(
+            md,
+            " Phases 2 and 3 separate (p < 1/8) for κ < κ* = {c:.3} by the closure, {s:.3} by the \
+             self-consistency."
+        )?;
+    } else {
+        md.push('\n');
+    }
     Ok(())
 }
 

@@ -173,13 +173,19 @@ pub fn compare(problem: &FlowProblem, samples: usize) -> Result<Comparison, Phas
     // Phase l exists where it has an onset level (entry l − 1).
     let onset_levels = problem.onset_levels();
     // The composite is the chain plus the layer less what they share (`composite_risk`): its
-    // onsets of phases l ≥ 2 are the chain's crossings with that shift.
+    // onsets of phases l ≥ 2 are the chain's crossings with that shift (phase 1 ends at the
+    // chain's start: its onset is the closed form).
     let matched = |ti: f64| layer.risk(ti) - layer.risk_exit();
+    let chain_levels: Vec<Option<f64>> = onset_levels
+        .iter()
+        .enumerate()
+        .map(|(i, level)| level.filter(|_| i > 0))
+        .collect();
     let plateau = match plateau_chain_through(
         problem,
         &t,
         PlateauStart::FirstOrder,
-        &onset_levels,
+        &chain_levels,
         &matched,
     ) {
         Ok(run) => {

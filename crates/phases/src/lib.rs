@@ -77,6 +77,7 @@ mod held;
 mod inner;
 mod layer;
 mod plateau;
+mod similarity;
 mod study;
 pub mod sweep;
 
@@ -94,5 +95,9 @@ pub use layer::{LayerTerms, PhaseOneLayer};
 pub use plateau::{
     LEARNT, Learnt, PlateauFlow, PlateauRun, PlateauStart, phase_one_exit, plateau_chain,
     plateau_chain_from, plateau_chain_through,
+};
+pub use similarity::{
+    SimilarityExponents, closure_exponents, layer_integrals, self_consistent_exponents,
+    separation_threshold, unstable_exponent,
 };
 pub use study::{CompositeOrder, OnsetExponents, Study, StudyOptions, StudyPoint};
