@@ -33,7 +33,9 @@
 //! from `λ_m` the layer asks for a stronger multiplier than `λ` (`−I_N/I_D ≈ −0.5` for the
 //! uniform law), and only the divergence of `I_D` brings it back. So the closure that was
 //! assumed, `2|λ| = 2 − (κ + 1)λ_u(λ)`, is the self-consistency up to the small tail rate
-//! `2(1 − |λ|) − (κ + 1)λ_u ≈ 0.01–0.02` left at the root.
+//! `2(1 − |λ|) − (κ + 1)λ_u ≈ 0.01–0.02` left at the root. The same rate is how fast the
+//! bulk's own `Var S ∝ θ^{2λ}` falls behind the layer's as `θ → 0`: the root is the limit,
+//! which `λ = μ₁θ` approaches only logarithmically slowly in θ.
 
 use timescales_ode::{
     Direction, Dop853, Event, Observer, OdeSystem, SolverOptions, Stop, integrate,
