@@ -106,14 +106,28 @@ fn composite_errors<S: SlowFastSystem + ?Sized>(
         .collect()
 }
 
-/// Fitted orders `(leading, first-order)` of the errors `errs[e][v]` over [`EPS`], per
-/// variable.
+/// Errors below this are at the accuracy of the computation itself (the layer's tolerance
+/// 1e-12, the outer solver's and the reference's), not the composite's: a first-order error
+/// of about 2.4e-11 at ε = 1e-4 (c, Michaelis–Menten from (2.22, 0.089)) came out as
+/// 3.9e-11 and bent the fitted order to 1.90 (a CI failure on 2026-12-07).
+const FLOOR: f64 = 1e-10;
+
+/// Fitted orders `(leading, first-order)` of the errors `errs[e][v]` over the [`EPS`] where
+/// they are at least [`FLOOR`], per variable; `NaN` where fewer than two are.
 fn orders(errs: &[Vec<[f64; 2]>]) -> Vec<[f64; 2]> {
     (0..errs[0].len())
         .map(|v| {
             [0, 1].map(|k| {
-                let e: Vec<f64> = errs.iter().map(|row| row[v][k]).collect();
-                fit_power_law(&EPS, &e, 0.95).unwrap().gamma
+                let (eps, e): (Vec<f64>, Vec<f64>) = EPS
+                    .iter()
+                    .zip(errs)
+                    .map(|(&eps, row)| (eps, row[v][k]))
+                    .filter(|&(_, e)| e >= FLOOR)
+                    .unzip();
+                if e.len() < 2 {
+                    return f64::NAN;
+                }
+                fit_power_law(&eps, &e, 0.95).unwrap().gamma
             })
         })
         .collect()
@@ -203,20 +217,26 @@ fn dopri5_michaelis_menten(
 }
 
 /// The fitted orders of the leading and first-order composites of each variable lie in
-/// `LEAD_BAND` and `FIRST_BAND`.
+/// `LEAD_BAND` and `FIRST_BAND` (over the errors above [`FLOOR`]; with fewer than two
+/// above it, the errors at every ε but the largest must be below it).
 fn check_orders(what: &str, names: [&str; 2], errs: &[Vec<[f64; 2]>]) -> Result<(), TestCaseError> {
     let fitted = orders(errs);
     eprintln!("{what}: orders {fitted:?}; errors {errs:?}");
     for (v, name) in names.iter().enumerate() {
-        let [lead, first] = fitted[v];
-        prop_assert!(
-            in_band(lead, LEAD_BAND),
-            "{name}: leading order {lead:.3}; errors {errs:?}"
-        );
-        prop_assert!(
-            in_band(first, FIRST_BAND),
-            "{name}: first order {first:.3}; errors {errs:?}"
-        );
+        for (k, band, which) in [(0, LEAD_BAND, "leading"), (1, FIRST_BAND, "first")] {
+            let order = fitted[v][k];
+            if order.is_nan() {
+                prop_assert!(
+                    errs[1..].iter().all(|row| row[v][k] < FLOOR),
+                    "{name}: {which}-order errors {errs:?}"
+                );
+            } else {
+                prop_assert!(
+                    in_band(order, band),
+                    "{name}: {which} order {order:.3}; errors {errs:?}"
+                );
+            }
+        }
     }
     Ok(())
 }
