@@ -460,6 +460,7 @@ fn simulate_recording(
         return Err(FlowError::InvariantViolated { t, invariant });
     }
     let mut notes = problem.notes();
+    notes.extend(watch.saturation.note());
     let interrupted_at = match outcome.stop {
         Stop::Observer { t } => {
             notes.push(format!(
@@ -547,6 +548,66 @@ struct Watch<'a> {
     progress: &'a mut dyn FnMut(f64) -> ControlFlow<()>,
     particles: Option<ParticleStates>,
     risk: &'a RiskAt,
+    saturation: Saturation,
+}
+
+/// Particles whose overlap reached `|s| = 1` to within rounding ([`Saturation::PINNED`]): from
+/// then on `1 − |s|`, which decides whether and when the particle leaves saturation, is not
+/// resolved in `s` (the flow in `ζ = atanh s` resolves it: `benches/zeta_reference.py`).
+#[derive(Debug, Default)]
+struct Saturation {
+    /// The first [`Saturation::TRACKED`] particles to get there, with the time.
+    pinned: Vec<(usize, f64)>,
+    /// The first of them to leave again (`|s| < 1 − 10⁻⁶`): (particle, pinned at, left at).
+    released: Option<(usize, f64, f64)>,
+}
+
+impl Saturation {
+    /// `1 − |s|` at or below this (8 ulps of 1) is rounding.
+    const PINNED: f64 = 4.0 * f64::EPSILON;
+    const TRACKED: usize = 64;
+
+    /// `i` is at `|s| = 1` to within rounding at `t`.
+    fn pin(&mut self, i: usize, t: f64) {
+        if self.pinned.len() < Self::TRACKED && !self.pinned.iter().any(|p| p.0 == i) {
+            self.pinned.push((i, t));
+        }
+    }
+
+    fn watch_release(&mut self, t: f64, s: &[f64]) {
+        if self.released.is_none()
+            && let Some(&(i, at)) = self.pinned.iter().find(|p| s[p.0].abs() < 1.0 - 1e-6)
+        {
+            self.released = Some((i, at, t));
+        }
+    }
+
+    /// The note a run's reader needs, if any particle got there.
+    fn note(&self) -> Option<String> {
+        let &(i, at) = self.pinned.first()?;
+        let what = match self.released {
+            Some((j, pinned, left)) => format!(
+                " Particle {j} (pinned at t = {pinned:.4e}) left saturation at t = {left:.4e}: \
+                 that time, and the risk from then on, are set by rounding; compare with the \
+                 flow in ζ = atanh s (benches/zeta_reference.py)."
+            ),
+            None => " None of them left saturation here; in exact arithmetic some may, later \
+                     (benches/zeta_reference.py integrates the flow in ζ = atanh s)."
+                .into(),
+        };
+        let count = self.pinned.len();
+        Some(format!(
+            "{count}{} particle(s) reached |s| = 1 to within rounding (1 − |s| ≤ {:.1e}), the \
+             first, particle {i}, at t = {at:.4e}: from then on their distance from 1 is not \
+             resolved in s.{what}",
+            if count == Self::TRACKED {
+                " or more"
+            } else {
+                ""
+            },
+            Self::PINNED
+        ))
+    }
 }
 
 impl<'a> Watch<'a> {
@@ -571,6 +632,7 @@ impl<'a> Watch<'a> {
             progress,
             particles: None,
             risk,
+            saturation: Saturation::default(),
         };
         w.risk0 = w.row(u0)[0];
         w.last_risk = w.risk0;
@@ -593,18 +655,23 @@ impl<'a> Watch<'a> {
     fn check(&mut self, t: f64, u: &[f64]) -> ControlFlow<()> {
         let n = self.risk.flow.particles();
         let s_limit = 1.0 + 10.0 * self.rtol;
-        if let Some(i) = u[..n]
-            .iter()
-            .position(|s| s.abs() > s_limit || !s.is_finite())
-        {
-            self.violation = Some((
-                t,
-                Invariant::OverlapOutOfRange {
-                    particle: i,
-                    s: u[i],
-                },
-            ));
-            return ControlFlow::Break(());
+        self.saturation.watch_release(t, &u[..n]);
+        // One pass: the range of every overlap, and the ones at |s| = 1 to within rounding.
+        for (i, s) in u[..n].iter().enumerate() {
+            let m = s.abs();
+            if m > s_limit || !s.is_finite() {
+                self.violation = Some((
+                    t,
+                    Invariant::OverlapOutOfRange {
+                        particle: i,
+                        s: u[i],
+                    },
+                ));
+                return ControlFlow::Break(());
+            }
+            if 1.0 - m <= Saturation::PINNED {
+                self.saturation.pin(i, t);
+            }
         }
         let a = &u[n..];
         let risk = self.risk.at(t, u);

@@ -399,3 +399,54 @@ fn onsets_are_located_on_the_dense_output_whatever_the_output_times() {
         run.onsets
     );
 }
+
+/// A particle that reaches `|s| = 1` to within rounding is named in the notes, and so is its
+/// later exit, whose time rounding sets. The relu scenario of `data/scenarios/relu_normal.toml`
+/// at ε = 1e-9 (N = 16 Gauss–Hermite atoms): particle 13 (a(0) = 4.69) gets to 1 − s = 1.1e-16
+/// during phase 2 and leaves at t ≈ 1e-2 (README, "Composite risk at its order"; the flow in
+/// ζ = atanh s, `benches/zeta_reference.py`, times it otherwise). The public problem at
+/// ε = 1e-4 and t ≤ 3 keeps every overlap well inside: no note.
+#[test]
+fn saturation_to_rounding_is_named_in_the_notes() {
+    let relu = FlowProblem {
+        // ReLU's Hermite coefficients to degree 4, as the scenario resolves `name = "relu"`.
+        sigma: vec![
+            0.3989422804014327,
+            0.5,
+            0.28209479177387814,
+            0.0,
+            -0.08143375198382,
+        ],
+        phi: vec![0.3, 1.0, 0.8, 0.0, 0.0],
+        law: InitialLaw::Normal {
+            mean: 0.2,
+            std: 1.0,
+        },
+        t_end: 10.0,
+        rtol: 1e-9,
+        atol: 1e-11,
+        ..problem(
+            vec![],
+            vec![],
+            InitialLaw::Uniform { lo: -1.0, hi: 1.0 },
+            1e-9,
+            OutputTimes::LogGrid { samples: 200 },
+        )
+    };
+    let run = simulate(&relu).unwrap();
+    let note = run
+        .notes
+        .iter()
+        .find(|n| n.contains("to within rounding"))
+        .unwrap_or_else(|| panic!("no saturation note in {:?}", run.notes));
+    assert!(
+        note.contains("left saturation") && note.contains("Particle 13 "),
+        "{note}"
+    );
+    let calm = simulate(&public_uniform(1e-4, OutputTimes::LogGrid { samples: 20 })).unwrap();
+    assert!(
+        calm.notes.iter().all(|n| !n.contains("rounding")),
+        "{:?}",
+        calm.notes
+    );
+}
