@@ -108,8 +108,9 @@ fn composite_errors<S: SlowFastSystem + ?Sized>(
 
 /// Errors below this are at the accuracy of the computation itself (the layer's tolerance
 /// 1e-12, the outer solver's and the reference's), not the composite's: a first-order error
-/// of about 2.4e-11 at ε = 1e-4 (c, Michaelis–Menten from (2.22, 0.089)) came out as
-/// 3.9e-11 and bent the fitted order to 1.90 (a CI failure on 2026-12-07).
+/// of 2.45e-7 and 2.45e-9 at ε = 1e-2, 1e-3 (c, Michaelis–Menten from (2.22, 0.089)), so
+/// 2.4e-11 at 1e-4 at order 2, came out as 3.9e-11 there and bent the fitted order to 1.90
+/// (a CI failure on 2026-12-07).
 const FLOOR: f64 = 1e-10;
 
 /// Fitted orders `(leading, first-order)` of the errors `errs[e][v]` over the [`EPS`] where

@@ -466,21 +466,22 @@ fn graded(n: usize, lo: f64, hi: f64, alpha: f64, beta: f64) -> Result<Particles
     let half = |n: usize, e: f64, f: f64| -> Vec<(f64, f64)> {
         let cells = (GRADED_CELLS + 1).min(n);
         let mut nodes = Vec::with_capacity(n);
+        let far = |x: f64| (1.0 - x).powf(f - 1.0);
+        // Every cell holds n / cells or one more nodes: the two rules, computed once.
+        let rules = [gauss_legendre(n / cells), gauss_legendre(n / cells + 1)];
         for c in 0..cells {
-            let m = n / cells + usize::from(c < n % cells);
-            let (x, w) = gauss_legendre(m);
-            let far = |x: f64| (1.0 - x).powf(f - 1.0);
+            let (x, w) = &rules[usize::from(c < n % cells)];
             if c + 1 < cells {
                 // [2^{−c−2}, 2^{−c−1}]: Gauss in x, the density at the node.
                 let (x0, x1) = (0.5f64.powi(c as i32 + 2), 0.5f64.powi(c as i32 + 1));
-                for (t, w) in x.iter().zip(&w) {
+                for (t, w) in x.iter().zip(w) {
                     let x = x0 + (x1 - x0) * 0.5 * (t + 1.0);
                     nodes.push((x, w * 0.5 * (x1 - x0) * x.powf(e - 1.0) * far(x)));
                 }
             } else {
                 // [0, c₁] with u = x^e: ∫ g(x) x^{e−1} dx = (1/e) ∫_0^{c₁^e} g(u^{1/e}) du.
                 let u1 = 0.5f64.powi(c as i32 + 1).powf(e);
-                for (t, w) in x.iter().zip(&w) {
+                for (t, w) in x.iter().zip(w) {
                     let x = (u1 * 0.5 * (t + 1.0)).powf(1.0 / e);
                     nodes.push((x, w * 0.5 * u1 / e * far(x)));
                 }

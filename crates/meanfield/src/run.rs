@@ -471,16 +471,10 @@ fn simulate_recording(
         Stop::Completed | Stop::Event(_) => None,
     };
     // Event k is the k-th existing midpoint; its first root is the onset.
-    let mut k = 0;
+    let mut first_roots = (0..).map(|k| outcome.events.iter().find(|h| h.index == k).map(|h| h.t));
     let onsets = midpoints
         .iter()
-        .map(|m| {
-            m.and_then(|_| {
-                let hit = outcome.events.iter().find(|h| h.index == k).map(|h| h.t);
-                k += 1;
-                hit
-            })
-        })
+        .map(|m| m.and_then(|_| first_roots.next().flatten()))
         .collect();
     let (s, a) = solver.state().split_at(n);
     Ok(FlowRun {

@@ -403,7 +403,7 @@ fn onsets_are_located_on_the_dense_output_whatever_the_output_times() {
 /// A particle that reaches `|s| = 1` to within rounding is named in the notes, and so is its
 /// later exit, whose time rounding sets. The relu scenario of `data/scenarios/relu_normal.toml`
 /// at ε = 1e-9 (N = 16 Gauss–Hermite atoms): particle 13 (a(0) = 4.69) gets to 1 − s = 1.1e-16
-/// during phase 2 and leaves at t ≈ 1e-2 (README, "Composite risk at its order"; the flow in
+/// after phase 2 (t ≈ 4e-3 … 6e-3) and leaves at t ≈ 1e-2 (README, "Composite risk at its order"; the flow in
 /// ζ = atanh s, `benches/zeta_reference.py`, times it otherwise). The public problem at
 /// ε = 1e-4 and t ≤ 3 keeps every overlap well inside: no note.
 #[test]

@@ -564,33 +564,31 @@ pub fn plateau_chain_through(
             .filter(|&k| !flow.learnt.contains(&k) && problem.sigma[k] * problem.phi[k] != 0.0)
             .collect();
         let tail = problem.tail_energy;
-        let above = |flow: &PlateauFlow, j: usize, t: f64, u: &[f64]| {
+        let above = |flow: &PlateauFlow, level: f64, t: f64, u: &[f64]| {
             let r = flow.residuals(u);
-            0.5 * r.iter().map(|x| x * x).sum::<f64>() + tail + shift(t)
-                - levels[j].unwrap_or(f64::NEG_INFINITY)
+            0.5 * r.iter().map(|x| x * x).sum::<f64>() + tail + shift(t) - level
         };
-        let unfound: Vec<usize> = (0..levels.len())
-            .filter(|&j| levels[j].is_some() && out.crossings[j].is_none())
-            .collect();
-        // Passed already: at a switch (or at the start).
-        for &j in &unfound {
-            if above(&flow, j, t, &u) < 0.0 {
-                out.crossings[j] = Some(t);
+        // An event for each level not yet crossed; one the risk is below already (passed at
+        // a switch, or at the start) is crossed at t.
+        let mut unfound: Vec<(usize, f64)> = Vec::new();
+        for (j, level) in levels.iter().enumerate() {
+            match (*level, out.crossings[j]) {
+                (Some(level), None) if above(&flow, level, t, &u) < 0.0 => {
+                    out.crossings[j] = Some(t);
+                }
+                (Some(level), None) => unfound.push((j, level)),
+                _ => {}
             }
         }
-        let unfound: Vec<usize> = unfound
-            .into_iter()
-            .filter(|&j| out.crossings[j].is_none())
-            .collect();
         let mut events: Vec<Event<'_>> = candidates
             .iter()
             .map(|&k| {
                 let f = &flow;
                 Event::new(move |t, u: &[f64]| f.unlearnt(k, t, u)).direction(Direction::Falling)
             })
-            .chain(unfound.iter().map(|&j| {
+            .chain(unfound.iter().map(|&(_, level)| {
                 let (f, above) = (&flow, &above);
-                Event::new(move |t, u: &[f64]| above(f, j, t, u))
+                Event::new(move |t, u: &[f64]| above(f, level, t, u))
                     .direction(Direction::Falling)
                     .non_terminal()
             }))
@@ -614,7 +612,7 @@ pub fn plateau_chain_through(
         out.max_defect = out.max_defect.max(watch.max_defect);
         // Also those located before a failure of the segment.
         for &(i, t) in &watch.crossings {
-            let j = unfound[i];
+            let (j, _) = unfound[i];
             out.crossings[j] = out.crossings[j].or(Some(t));
         }
         match result {
