@@ -466,6 +466,10 @@ fn graded(n: usize, lo: f64, hi: f64, alpha: f64, beta: f64) -> Result<Particles
     let half = |n: usize, e: f64, f: f64| -> Vec<(f64, f64)> {
         let cells = (GRADED_CELLS + 1).min(n);
         let mut nodes = Vec::with_capacity(n);
+        if cells == 0 {
+            // N = 1: the lower half is empty.
+            return nodes;
+        }
         let far = |x: f64| (1.0 - x).powf(f - 1.0);
         // Every cell holds n / cells or one more nodes: the two rules, computed once.
         let rules = [gauss_legendre(n / cells), gauss_legendre(n / cells + 1)];
@@ -636,6 +640,13 @@ mod tests {
         }
         assert!(b.a.windows(2).all(|w| w[0] <= w[1]) && b.a[0] >= -1.0 && b.a[4095] <= 1.0);
         assert!(b.a[..2048].windows(2).filter(|w| w[0] == w[1]).count() < 8);
+        // The smallest N: one half may be empty (a division by zero once, caught by the
+        // property test in CI).
+        for n in [1, 2, 3] {
+            let p = uniform.particles(n, Placement::Graded).unwrap();
+            assert_eq!(p.a.len(), n);
+            assert!((p.weights.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        }
         // Only bounded laws are graded.
         let normal = InitialLaw::Normal {
             mean: 0.0,
