@@ -116,6 +116,14 @@ fn block_inverse(
 /// ([`block_inverse`], from the Jacobian state `s, a` with its coefficients `cj` at the
 /// shift `c`; stored into `store_to` (`D⁻¹` entries, then `f`) if given, see [`Blocks`]),
 /// accumulated into `acc` (`4 (2L − 1)` entries, sum-major).
+///
+/// The `4 (2L − 1)` lane accumulators (44 at `L = 6`) do not fit in the vector registers, so
+/// the chunk is taken in sub-blocks of [`SUB_BLOCKS`] blocks: a first loop computes each
+/// block's four terms (`w a f1, w a f3, w f2, w f4`) into a small buffer, then the power
+/// sums are accumulated [`POWER_GROUP`] powers at a time, those accumulators held in
+/// registers over the sub-block. Every accumulator still receives the blocks in order, and
+/// each block's `s^m` is the same chain of products, so the sums are the same bits as
+/// accumulating all powers block by block ([`add_powers`]).
 /// Returns the first particle whose block is singular.
 #[inline(never)]
 pub(super) fn factor_kernel<L: Len>(
@@ -131,35 +139,111 @@ pub(super) fn factor_kernel<L: Len>(
     let mut singular = None;
     let inverse = (cj, f64x4::splat(c), f64x4::splat(inv_eps));
     with_lane_acc(4 * powers, |lanes| {
-        let (la, rest) = lanes.split_at_mut(powers);
-        let (lb, rest) = rest.split_at_mut(powers);
-        let (lc, le) = rest.split_at_mut(powers);
-        for_blocks!(s.len(), |i, v| {
-            let (wi, si, ai) = (load(w, i, v), load(s, i, v), load(a, i, v));
-            let BlockInverse { det, e, f } = block_inverse(inverse, si, ai, v);
-            if let Some(out) = store_to.as_mut() {
-                for (x, value) in out.iter_mut().zip(e.into_iter().chain(f)) {
-                    store(x, i, v, value);
+        let mut terms = [[f64x4::ZERO; 4]; SUB_BLOCKS];
+        let mut svals = [f64x4::ZERO; SUB_BLOCKS];
+        let mut pows = [f64x4::ONE; SUB_BLOCKS];
+        let n = s.len();
+        let mut base = 0;
+        while base < n {
+            let end = n.min(base + SUB_BLOCKS * LANES);
+            let mut count = 0;
+            for_blocks!(end - base, |ii, v| {
+                let i = base + ii;
+                let (wi, si, ai) = (load(w, i, v), load(s, i, v), load(a, i, v));
+                let BlockInverse { det, e, f } = block_inverse(inverse, si, ai, v);
+                if let Some(out) = store_to.as_mut() {
+                    for (x, value) in out.iter_mut().zip(e.into_iter().chain(f)) {
+                        store(x, i, v, value);
+                    }
                 }
-            }
-            let [g1, g2, g3, g4] = f;
-            let det_ok = det.is_finite() & !det.simd_eq(f64x4::ZERO);
-            if !det_ok.all() {
-                let bad = det_ok.to_bitmask();
-                if let Some(l) = (0..v).find(|&l| bad & (1 << l) == 0) {
-                    singular.get_or_insert(start + i + l);
+                let [g1, g2, g3, g4] = f;
+                let det_ok = det.is_finite() & !det.simd_eq(f64x4::ZERO);
+                if !det_ok.all() {
+                    let bad = det_ok.to_bitmask();
+                    if let Some(l) = (0..v).find(|&l| bad & (1 << l) == 0) {
+                        singular.get_or_insert(start + i + l);
+                    }
                 }
-            }
-            let wa = wi * ai;
-            add_powers(
-                [&mut *la, &mut *lb, &mut *lc, &mut *le],
-                [wa * g1, wa * g3, wi * g2, wi * g4],
-                si,
+                let wa = wi * ai;
+                terms[count] = [wa * g1, wa * g3, wi * g2, wi * g4];
+                svals[count] = si;
+                count += 1;
+            });
+            power_sums(
+                lanes,
+                powers,
+                &terms[..count],
+                &svals[..count],
+                &mut pows[..count],
             );
-        });
+            base = end;
+        }
         reduce_lanes(lanes, &mut acc[..4 * powers]);
     });
     singular
+}
+
+/// Blocks of particles per sub-block of the power sums of [`factor_kernel`] (their terms
+/// stay in L1).
+const SUB_BLOCKS: usize = 32;
+/// Powers accumulated per sweep over a sub-block: `J G` accumulators in registers.
+const POWER_GROUP: usize = 2;
+
+/// `acc[j][m] += t_j s^m` (`acc` sum-major, `powers` per sum) over one sub-block, block by
+/// block, [`POWER_GROUP`] powers per sweep so that their accumulators stay in registers:
+/// the sums of [`add_powers`] (the same products `s^m`, each accumulator receiving the
+/// blocks in order), the same bits. `pows` is scratch of the sub-block's length.
+#[inline(always)]
+fn power_sums<const J: usize>(
+    acc: &mut [Lanes],
+    powers: usize,
+    terms: &[[Lanes; J]],
+    svals: &[Lanes],
+    pows: &mut [Lanes],
+) {
+    pows.fill(f64x4::ONE);
+    let mut m = 0;
+    while m + POWER_GROUP <= powers {
+        power_group::<J, POWER_GROUP>(acc, powers, m, terms, svals, pows);
+        m += POWER_GROUP;
+    }
+    while m < powers {
+        power_group::<J, 1>(acc, powers, m, terms, svals, pows);
+        m += 1;
+    }
+}
+
+/// Powers `m0..m0 + G` of [`power_sums`]: `pows` holds each block's `s^{m0}` on entry and
+/// `s^{m0 + G}` on return.
+#[inline(always)]
+fn power_group<const J: usize, const G: usize>(
+    acc: &mut [Lanes],
+    powers: usize,
+    m0: usize,
+    terms: &[[Lanes; J]],
+    svals: &[Lanes],
+    pows: &mut [Lanes],
+) {
+    // local[g][j]: the accumulator of sum j, power m0 + g.
+    let mut local = [[f64x4::ZERO; J]; G];
+    for (g, row) in local.iter_mut().enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = acc[j * powers + m0 + g];
+        }
+    }
+    for ((t, &si), p) in terms.iter().zip(svals).zip(pows.iter_mut()) {
+        for row in &mut local {
+            for (x, &tj) in row.iter_mut().zip(t) {
+                *x = fma(tj, *p, *x);
+            }
+            *p *= si;
+        }
+    }
+    for (g, row) in local.iter().enumerate() {
+        for (j, &x) in row.iter().enumerate() {
+            acc[j * powers + m0 + g] = x;
+        }
+    }
 }
 
 /// Where a chunk's solve kernels take `D_i⁻¹` and `f_i` from: recomputed from the Jacobian
@@ -370,4 +454,60 @@ pub(super) fn newton_update_kernel<L: Len, const STORED: bool>(
     });
     let a = acc.to_array();
     (a[0] + a[1]) + (a[2] + a[3])
+}
+
+#[cfg(test)]
+mod power_sum_tests {
+    use super::*;
+
+    /// Terms and overlaps of `blocks` lane-blocks, deterministic and of mixed sign.
+    fn sample<const J: usize>(blocks: usize) -> (Vec<[Lanes; J]>, Vec<Lanes>) {
+        let x = |k: usize| ((k as f64) * 0.618_034).sin();
+        let terms = (0..blocks)
+            .map(|b| {
+                std::array::from_fn(|j| {
+                    f64x4::new(std::array::from_fn(|l| x(97 * b + 13 * j + l) * 1e3))
+                })
+            })
+            .collect();
+        let svals = (0..blocks)
+            .map(|b| f64x4::new(std::array::from_fn(|l| 0.99 * x(7 * b + l + 5))))
+            .collect();
+        (terms, svals)
+    }
+
+    /// The sub-blocked, grouped sums against `add_powers` block by block: the same bits, for
+    /// several sub-blocks with a short last one and power counts with and without a
+    /// remainder group.
+    fn same_bits<const J: usize>(powers: usize) {
+        let blocks = 2 * SUB_BLOCKS + 5;
+        let (terms, svals) = sample::<J>(blocks);
+        let mut plain = vec![f64x4::ZERO; J * powers];
+        for (t, &s) in terms.iter().zip(&svals) {
+            let acc: [&mut [Lanes]; J] = {
+                let mut rows = plain.chunks_mut(powers);
+                std::array::from_fn(|_| rows.next().expect("J rows"))
+            };
+            add_powers(acc, *t, s);
+        }
+        let mut grouped = vec![f64x4::ZERO; J * powers];
+        let mut pows = [f64x4::ONE; SUB_BLOCKS];
+        for (t, s) in terms.chunks(SUB_BLOCKS).zip(svals.chunks(SUB_BLOCKS)) {
+            power_sums(&mut grouped, powers, t, s, &mut pows[..t.len()]);
+        }
+        let bits = |v: &[Lanes]| -> Vec<u64> {
+            v.iter()
+                .flat_map(|x| x.to_array().map(f64::to_bits))
+                .collect()
+        };
+        assert_eq!(bits(&plain), bits(&grouped), "J = {J}, {powers} powers");
+    }
+
+    #[test]
+    fn grouped_power_sums_are_the_bits_of_add_powers() {
+        same_bits::<4>(11);
+        same_bits::<4>(10);
+        same_bits::<2>(6);
+        same_bits::<1>(1);
+    }
 }
