@@ -24,7 +24,9 @@
 //! | factor (`factor_kernel`: Horner of `P', P''` 18 + 6, `B_i` 9, `D_i⁻¹` and `f` 15 and a division, `w a` and 4 terms 5, 4 × 11 power sums 44 + 11) | 62 | 46 (+ 1 division) | **170** |
 //!
 //! The summary printed to stderr gives each kernel's GFLOP/s, the fraction of the measured
-//! FMA peak, and ns per particle. A kernel made only of FMAs could reach 100 %; these mix
+//! FMA peak, and ns per particle, from the best sample of each: the fastest per-call mean of
+//! a criterion batch for the peak and the factorization, the fastest single call for the
+//! Newton correction (each call needs an untimed reset of its iterate). A kernel made only of FMAs could reach 100 %; these mix
 //! in multiplications and additions, one flop per lane-op instead of two: if every op
 //! issued at the FMA rate their ceiling would be 137 / (2 · 89) = 77 % (Newton correction,
 //! 89 ops) and 170 / (2 · 108) = 79 % (factor, 108 ops) of the FMA peak (higher where
@@ -37,7 +39,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use timescales::meanfield::TwoLayerFlow;
+use timescales::meanfield::{FlowProblem, TwoLayerFlow};
 use timescales::ode::{Linearization, NewtonCorrection};
 use wide::f64x4;
 
@@ -68,20 +70,18 @@ fn peak_fma(x: f64x4, y: f64x4) -> f64 {
     acc.iter().map(|a| a.reduce_add()).sum()
 }
 
-/// The public problem's flow (σ_k = 1/√k!, φ = [0, 1, 1, 1, 0, 0], ε = 1e-8) over `n`
-/// particles with equal weights, and a state inside the domain: `s_i` spread over
-/// (−0.9, 0.9), `a_i` over (−1, 1).
+/// The public problem's flow ([`FlowProblem::public`] at ε = 1e-8) over `n` particles with
+/// equal weights, and a state inside the domain: `s_i` spread over (−0.9, 0.9), `a_i` over
+/// (−1, 1).
 fn flow_and_state(n: usize) -> (TwoLayerFlow, Vec<f64>) {
-    let sigma: Vec<f64> = (0..6)
-        .scan(1.0f64, |fact, k| {
-            if k > 0 {
-                *fact *= k as f64;
-            }
-            Some(1.0 / fact.sqrt())
-        })
-        .collect();
-    let phi = vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0];
-    let flow = TwoLayerFlow::new(sigma, phi, vec![1.0 / n as f64; n], 1e-8, 0.0);
+    let p = FlowProblem::public(1e-8);
+    let flow = TwoLayerFlow::new(
+        p.sigma,
+        p.phi,
+        vec![1.0 / n as f64; n],
+        p.epsilon,
+        p.tail_energy,
+    );
     let mut u = vec![0.0; 2 * n];
     for i in 0..n {
         let x = (i as f64 + 0.5) / n as f64;
@@ -176,7 +176,7 @@ fn roofline(c: &mut Criterion) {
     }
 
     eprintln!(
-        "\nroofline summary (one thread; best call of each): measured FMA peak {:.1} GFLOP/s",
+        "\nroofline summary (one thread; best sample of each): measured FMA peak {:.1} GFLOP/s",
         peak * 1e-9
     );
     eprintln!(
