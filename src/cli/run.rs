@@ -8,7 +8,7 @@ use clap::Args;
 use timescales::meanfield::simulate_with;
 use timescales::ode::interrupt;
 use timescales::output;
-use timescales::scenario::Scenario;
+use timescales::scenario::{Scenario, TomlFile, read_toml};
 
 /// Arguments of `timescales run`.
 #[derive(Debug, Args)]
@@ -29,19 +29,22 @@ pub struct RunArgs {
 
 /// Runs `timescales run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    // The file is read once, and resolved from that text.
+    // The file is read and parsed once.
     let mut scenario = match &args.scenario {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            if timescales::scenario::is_system_file(&text) {
-                if args.particles.is_some() {
-                    anyhow::bail!("--particles does not apply to a user-defined [system] file");
-                }
-                return super::matching::run_user_system(path, &args.out, args.epsilon);
-            }
-            Scenario::from_toml_str(&text, &path.display().to_string())
+            match read_toml(&text, &path.display().to_string())
                 .with_context(|| format!("loading scenario {}", path.display()))?
+            {
+                TomlFile::Scenario(scenario) => *scenario,
+                TomlFile::System => {
+                    if args.particles.is_some() {
+                        anyhow::bail!("--particles does not apply to a user-defined [system] file");
+                    }
+                    return super::matching::run_user_system(path, &args.out, args.epsilon);
+                }
+            }
         }
         None => Scenario::default_scenario(),
     };

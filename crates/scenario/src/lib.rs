@@ -447,12 +447,41 @@ impl Scenario {
     }
 }
 
-/// Whether TOML text describes a user-defined slow–fast system (a `[system]` table)
-/// rather than a two-layer scenario.
-pub fn is_system_file(text: &str) -> bool {
-    text.parse::<toml::Table>()
-        .map(|t| t.contains_key("system"))
-        .unwrap_or(false)
+/// What a TOML file describes, from one parse of its text ([`read_toml`]).
+#[derive(Debug)]
+pub enum TomlFile {
+    /// A two-layer scenario, resolved.
+    Scenario(Box<Scenario>),
+    /// A user-defined slow–fast system (a `[system]` table), for `timescales-systems`.
+    System,
+}
+
+/// Reads TOML text that is either a two-layer scenario or a user-defined slow–fast system
+/// (a `[system]` table), parsing it once; `origin` names it in errors. A scenario is the one
+/// [`Scenario::from_toml_str`] gives, errors included (on any error the text is parsed again
+/// by it, for the message with its line and column).
+///
+/// ```
+/// use timescales_scenario::{DEFAULT_SCENARIO, Scenario, TomlFile, read_toml};
+/// assert!(matches!(read_toml("[system]\nslow = { x = \"-x\" }\n", "s")?, TomlFile::System));
+/// let TomlFile::Scenario(s) = read_toml(DEFAULT_SCENARIO, "default")? else { panic!() };
+/// assert_eq!(s.problem, Scenario::default_scenario().problem);
+/// # Ok::<(), timescales_scenario::ScenarioError>(())
+/// ```
+///
+/// # Errors
+/// [`ScenarioError`] naming the key at fault, as [`Scenario::from_toml_str`].
+pub fn read_toml(text: &str, origin: &str) -> Result<TomlFile, ScenarioError> {
+    let file = match text.parse::<toml::Table>() {
+        Ok(table) if table.contains_key("system") => return Ok(TomlFile::System),
+        Ok(table) => table.try_into::<ScenarioFile>().ok(),
+        Err(_) => None,
+    };
+    let scenario = match file {
+        Some(file) => Scenario::resolve(file, origin)?,
+        None => Scenario::from_toml_str(text, origin)?,
+    };
+    Ok(TomlFile::Scenario(Box::new(scenario)))
 }
 
 fn function_spec(t: &FunctionTable, table: &str) -> Result<FunctionSpec, (String, String)> {

@@ -269,8 +269,23 @@ fn overrides_re_resolve_and_validate() {
 
 #[test]
 fn system_files_are_recognized() {
-    assert!(is_system_file("[system]\nslow = { x = \"y\" }\n"));
-    assert!(!is_system_file(BASE));
+    let system = read_toml("[system]\nslow = { x = \"y\" }\n", "s").unwrap();
+    assert!(matches!(system, TomlFile::System));
+    let TomlFile::Scenario(s) = read_toml(BASE, "base").unwrap() else {
+        panic!("BASE is a scenario")
+    };
+    assert_eq!(
+        s.problem,
+        Scenario::from_toml_str(BASE, "base").unwrap().problem
+    );
+    // A file that is not TOML is a scenario's syntax error, as from `from_toml_str`.
+    let broken = "[system\nslow = 1";
+    assert_eq!(
+        read_toml(broken, "b").unwrap_err().to_string(),
+        Scenario::from_toml_str(broken, "b")
+            .unwrap_err()
+            .to_string()
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use timescales_hermite::Activation;
 use timescales_scenario::{
-    FunctionTable, InitTable, RunTable, Scenario, ScenarioError, ScenarioFile,
+    FunctionTable, InitTable, RunTable, Scenario, ScenarioError, ScenarioFile, TomlFile, read_toml,
 };
 
 /// A valid scenario (`tests/base.toml`) that the tests edit.
@@ -532,9 +532,17 @@ proptest! {
 
     #[test]
     fn mutated_text_resolves_or_names_the_fault(text in mutated()) {
-        match Scenario::from_toml_str(&text, "mutated") {
-            Ok(s) => check_resolved(&s)?,
-            Err(e) => check_error(&e)?,
+        let direct = Scenario::from_toml_str(&text, "mutated");
+        match &direct {
+            Ok(s) => check_resolved(s)?,
+            Err(e) => check_error(e)?,
+        }
+        // `read_toml`'s one parse gives what `from_toml_str` gives, errors included.
+        match (read_toml(&text, "mutated"), direct) {
+            (Ok(TomlFile::Scenario(a)), Ok(b)) => prop_assert_eq!(a.problem, b.problem),
+            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            (Ok(TomlFile::System), _) => prop_assert!(text.contains("system"), "{text}"),
+            (a, b) => prop_assert!(false, "read_toml {a:?}, from_toml_str {b:?}\n{text}"),
         }
     }
 
@@ -547,6 +555,11 @@ proptest! {
                 let text = toml::to_string(&file).unwrap();
                 let again = Scenario::from_toml_str(&text, "again");
                 prop_assert!(again.is_ok(), "{again:?}\n{text}");
+                let read = read_toml(&text, "again");
+                prop_assert!(
+                    matches!(&read, Ok(TomlFile::Scenario(r)) if r.problem == s.problem),
+                    "{read:?}\n{text}"
+                );
             }
             Err(e) => check_error(&e)?,
         }
