@@ -57,7 +57,7 @@ where
     F: FnOnce(&mut std::fs::File) -> Result<(), ReportError>,
 {
     let synced = SyncedTemp::write(path, fill)?;
-    let dir = synced.dir.clone();
+    let dir = synced.dir().to_path_buf();
     synced.rename()?;
     if in_open_set(&dir) {
         return Ok(());
@@ -68,16 +68,17 @@ where
     })
 }
 
-/// The first half of [`write_atomic`]: a temporary sibling of `path`, filled and synced
-/// (its data durable), not yet renamed over `path` ([`SyncedTemp::rename`]). Dropped without
-/// the rename, the temporary is removed and `path` is untouched. The two halves apart let
-/// [`OutputSet::finish`](crate::OutputSet::finish) write and sync its manifest while the
-/// directory syncs, and rename it only after.
+/// The first half of [`write_atomic`]: a temporary sibling of `path`, filled and (after
+/// [`SyncedTemp::sync`]) synced, not yet renamed over `path` ([`SyncedTemp::rename`]).
+/// Dropped without the rename, the temporary is removed and `path` is untouched. The halves
+/// apart let [`OutputSet`](crate::OutputSet) sync a set's files and its manifest at once,
+/// and rename the manifest only after the files.
 #[derive(Debug)]
 pub(crate) struct SyncedTemp {
     tmp: PathBuf,
     path: PathBuf,
     dir: PathBuf,
+    file: Option<std::fs::File>,
     renamed: bool,
 }
 
@@ -85,6 +86,17 @@ impl SyncedTemp {
     /// Creates the temporary (and the directory), lets `fill` write it, flushes and syncs
     /// it. On failure the temporary is removed.
     pub(crate) fn write<F>(path: &Path, fill: F) -> Result<Self, ReportError>
+    where
+        F: FnOnce(&mut std::fs::File) -> Result<(), ReportError>,
+    {
+        let mut temp = Self::unsynced(path, fill)?;
+        temp.sync()?;
+        Ok(temp)
+    }
+
+    /// [`SyncedTemp::write`] without the sync: the data are written to the file (flushed
+    /// from user space) but not yet durable.
+    pub(crate) fn unsynced<F>(path: &Path, fill: F) -> Result<Self, ReportError>
     where
         F: FnOnce(&mut std::fs::File) -> Result<(), ReportError>,
     {
@@ -101,22 +113,41 @@ impl SyncedTemp {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = Self {
-            tmp: dir.join(format!(
-                ".{name}.{}-{}.tmp",
-                std::process::id(),
-                CALLS.fetch_add(1, Ordering::Relaxed)
-            )),
+        let tmp = dir.join(format!(
+            ".{name}.{}-{}.tmp",
+            std::process::id(),
+            CALLS.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        // From here on, dropping `temp` (an error below) removes the temporary.
+        let mut temp = Self {
+            tmp,
             path: path.to_path_buf(),
             dir: dir.to_path_buf(),
+            file: Some(file),
             renamed: false,
         };
-        let mut file = std::fs::File::create(&temp.tmp).map_err(io)?;
-        // From here on, dropping `temp` (an error below) removes the temporary.
-        fill(&mut file)?;
-        file.flush().map_err(io)?;
-        file.sync_all().map_err(io)?;
+        if let Some(file) = temp.file.as_mut() {
+            fill(file)?;
+            file.flush().map_err(io)?;
+        }
         Ok(temp)
+    }
+
+    /// Syncs the temporary's data and closes it (a no-op once done).
+    pub(crate) fn sync(&mut self) -> Result<(), ReportError> {
+        match self.file.take() {
+            Some(file) => file.sync_all().map_err(|source| ReportError::Io {
+                path: self.path.display().to_string(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The directory the temporary is in.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Renames the temporary over `path` (not durable until the directory is synced).
@@ -133,6 +164,7 @@ impl SyncedTemp {
 impl Drop for SyncedTemp {
     fn drop(&mut self) {
         if !self.renamed {
+            drop(self.file.take());
             let _ = std::fs::remove_file(&self.tmp);
         }
     }

@@ -7,12 +7,15 @@
 //!    reading the file back, and of the file on disk otherwise),
 //! 2. removes the files that the directory's previous manifest listed and this invocation
 //!    did not write (stale outputs of an earlier invocation, e.g. a plot no longer drawn),
-//! 3. syncs the directory (once for all the set's renames: while a set is open, a file
-//!    written into its directory with [`write_atomic`](crate::write_atomic) is synced and
-//!    renamed but the directory is not synced per file), while it writes and syncs the
-//!    manifest — the caller's provenance plus the list of files with their sizes and
-//!    checksums — under a temporary name,
-//! 4. renames the manifest into place only then, last, and syncs the directory again.
+//! 3. writes and syncs the manifest — the caller's provenance plus the list of files with
+//!    their sizes and checksums — under a temporary name, while the files given to
+//!    `write_file` are still being synced (each on a thread of its own, renamed into place
+//!    once synced),
+//! 4. waits for those files, syncs the directory (once for all the set's renames: while a
+//!    set is open, a file written into its directory with
+//!    [`write_atomic`](crate::write_atomic) is synced and renamed but the directory is not
+//!    synced per file),
+//! 5. renames the manifest into place only then, last, and syncs the directory again.
 //!
 //! The previous manifest is removed when the set is opened, so a directory whose manifest
 //! exists holds a complete set, and every file in it is the one checksummed there
@@ -38,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ReportError;
-use crate::atomic::{SyncedTemp, close_set_dir, open_set_dir, sync_dir, write_atomic};
+use crate::atomic::{SyncedTemp, close_set_dir, open_set_dir, sync_dir};
 
 /// Lower-case hexadecimal SHA-256 of `bytes` (what `sha256sum` prints).
 ///
@@ -109,6 +112,26 @@ pub struct OutputSet {
     previous: Vec<String>,
     /// Size and checksum of the files written by [`OutputSet::write_file`], from their bytes.
     written: Mutex<Vec<FileEntry>>,
+    /// The files written by [`OutputSet::write_file`] whose sync and rename are in flight:
+    /// one thread each, joined by [`OutputSet::finish`] (or when the set is dropped).
+    pending: Mutex<Vec<Pending>>,
+    /// The error of a file's sync or rename joined before `finish` (by `path`).
+    failed: Option<ReportError>,
+}
+
+/// A file of a set being synced and renamed into place on its own thread.
+#[derive(Debug)]
+struct Pending {
+    name: String,
+    done: std::thread::JoinHandle<Result<(), ReportError>>,
+}
+
+impl Pending {
+    fn join(self) -> Result<(), ReportError> {
+        self.done
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -147,6 +170,15 @@ fn is_plain_name(name: &str) -> bool {
 
 impl Drop for OutputSet {
     fn drop(&mut self) {
+        // A set dropped unfinished (an error) still waits for its files' syncs: no thread
+        // outlives it, and no temporary is left behind.
+        for p in std::mem::take(
+            self.pending
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        ) {
+            let _ = p.done.join();
+        }
         close_set_dir(&self.dir);
     }
 }
@@ -174,6 +206,8 @@ impl OutputSet {
             files: Vec::new(),
             previous,
             written: Mutex::new(Vec::new()),
+            pending: Mutex::new(Vec::new()),
+            failed: None,
         })
     }
 
@@ -187,7 +221,17 @@ impl OutputSet {
         if !self.files.iter().any(|f| f == name) {
             self.files.push(name.to_string());
         }
-        // Written through the path from now on: checksummed from the disk.
+        // Written through the path from now on: checksummed from the disk, after an earlier
+        // `write_file` of it has landed (its failure is `finish`'s error).
+        let pending = self
+            .pending
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(k) = pending.iter().position(|p| p.name == name)
+            && let Err(e) = pending.swap_remove(k).join()
+        {
+            self.failed.get_or_insert(e);
+        }
         self.written
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
@@ -198,7 +242,10 @@ impl OutputSet {
     /// Writes `bytes` atomically as the file `name` of this set, registered before with
     /// [`OutputSet::path`], and keeps its size and SHA-256 for the manifest (computed from
     /// `bytes`: [`OutputSet::finish`] does not read the file back). Takes `&self`, so that
-    /// the files of a set can be written from several threads at once.
+    /// the files of a set can be written from several threads at once. Returns once the
+    /// bytes are in a temporary sibling; that is synced and renamed to `name` on a thread
+    /// of its own, which [`OutputSet::finish`] waits for (the file is in place by the time
+    /// it returns, and an error there is its error).
     ///
     /// # Errors
     /// [`ReportError::Table`] if `name` is not registered, [`ReportError::Io`] if writing
@@ -216,7 +263,8 @@ impl OutputSet {
     /// atomically with what `fill` writes into the (buffered) writer it is given, and keeps
     /// the size and SHA-256 of those bytes, computed as they are written, for the manifest
     /// ([`OutputSet::finish`] does not read the file back). Takes `&self`, so that the files
-    /// of a set can be written from several threads at once.
+    /// of a set can be written from several threads at once. Synced and renamed into place
+    /// on a thread of its own, as with [`OutputSet::write_file`].
     ///
     /// # Errors
     /// [`ReportError::Table`] if `name` is not registered, [`ReportError::Io`] if writing
@@ -232,8 +280,19 @@ impl OutputSet {
                 message: "not a registered file of its output set (OutputSet::path)".into(),
             });
         }
+        // The same name written again: the earlier write's rename must come first.
+        let earlier = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending
+                .iter()
+                .position(|p| p.name == name)
+                .map(|k| pending.swap_remove(k))
+        };
+        if let Some(p) = earlier {
+            p.join()?;
+        }
         let mut entry = None;
-        write_atomic(&path, |file| {
+        let mut temp = SyncedTemp::unsynced(&path, |file| {
             let mut w = HashingWriter {
                 inner: std::io::BufWriter::with_capacity(1 << 16, file),
                 hasher: Sha256::new(),
@@ -248,10 +307,41 @@ impl OutputSet {
             });
             Ok(())
         })?;
+        let done = std::thread::Builder::new()
+            .spawn(move || {
+                temp.sync()?;
+                temp.rename()
+            })
+            .map_err(io(&path))?;
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Pending {
+                name: name.to_string(),
+                done,
+            });
         let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
         written.retain(|e| e.name != name);
         written.extend(entry);
         Ok(())
+    }
+
+    /// Waits for every file of the set whose sync and rename are in flight; the first
+    /// error (in the order the files were written) if one failed.
+    fn join_pending(&mut self) -> Result<(), ReportError> {
+        let pending = std::mem::take(
+            self.pending
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut first = self.failed.take().map_or(Ok(()), Err);
+        for p in pending {
+            let done = p.join();
+            if first.is_ok() {
+                first = done;
+            }
+        }
+        first
     }
 
     /// The names registered so far.
@@ -266,7 +356,7 @@ impl OutputSet {
     /// # Errors
     /// [`ReportError::Io`] if a registered file is missing or unreadable, or a write fails;
     /// [`ReportError::Table`] if `provenance` is not a JSON object.
-    pub fn finish(self, provenance: serde_json::Value) -> Result<Manifest, ReportError> {
+    pub fn finish(mut self, provenance: serde_json::Value) -> Result<Manifest, ReportError> {
         let serde_json::Value::Object(mut record) = provenance else {
             return Err(ReportError::Table {
                 what: self.manifest.clone(),
@@ -331,27 +421,22 @@ impl OutputSet {
             message: e.to_string(),
         })?;
         // Crash safety: the manifest must not exist (durably) unless every file it lists is
-        // durable under its name. The files' data were synced before their renames; the
-        // directory sync below makes those renames (and the removals) durable. Meanwhile
-        // the manifest is written and synced under a temporary name, which claims nothing
-        // (a directory without its manifest holds an incomplete set); it is renamed to the
-        // manifest's name only after that directory sync has returned, and the directory is
-        // synced once more so that the manifest itself survives a crash once this returns.
-        // On the critical path: the directory sync and the manifest's own sync overlap
-        // (two syncs in flight cost about one), so three syncs in a row instead of four.
-        let dir = &self.dir;
-        let (renames_durable, manifest_temp) = std::thread::scope(|s| {
-            let sync = s.spawn(|| sync_dir(dir));
-            let temp = SyncedTemp::write(&manifest, |f| {
-                f.write_all(text.as_bytes()).map_err(io(&manifest))
-            });
-            let synced = sync
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (synced, temp)
+        // durable under its name. Each file's data are synced before its rename (on its own
+        // thread, for the files given to `write_file`), and the directory sync below makes
+        // the renames (and the removals) durable. Meanwhile the manifest is written and
+        // synced under a temporary name, which claims nothing (a directory without its
+        // manifest holds an incomplete set); it is renamed to the manifest's name only after
+        // that directory sync has returned, and the directory is synced once more so that
+        // the manifest itself survives a crash once this returns. On the critical path: the
+        // files' and the manifest's syncs in flight together, then two directory syncs.
+        let manifest_temp = SyncedTemp::write(&manifest, |f| {
+            f.write_all(text.as_bytes()).map_err(io(&manifest))
         });
-        renames_durable.map_err(io(dir))?;
-        manifest_temp?.rename()?;
+        self.join_pending()?;
+        let manifest_temp = manifest_temp?;
+        let dir = &self.dir;
+        sync_dir(dir).map_err(io(dir))?;
+        manifest_temp.rename()?;
         sync_dir(dir).map_err(io(dir))?;
         Ok(Manifest {
             files,
@@ -473,6 +558,61 @@ mod tests {
             m.files[0].sha256,
             "53c234e5e8472b6ac51c1ae1cab3fe06fad053beb8ebfd8977b010655bfdd3c3"
         );
+    }
+
+    #[test]
+    fn a_file_written_twice_is_its_second_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::begin(dir.path(), "m.json").unwrap();
+        let _ = set.path("a.csv");
+        set.write_file("a.csv", &[b'1'; 100_000]).unwrap();
+        set.write_file("a.csv", b"2\n").unwrap();
+        let m = set.finish(serde_json::json!({})).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a.csv")).unwrap(), b"2\n");
+        assert_eq!(m.files.len(), 1);
+        assert_eq!(m.files[0].sha256, sha256_hex(b"2\n"));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_renamed_into_place_fails_the_set() {
+        // The rename, on the file's own thread, fails: its name is a non-empty directory.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a.csv")).unwrap();
+        std::fs::write(dir.path().join("a.csv").join("x"), "x").unwrap();
+        let mut set = OutputSet::begin(dir.path(), "m.json").unwrap();
+        let _ = set.path("a.csv");
+        let _ = set.path("b.csv");
+        set.write_file("a.csv", b"1\n").unwrap();
+        set.write_file("b.csv", b"2\n").unwrap();
+        let e = set.finish(serde_json::json!({})).unwrap_err();
+        assert!(
+            matches!(&e, ReportError::Io { path, .. } if path.ends_with("a.csv")),
+            "{e:?}"
+        );
+        assert!(!dir.path().join("m.json").exists(), "no manifest");
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.csv", "b.csv"], "no temporary is left behind");
+    }
+
+    #[test]
+    fn a_set_dropped_unfinished_leaves_its_files_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::begin(dir.path(), "m.json").unwrap();
+        for name in ["a.csv", "b.svg"] {
+            let _ = set.path(name);
+            set.write_file(name, &[b'x'; 50_000]).unwrap();
+        }
+        drop(set);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.csv", "b.svg"]);
     }
 
     #[test]
