@@ -35,19 +35,39 @@ enum Command {
 
 /// SIGINT, SIGTERM (Slurm's pre-emption signal) and SIGHUP ask every integration to stop
 /// at its next step ([`timescales::ode::interrupt`]); the command then writes what finished
-/// and exits with status 130. A second signal exits at once.
+/// and exits with status 130. A second signal exits at once. The handler runs in the
+/// signal's context, so no thread is started for it: it sets the request (an atomic swap),
+/// says so on stderr with a bare `write(2)` and, the second time, leaves with `_exit(130)`,
+/// all async-signal-safe.
+#[cfg(unix)]
 fn install_interrupt_handler() {
-    let installed = ctrlc::set_handler(|| {
-        if timescales::ode::interrupt::request() {
-            eprintln!("\ninterrupted again: exiting at once");
-            std::process::exit(130);
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    fn say(line: &str) {
+        // SAFETY: `line` is valid for `line.len()` bytes; write(2) is async-signal-safe.
+        let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    }
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // SAFETY: the action only swaps an atomic, writes to stderr and calls `_exit`, all
+        // async-signal-safe; it allocates nothing and takes no lock.
+        let installed = unsafe {
+            signal_hook::low_level::register(signal, || {
+                if timescales::ode::interrupt::request() {
+                    say("\ninterrupted again: exiting at once\n");
+                    signal_hook::low_level::exit(130);
+                }
+                say("\ninterrupted: stopping at the next step (interrupt again to exit at once)\n");
+            })
+        };
+        if let Err(e) = installed {
+            eprintln!("warning: no interrupt handler ({e}): a signal kills the program at once");
+            return;
         }
-        eprintln!("\ninterrupted: stopping at the next step (interrupt again to exit at once)");
-    });
-    if let Err(e) = installed {
-        eprintln!("warning: no interrupt handler ({e}): a signal kills the program at once");
     }
 }
+
+/// Elsewhere a signal kills the program at once.
+#[cfg(not(unix))]
+fn install_interrupt_handler() {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
