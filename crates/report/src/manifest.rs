@@ -10,12 +10,12 @@
 //! 3. writes and syncs the manifest — the caller's provenance plus the list of files with
 //!    their sizes and checksums — under a temporary name, while the files given to
 //!    `write_file` are still being synced (each on a thread of its own, renamed into place
-//!    once synced),
-//! 4. waits for those files, syncs the directory (once for all the set's renames: while a
-//!    set is open, a file written into its directory with
-//!    [`write_atomic`](crate::write_atomic) is synced and renamed but the directory is not
-//!    synced per file),
-//! 5. renames the manifest into place only then, last, and syncs the directory again.
+//!    once synced) and, as soon as they are in place, while the directory is synced (once
+//!    for all the set's renames: while a set is open, a file written into its directory
+//!    with [`write_atomic`](crate::write_atomic) is synced and renamed but the directory is
+//!    not synced per file),
+//! 4. renames the manifest into place only once both are done, last, and syncs the
+//!    directory again.
 //!
 //! The previous manifest is removed when the set is opened, so a directory whose manifest
 //! exists holds a complete set, and every file in it is the one checksummed there
@@ -424,20 +424,30 @@ impl OutputSet {
         // durable under its name. Each file's data are synced before its rename (on its own
         // thread, for the files given to `write_file`), and the directory sync below makes
         // the renames (and the removals) durable. Meanwhile the manifest is written and
-        // synced under a temporary name, which claims nothing (a directory without its
-        // manifest holds an incomplete set); it is renamed to the manifest's name only after
-        // that directory sync has returned, and the directory is synced once more so that
-        // the manifest itself survives a crash once this returns. On the critical path: the
-        // files' and the manifest's syncs in flight together, then two directory syncs.
-        let manifest_temp = SyncedTemp::write(&manifest, |f| {
-            f.write_all(text.as_bytes()).map_err(io(&manifest))
+        // synced under a temporary name (on a thread of its own), which claims nothing (a
+        // directory without its manifest holds an incomplete set); it is renamed to the
+        // manifest's name only after that directory sync has returned, and the directory is
+        // synced once more so that the manifest itself survives a crash once this returns.
+        // On the critical path, the files' syncs having started as each was written: the
+        // directory sync as soon as they are in place, with the manifest's own sync in
+        // flight, then the second directory sync.
+        let (renames_durable, manifest_temp) = std::thread::scope(|s| {
+            let temp = s.spawn(|| {
+                SyncedTemp::write(&manifest, |f| {
+                    f.write_all(text.as_bytes()).map_err(io(&manifest))
+                })
+            });
+            let renames_durable = self
+                .join_pending()
+                .and_then(|()| sync_dir(&self.dir).map_err(io(&self.dir)));
+            let temp = temp
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (renames_durable, temp)
         });
-        self.join_pending()?;
-        let manifest_temp = manifest_temp?;
-        let dir = &self.dir;
-        sync_dir(dir).map_err(io(dir))?;
-        manifest_temp.rename()?;
-        sync_dir(dir).map_err(io(dir))?;
+        renames_durable?;
+        manifest_temp?.rename()?;
+        sync_dir(&self.dir).map_err(io(&self.dir))?;
         Ok(Manifest {
             files,
             removed,
