@@ -199,10 +199,3 @@ pub fn parquet_bytes_if_enabled(
         Ok(None)
     }
 }
-
-/// The result of a scoped thread; its panic, if it panicked, goes on in the caller.
-pub fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}

@@ -56,9 +56,16 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
             let set = &*set;
             let table = Table::from_trajectory(&run.trajectory);
             let table = &table;
-            std::thread::scope(|s| {
-                // The CSV and the SVG (~0.2 and ~0.35 ms of encoding) on a second thread ...
-                let csv_svg = s.spawn(|| {
+            // The CSV and the SVG (~0.2 and ~0.35 ms of encoding) on a helper thread, placed
+            // on another CPU so that it starts at once (`threads::join`), while this one
+            // encodes and writes the Parquet file, the longest (~0.8 ms for 201 rows, plain
+            // and uncompressed, cold: `write_parquet_into`). Here, not on the new thread: its
+            // buffers come from this thread's warm heap (on a new thread's fresh malloc
+            // arena every page is faulted in: +0.5 ms). Each file is synced on a thread of
+            // its own (`OutputSet::write_file`): the three syncs and the manifest's are in
+            // flight together.
+            let ((csv, svg), parquet) = timescales_report::threads::join(
+                || {
                     let csv = to_csv(table)
                         .and_then(|csv| set.write_file("trajectory.csv", csv.as_bytes()));
                     let svg = risk_plot(scenario, run)
@@ -72,21 +79,15 @@ pub fn write(out: &Path, scenario: &Scenario, run: &FlowRun) -> Result<Manifest,
                         })
                         .and_then(|svg| set.write_file("risk.svg", svg.as_bytes()));
                     (csv, svg)
-                });
-                // ... while this one encodes and writes the Parquet file, the longest (~0.6 ms
-                // for 201 rows, plain and uncompressed: `write_parquet_into`). Here, not on the new
-                // thread: its buffers come from this thread's warm heap (on a new thread's
-                // fresh malloc arena every page is faulted in: +0.5 ms). Each file is synced
-                // on a thread of its own (`OutputSet::write_file`): the three syncs and the
-                // manifest's are in flight together.
-                let parquet =
+                },
+                || {
                     super::parquet_bytes_if_enabled(table, provenance).and_then(|bytes| {
                         bytes.map_or(Ok(()), |bytes| set.write_file("trajectory.parquet", &bytes))
-                    });
-                let (csv, svg) = super::join(csv_svg);
-                // The first error in the order of the files.
-                csv.and(parquet).and(svg)
-            })
+                    })
+                },
+            );
+            // The first error in the order of the files.
+            csv.and(parquet).and(svg)
         },
     )
 }

@@ -10,7 +10,9 @@
 //! - [`plot`]: SVG line plots on log or linear axes, with horizontal guide levels;
 //! - JSON records ([`write_json_atomic`]);
 //! - [`manifest`]: the files of one invocation as a set ([`OutputSet`]), closed by a
-//!   manifest with their SHA-256 checksums, written last.
+//!   manifest with their SHA-256 checksums, written last;
+//! - [`threads`]: two pieces of work in parallel ([`threads::join`]), the helper thread
+//!   placed on another CPU than its parent's so that it starts at once.
 //!
 //! Parquet is the `parquet` feature (off by default; it brings in polars): with it,
 //! [`write_parquet`] writes a table with key–value metadata in the file's footer
@@ -26,6 +28,7 @@ pub mod plot;
 pub mod read;
 pub mod table;
 pub mod text_table;
+pub mod threads;
 
 use thiserror::Error;
 

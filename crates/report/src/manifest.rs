@@ -313,6 +313,7 @@ impl OutputSet {
                 temp.rename()
             })
             .map_err(io(&path))?;
+        crate::threads::place_elsewhere(&done);
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -431,20 +432,17 @@ impl OutputSet {
         // On the critical path, the files' syncs having started as each was written: the
         // directory sync as soon as they are in place, with the manifest's own sync in
         // flight, then the second directory sync.
-        let (renames_durable, manifest_temp) = std::thread::scope(|s| {
-            let temp = s.spawn(|| {
+        let (manifest_temp, renames_durable) = crate::threads::join(
+            || {
                 SyncedTemp::write(&manifest, |f| {
                     f.write_all(text.as_bytes()).map_err(io(&manifest))
                 })
-            });
-            let renames_durable = self
-                .join_pending()
-                .and_then(|()| sync_dir(&self.dir).map_err(io(&self.dir)));
-            let temp = temp
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (renames_durable, temp)
-        });
+            },
+            || {
+                self.join_pending()
+                    .and_then(|()| sync_dir(&self.dir).map_err(io(&self.dir)))
+            },
+        );
         renames_durable?;
         manifest_temp?.rename()?;
         sync_dir(&self.dir).map_err(io(&self.dir))?;
