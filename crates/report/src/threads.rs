@@ -1,10 +1,11 @@
 //! Helper threads that start at once: placed on another CPU than the thread that spawns them.
 //!
 //! Linux often queues a new thread on its parent's CPU, where it waits until the parent
-//! blocks, even while another CPU idles. Measured on a 2-vCPU VM (kernel 6.18): a thread
-//! spawned by a parent that goes on computing for 2 ms started after a median of 1.4 ms
-//! (in 13 of 20 spawns only once the parent blocked in `join`), and after 0.14 ms when its
-//! affinity excluded the parent's CPU. For the output of a run, which encodes one file on a
+//! blocks, even while another CPU idles. Measured on a 2-vCPU VM (kernel 6.18,
+//! `benches/thread_start.c`): a thread spawned by a parent that goes on computing for 2 ms
+//! ran on its parent's CPU in 37 of 40 spawns and started after a median of 2.1 ms (in 27 of
+//! 40 only once the parent blocked in `join`); with its affinity excluding the parent's CPU,
+//! after 0.21 ms (quartiles 0.20–0.24). For the output of a run, which encodes one file on a
 //! helper thread while the spawning thread encodes another and then syncs each file on a
 //! thread of its own, that is the difference between the work overlapping and not.
 //!
