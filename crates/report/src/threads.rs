@@ -3,9 +3,9 @@
 //! Linux often queues a new thread on its parent's CPU, where it waits until the parent
 //! blocks, even while another CPU idles. Measured on a 2-vCPU VM (kernel 6.18,
 //! `benches/thread_start.c`): a thread spawned by a parent that goes on computing for 2 ms
-//! ran on its parent's CPU in 37 of 40 spawns and started after a median of 2.1 ms (in 27 of
+//! ran on its parent's CPU in 34 of 40 spawns and started after a median of 1.8 ms (in 17 of
 //! 40 only once the parent blocked in `join`); with its affinity excluding the parent's CPU,
-//! after 0.21 ms (quartiles 0.20–0.24). For the output of a run, which encodes one file on a
+//! after 0.20 ms (quartiles 0.18–0.22). For the output of a run, which encodes one file on a
 //! helper thread while the spawning thread encodes another and then syncs each file on a
 //! thread of its own, that is the difference between the work overlapping and not.
 //!
@@ -121,18 +121,18 @@ mod tests {
 
     #[test]
     fn both_closures_run_and_the_borrow_outlives_the_thread() {
-        let mut written = [0u64; 4];
+        let mut written = 0u64;
         let shared: Vec<u64> = (1..=1000).collect();
         let (a, b) = join(
             || {
-                written[0] = shared.iter().sum();
+                written = shared.iter().sum();
                 std::thread::current().id()
             },
             || std::thread::current().id(),
         );
         assert_ne!(a, b, "elsewhere ran on a thread of its own");
         assert_eq!(b, std::thread::current().id());
-        assert_eq!(written[0], 500_500);
+        assert_eq!(written, 500_500);
     }
 
     #[test]
