@@ -11,8 +11,9 @@
 //! - JSON records ([`write_json_atomic`]);
 //! - [`manifest`]: the files of one invocation as a set ([`OutputSet`]), closed by a
 //!   manifest with their SHA-256 checksums, written last;
-//! - [`threads`]: two pieces of work in parallel ([`threads::join`]), the helper thread
-//!   placed on another CPU than its parent's so that it starts at once.
+//! - [`threads`]: a helper thread that starts on another CPU than its parent's, so that it
+//!   starts at once ([`threads::spawn`]), and two pieces of work in parallel on one
+//!   ([`threads::join`]).
 //!
 //! Parquet is the `parquet` feature (off by default; it brings in polars): with it,
 //! [`write_parquet`] writes a table with key–value metadata in the file's footer

@@ -117,6 +117,9 @@ pub struct OutputSet {
     pending: Mutex<Vec<Pending>>,
     /// The error of a file's sync or rename joined before `finish` (by `path`).
     failed: Option<ReportError>,
+    /// The sync of the directories in which [`OutputSet::begin`] created the set's directory
+    /// (or its missing ancestors), in flight on a thread of its own.
+    created: Option<std::thread::JoinHandle<Result<(), ReportError>>>,
 }
 
 /// A file of a set being synced and renamed into place on its own thread.
@@ -139,6 +142,31 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
         path: path.display().to_string(),
         source,
     }
+}
+
+/// Creates `dir` with its missing ancestors, and returns the directories whose entries this
+/// changed: the parent of each directory created (syncing them makes the new ones durable;
+/// none if `dir` existed).
+fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut level = dir;
+    // `try_exists` errs where a level cannot be looked at: taken as there (create_dir_all
+    // then says what is wrong).
+    while !level.as_os_str().is_empty() && !level.try_exists().unwrap_or(true) {
+        missing.push(level);
+        match level.parent() {
+            Some(parent) => level = parent,
+            None => break,
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    Ok(missing
+        .into_iter()
+        .map(|m| match m.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect())
 }
 
 /// The names a manifest lists (an unreadable or foreign manifest lists none).
@@ -179,19 +207,35 @@ impl Drop for OutputSet {
         ) {
             let _ = p.done.join();
         }
+        if let Some(created) = self.created.take() {
+            let _ = created.join();
+        }
         close_set_dir(&self.dir);
     }
 }
 
 impl OutputSet {
-    /// Opens the set of `dir` (creating it), whose manifest will be `dir/manifest`. The
+    /// Opens the set of `dir` (creating it and its missing ancestors, whose entries are
+    /// synced before the manifest is written), whose manifest will be `dir/manifest`. The
     /// previous manifest, if any, is read (to know its files) and removed.
     ///
     /// # Errors
     /// [`ReportError::Io`] if the directory cannot be created or the old manifest removed.
     pub fn begin(dir: impl Into<PathBuf>, manifest: &str) -> Result<Self, ReportError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let parents = create_dirs(&dir).map_err(io(&dir))?;
+        // A new directory survives a crash only once the directory holding its entry is
+        // synced: done while the set is written, and waited for before its manifest.
+        let created = if parents.is_empty() {
+            None
+        } else {
+            Some(
+                crate::threads::spawn(move || {
+                    parents.iter().try_for_each(|p| sync_dir(p).map_err(io(p)))
+                })
+                .map_err(io(&dir))?,
+            )
+        };
         let old = dir.join(manifest);
         let previous = listed(&old);
         match std::fs::remove_file(&old) {
@@ -208,6 +252,7 @@ impl OutputSet {
             written: Mutex::new(Vec::new()),
             pending: Mutex::new(Vec::new()),
             failed: None,
+            created,
         })
     }
 
@@ -307,13 +352,11 @@ impl OutputSet {
             });
             Ok(())
         })?;
-        let done = std::thread::Builder::new()
-            .spawn(move || {
-                temp.sync()?;
-                temp.rename()
-            })
-            .map_err(io(&path))?;
-        crate::threads::place_elsewhere(&done);
+        let done = crate::threads::spawn(move || {
+            temp.sync()?;
+            temp.rename()
+        })
+        .map_err(io(&path))?;
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -336,6 +379,12 @@ impl OutputSet {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         let mut first = self.failed.take().map_or(Ok(()), Err);
+        if let Some(created) = self.created.take() {
+            let done = created
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            first = first.and(done);
+        }
         for p in pending {
             let done = p.join();
             if first.is_ok() {
@@ -460,6 +509,51 @@ mod tests {
 
     fn write(set: &mut OutputSet, name: &str, text: &str) {
         crate::atomic::write_bytes_atomic(&set.path(name), text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn the_parents_of_the_directories_created_are_the_ones_to_sync() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("a").join("b").join("c");
+        assert_eq!(
+            create_dirs(&deep).unwrap(),
+            vec![
+                root.path().join("a").join("b"),
+                root.path().join("a"),
+                root.path().to_path_buf()
+            ]
+        );
+        assert!(deep.is_dir());
+        assert_eq!(
+            create_dirs(&deep).unwrap(),
+            Vec::<PathBuf>::new(),
+            "nothing new"
+        );
+        let sibling = root.path().join("a").join("d");
+        assert_eq!(create_dirs(&sibling).unwrap(), vec![root.path().join("a")]);
+        // A relative directory's parent is the working directory.
+        let name = format!("ts-create-dirs-{}", std::process::id());
+        let cwd_child = std::env::current_dir().unwrap().join(&name);
+        let _ = std::fs::remove_dir(&cwd_child);
+        let created = create_dirs(Path::new(&name));
+        let _ = std::fs::remove_dir(&cwd_child);
+        assert_eq!(created.unwrap(), vec![PathBuf::from(".")]);
+        // A file in the way: the error of create_dir_all, nothing to sync.
+        std::fs::write(root.path().join("f"), "x").unwrap();
+        assert!(create_dirs(&root.path().join("f").join("g")).is_err());
+    }
+
+    #[test]
+    fn a_set_in_a_new_nested_directory_is_complete() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("x").join("y");
+        let mut set = OutputSet::begin(&dir, "m.json").unwrap();
+        let _ = set.path("a.txt");
+        set.write_file("a.txt", b"1\n").unwrap();
+        let manifest = set.finish(serde_json::json!({})).unwrap();
+        assert_eq!(manifest.files.len(), 1);
+        assert!(dir.join("m.json").is_file());
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"1\n");
     }
 
     #[test]

@@ -9,17 +9,151 @@
 //! helper thread while the spawning thread encodes another and then syncs each file on a
 //! thread of its own, that is the difference between the work overlapping and not.
 //!
-//! [`join`] runs two closures in parallel (the first on a new thread placed so, the second
-//! on the calling thread) and [`place_elsewhere`] places a thread already spawned. Placement
-//! is a hint: where the CPUs cannot be read or set, or only one is allowed, the thread runs
-//! wherever the scheduler puts it, and nothing fails.
+//! [`spawn`] starts a thread so and [`join`] runs two closures in parallel (the first on a
+//! thread started so, the second on the calling thread). The placement only decides where
+//! the thread starts: once it runs, the thread may use every CPU its parent may, so that
+//! the threads it starts in turn (a pool first used there, say) are not confined to fewer
+//! CPUs. Placement is a hint: where the CPUs cannot be read or set, or only one is allowed,
+//! the thread runs wherever the scheduler puts it, and nothing fails.
 
-use std::thread::JoinHandle;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::thread::{Builder, JoinHandle};
 
-/// Runs `elsewhere` on a new thread (placed on another CPU than the caller's, see
-/// [`place_elsewhere`]) while `here` runs on the calling thread, and returns both results
-/// once both have finished — like `rayon::join`, without a pool: for a few pieces of work
-/// of a millisecond, once per run.
+/// Spawns `f` on a new thread that starts on another CPU than the calling thread's, and
+/// may then use every CPU the caller may (module documentation).
+///
+/// # Errors
+/// The error of [`std::thread::Builder::spawn`] if no thread can be started.
+///
+/// ```
+/// let handle = timescales_report::threads::spawn(|| (1..=10).sum::<u32>())?;
+/// assert_eq!(handle.join().unwrap(), 55);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn spawn<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<JoinHandle<T>> {
+    // SAFETY: `f` and `T` are 'static: nothing they borrow can go away before the thread ends.
+    unsafe { spawn_unchecked(f) }
+}
+
+/// The placement is being set by the parent.
+const PENDING: u8 = 0;
+/// The parent placed the thread: it widens its CPUs back to the parent's once it runs.
+const PLACED: u8 = 1;
+/// The parent left the thread where it is.
+const LEFT: u8 = 2;
+
+/// [`spawn`] for a closure that may borrow.
+///
+/// # Safety
+/// As [`Builder::spawn_unchecked`]: the caller joins the thread before anything `f` borrows
+/// goes away (or `T` holds a borrow that outlives it).
+unsafe fn spawn_unchecked<'a, T: Send + 'a>(
+    f: impl FnOnce() -> T + Send + 'a,
+) -> std::io::Result<JoinHandle<T>> {
+    let parents = Cpus::of_caller();
+    let gate = Arc::new(AtomicU8::new(PENDING));
+    let seen = Arc::clone(&gate);
+    // SAFETY: passed on to the caller (this function's contract).
+    let handle = unsafe {
+        Builder::new().spawn_unchecked(move || {
+            // Wait for the parent's placement (microseconds after the spawn) before
+            // widening it back, so that the parent's call cannot land after ours.
+            let mut state = seen.load(Ordering::Acquire);
+            while state == PENDING {
+                std::thread::yield_now();
+                state = seen.load(Ordering::Acquire);
+            }
+            if state == PLACED {
+                parents.widen_back();
+            }
+            f()
+        })
+    }?;
+    let placed = parents.place_elsewhere(&handle);
+    gate.store(if placed { PLACED } else { LEFT }, Ordering::Release);
+    Ok(handle)
+}
+
+/// The CPUs the thread that read them may use (Linux; elsewhere nothing is placed).
+#[derive(Clone, Copy)]
+struct Cpus {
+    #[cfg(target_os = "linux")]
+    set: Option<libc::cpu_set_t>,
+}
+
+impl Cpus {
+    fn of_caller() -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: sched_getaffinity of the calling thread into a local set of its size.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                let read =
+                    libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+                Self {
+                    set: (read == 0).then_some(set),
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Self {}
+    }
+
+    /// Restricts the thread of `handle` to these CPUs other than the one the calling thread
+    /// runs on; whether it did (not with one CPU, or where a call fails).
+    fn place_elsewhere<T>(&self, handle: &JoinHandle<T>) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::thread::JoinHandleExt;
+            let Some(mut set) = self.set else {
+                return false;
+            };
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            // SAFETY: `set` is a plain bit set of `size` bytes that the calls read within
+            // bounds; `CPU_CLR` is given a CPU number below CPU_SETSIZE (checked); the
+            // pthread_t is that of a thread not yet joined (we hold its handle).
+            unsafe {
+                if libc::CPU_COUNT(&set) < 2 {
+                    return false;
+                }
+                let Ok(cpu) = usize::try_from(libc::sched_getcpu()) else {
+                    return false;
+                };
+                if cpu >= 8 * size || !libc::CPU_ISSET(cpu, &set) {
+                    return false;
+                }
+                libc::CPU_CLR(cpu, &mut set);
+                libc::pthread_setaffinity_np(handle.as_pthread_t(), size, &set) == 0
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = handle;
+            false
+        }
+    }
+
+    /// Lets the calling thread use these CPUs again (a failure leaves it placed: a hint).
+    fn widen_back(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(set) = &self.set {
+            #[cfg(test)]
+            tests::record_placement();
+            // SAFETY: sched_setaffinity of the calling thread from a set of its size.
+            unsafe {
+                let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
+            }
+        }
+    }
+}
+
+/// Runs `elsewhere` on a new thread (started on another CPU than the caller's, see
+/// [`spawn`]) while `here` runs on the calling thread, and returns both results once both
+/// have finished — like `rayon::join`, without a pool: for a few pieces of work of a
+/// millisecond, once per run.
 ///
 /// `elsewhere` may borrow from the caller: the thread is joined before this returns, also
 /// when `here` panics. A panic of either closure is resumed here once both have finished.
@@ -43,8 +177,7 @@ where
     // thread runs, and the thread is joined before this function returns or unwinds: by
     // `Joined::wait` below, or by `Joined`'s `Drop` when `here` panics. If the spawn fails,
     // the closure is dropped without running and `task` is still ours.
-    let spawned =
-        unsafe { std::thread::Builder::new().spawn_unchecked(move || slot.take().map(|f| f())) };
+    let spawned = unsafe { spawn_unchecked(move || slot.take().map(|f| f())) };
     let Ok(handle) = spawned else {
         let b = here();
         let a = task.take().map(|f| f());
@@ -53,7 +186,6 @@ where
             b,
         );
     };
-    place_elsewhere(&handle);
     let joined = Joined(Some(handle));
     let b = here();
     match joined.wait() {
@@ -81,37 +213,6 @@ impl<T> Drop for Joined<T> {
             let _ = handle.join();
         }
     }
-}
-
-/// Restricts the thread of `handle` to the CPUs the calling thread may use other than the
-/// one it runs on, so that it starts on an idle CPU instead of waiting behind its parent.
-/// Does nothing when the caller may use one CPU only, or off Linux; a failure to read or set
-/// the affinity leaves the thread where it is (placement is a hint, never an error).
-pub fn place_elsewhere<T>(handle: &JoinHandle<T>) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::thread::JoinHandleExt;
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        // SAFETY: `set` is a plain bit set of `size` bytes that the calls read and write
-        // within bounds; `CPU_CLR` is given a CPU number below CPU_SETSIZE (checked); the
-        // pthread_t is that of a thread not yet joined (we hold its handle).
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, size, &mut set) != 0 || libc::CPU_COUNT(&set) < 2 {
-                return;
-            }
-            let Ok(cpu) = usize::try_from(libc::sched_getcpu()) else {
-                return;
-            };
-            if cpu >= 8 * size || !libc::CPU_ISSET(cpu, &set) {
-                return;
-            }
-            libc::CPU_CLR(cpu, &mut set);
-            let _ = libc::pthread_setaffinity_np(handle.as_pthread_t(), size, &set);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = handle;
 }
 
 #[cfg(test)]
@@ -184,17 +285,34 @@ mod tests {
     }
 
     #[cfg(target_os = "linux")]
+    std::thread_local! {
+        /// The CPUs a placed thread of this test module could use when it began to run,
+        /// before it widened them back (set by `Cpus::widen_back`).
+        static PLACED_ON: std::cell::RefCell<Option<Vec<usize>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Called by a placed thread just before it widens its CPUs back.
+    #[cfg(target_os = "linux")]
+    pub(super) fn record_placement() {
+        PLACED_ON.with(|p| *p.borrow_mut() = Some(allowed_cpus()));
+    }
+
+    #[cfg(target_os = "linux")]
     #[test]
-    fn a_placed_thread_may_use_the_callers_cpus_but_the_one_it_ran_on() {
+    fn a_placed_thread_starts_off_the_callers_cpu_then_may_use_all_of_its_cpus() {
         let two: Vec<usize> = allowed_cpus().into_iter().take(2).collect();
         if two.len() < 2 {
             // One CPU: nothing to place (the other branch of `place_elsewhere`).
-            let (cpus, ()) = join(allowed_cpus, || ());
+            let ((placed, cpus), ()) =
+                join(|| (PLACED_ON.with(|p| p.take()), allowed_cpus()), || ());
+            assert_eq!(placed, None);
             assert_eq!(cpus, allowed_cpus());
             return;
         }
-        // On a thread of the test's own, restricted to two CPUs: the helper it spawns may
-        // use exactly one of them, the other being the one the caller ran on.
+        // On a thread of the test's own, restricted to two CPUs: the helper it spawns
+        // begins on exactly one of them, the other being the one the caller ran on, and
+        // then may use both again (so that threads it starts may too).
         std::thread::spawn(move || {
             // SAFETY: a local set of its size, CPU numbers below CPU_SETSIZE.
             unsafe {
@@ -207,10 +325,33 @@ mod tests {
                     0
                 );
             }
-            let (helper, caller) = join(allowed_cpus, allowed_cpus);
-            assert_eq!(caller, two, "the caller's own CPUs are left alone");
-            assert_eq!(helper.len(), 1, "one CPU excluded: {helper:?} of {two:?}");
-            assert!(two.contains(&helper[0]));
+            for spawn_by in ["join", "spawn"] {
+                let helper = || {
+                    let placed = PLACED_ON.with(|p| p.take());
+                    let grandchild = std::thread::spawn(allowed_cpus).join().unwrap();
+                    (placed, allowed_cpus(), grandchild)
+                };
+                let ((placed, after, grandchild), caller) = match spawn_by {
+                    "join" => join(helper, allowed_cpus),
+                    _ => (spawn(helper).unwrap().join().unwrap(), allowed_cpus()),
+                };
+                assert_eq!(
+                    caller, two,
+                    "{spawn_by}: the caller's own CPUs are left alone"
+                );
+                let placed = placed.unwrap_or_else(|| panic!("{spawn_by}: not placed"));
+                assert_eq!(
+                    placed.len(),
+                    1,
+                    "{spawn_by}: one CPU excluded: {placed:?} of {two:?}"
+                );
+                assert!(two.contains(&placed[0]));
+                assert_eq!(after, two, "{spawn_by}: the helper's CPUs widened back");
+                assert_eq!(
+                    grandchild, two,
+                    "{spawn_by}: its own threads are not confined"
+                );
+            }
         })
         .join()
         .unwrap();
