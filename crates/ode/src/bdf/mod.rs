@@ -35,6 +35,13 @@
 //! problem the step sequence can part from scipy's in the last digits of a norm (on
 //! Robertson's problem the counts stay exactly scipy's).
 //!
+//! **Threads.** The integrator's own passes over its arrays (predictor, weights and error
+//! norm, update and rescaling of the differences, dense output) run over the whole array
+//! below `8 × 8192` elements. From there on they run over chunks of 8192 elements, in
+//! parallel on rayon's pool when it has more than one thread, and the chunks' partial sums
+//! of a norm are added in chunk order: the same bits whatever the number of threads (the
+//! system's own kernels, e.g. the mean-field flow's, chunk alike).
+//!
 //! **Order and step selection.** After `k + 1` steps of equal size, the errors of orders
 //! `k − 1` (`C_{k−1} D_k`), `k` and `k + 1` (`C_{k+1} D_{k+2}`) are compared and the order
 //! with the largest step factor `‖err_q‖^{−1/(q+1)}` wins; the step grows by at most 10.
