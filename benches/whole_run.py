@@ -70,7 +70,7 @@ def one_run(binary, scenario, out, gnu_time=None):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
         _, status, ru = os.wait4(proc.pid, 0)
         whole = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
+        code = proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4
         if code != 0:
             err.seek(0)
             sys.exit(f"{' '.join(cmd)} exited {code}:\n{err.read().decode()[-3000:]}")

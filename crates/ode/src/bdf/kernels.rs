@@ -177,6 +177,12 @@ fn rows(d: &[f64], n: usize) -> [&[f64]; ROWS] {
     std::array::from_fn(|j| &d[j * n..(j + 1) * n])
 }
 
+/// [`rows`], mutable.
+fn rows_mut(d: &mut [f64], n: usize) -> [&mut [f64]; ROWS] {
+    let mut rows = d.chunks_mut(n);
+    std::array::from_fn(|_| rows.next().unwrap_or_default())
+}
+
 /// The rows of `d` cut at the element chunks of [`CHUNK`]: one array of row slices per chunk.
 fn row_chunks(d: &mut [f64], n: usize) -> Vec<[&mut [f64]; ROWS]> {
     let mut rows = d.chunks_mut(n).map(|row| row.chunks_mut(CHUNK));
@@ -204,10 +210,7 @@ pub(super) fn change_d(d: &mut [f64], n: usize, order: usize, factor: f64) {
     with_order!(order, K => if chunked(n) {
         run_chunks(row_chunks(d, n), |mut rows| change_d_k::<K>(&mut rows, &ru));
     } else {
-        let mut rows = d.chunks_mut(n);
-        let mut rows: [&mut [f64]; ROWS] =
-            std::array::from_fn(|_| rows.next().unwrap_or_default());
-        change_d_k::<K>(&mut rows, &ru);
+        change_d_k::<K>(&mut rows_mut(d, n), &ru);
     });
 }
 
@@ -347,12 +350,11 @@ fn weights_and_sum_sq_lanes(
 
 /// The update of the differences after an accepted step of order `k`, one pass over the
 /// elements: `D_{k+2} = d − D_{k+1}`, `D_{k+1} = d`, `D_j += D_{j+1}` for `j = k..0`.
-/// With `weight` (order selection) also `(Σ_i (D_{k,i} w_i)², Σ_i (D_{k+2,i} w_i)²)` of the
-/// updated rows. Without, `D_{k+2}` is left as it was: it is read only by the order
-/// selection of the step that writes it (the error of order `k + 1`; the order changes
-/// only there, the predictor and the rescaling read rows `0..=k`, and the next step that
-/// selects writes it again) (lanes as [`weighted_sum_sq`], chunks as [`PARALLEL_MIN_CHUNKS`]), else
-/// zeros.
+/// With `weight` (order selection) it returns `(Σ_i (D_{k,i} w_i)², Σ_i (D_{k+2,i} w_i)²)`
+/// of the updated rows (lanes as [`weighted_sum_sq`], chunks as [`PARALLEL_MIN_CHUNKS`]).
+/// Without, it returns zeros and leaves `D_{k+2}` as it was: only the order selection of
+/// the step that writes it reads it (the error of order `k + 1`; the predictor and the
+/// rescaling read rows `0..=k`, and the next step that selects writes it again).
 pub(super) fn accept_update(
     d: &mut [f64],
     n: usize,
@@ -369,10 +371,7 @@ pub(super) fn accept_update(
             accept_update_k::<K>(&mut rows, &dsum[r.clone()], weight.map(|w| &w[r]))
         })
     } else {
-        let mut rows = d.chunks_mut(n);
-        let mut rows: [&mut [f64]; ROWS] =
-            std::array::from_fn(|_| rows.next().unwrap_or_default());
-        vec![accept_update_k::<K>(&mut rows, dsum, weight)]
+        vec![accept_update_k::<K>(&mut rows_mut(d, n), dsum, weight)]
     });
     (
         add_chunk_lanes(parts.iter().map(|p| p.0)),
@@ -596,15 +595,11 @@ mod tests {
         assert!(chunked(n) && !chunked(n - 14));
         let d0 = values(ROWS * n, 1);
         let (dsum, weight) = (values(n, 2), values(n, 3));
-        fn whole_rows(d: &mut [f64], n: usize) -> [&mut [f64]; ROWS] {
-            let mut rows = d.chunks_mut(n);
-            std::array::from_fn(|_| rows.next().unwrap())
-        }
         for order in 1..=MAX_ORDER {
             with_order!(order, K => {
                 // change_d: element-wise, the same bits.
                 let mut want = d0.clone();
-                change_d_k::<K>(&mut whole_rows(&mut want, n), &compute_r_u(order, 0.37));
+                change_d_k::<K>(&mut rows_mut(&mut want, n), &compute_r_u(order, 0.37));
                 for threads in [1, 3] {
                     let mut got = d0.clone();
                     in_pool(threads, || change_d(&mut got, n, order, 0.37));
@@ -632,7 +627,7 @@ mod tests {
                 // whole array's to rounding, and the same bits with 1 and 3 threads.
                 let mut want = d0.clone();
                 let (wm, wp) =
-                    accept_update_k::<K>(&mut whole_rows(&mut want, n), &dsum, Some(&weight));
+                    accept_update_k::<K>(&mut rows_mut(&mut want, n), &dsum, Some(&weight));
                 let (wm, wp) = (add_lanes(wm), add_lanes(wp));
                 let mut sums = Vec::new();
                 for threads in [1, 3] {
