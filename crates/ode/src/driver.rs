@@ -172,7 +172,7 @@ where
             solver.set_stop_time(t_out[next])?;
         }
         let t = solver.step()?;
-        let roots = watch.roots_in_step(solver, events)?;
+        let roots = watch.roots_in_step(solver, events, &mut dense)?;
         for hit in &roots {
             observer.root(hit);
         }

@@ -110,7 +110,6 @@ pub struct EventHit {
 pub(crate) struct EventState {
     before: Vec<f64>,
     after: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
 impl EventState {
@@ -120,12 +119,13 @@ impl EventState {
         Self {
             before: events.iter_mut().map(|e| e.value(t, u)).collect(),
             after: vec![0.0; events.len()],
-            scratch: vec![0.0; solver.dim()],
         }
     }
 
     /// The roots inside the step just taken, in time order, up to and including the first
-    /// terminal one; then moves the start values to the step's end.
+    /// terminal one; then moves the start values to the step's end. `scratch` (the
+    /// dimension of the system; the driver lends its dense-output buffer) holds the dense
+    /// output while a root is located.
     ///
     /// # Errors
     /// A dense-output failure (a bug of the solver, not of the data).
@@ -133,6 +133,7 @@ impl EventState {
         &mut self,
         solver: &V,
         events: &mut [Event<'_>],
+        scratch: &mut [f64],
     ) -> Result<Vec<EventHit>, IntegrationError> {
         let (t0, t1) = (solver.t_previous(), solver.t());
         for (a, e) in self.after.iter_mut().zip(events.iter_mut()) {
@@ -144,12 +145,12 @@ impl EventState {
             if !e.direction.crosses(g0, g1) {
                 continue;
             }
-            let t = locate(solver, e, t0, g0, t1, g1, &mut self.scratch)?;
-            solver.interpolate(t, &mut self.scratch)?;
+            let t = locate(solver, e, t0, g0, t1, g1, scratch)?;
+            solver.interpolate(t, scratch)?;
             hits.push(EventHit {
                 index: i,
                 t,
-                state: self.scratch.clone(),
+                state: scratch.to_vec(),
                 rising: g0 < 0.0,
             });
         }
