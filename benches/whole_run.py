@@ -13,8 +13,9 @@ binary, medians and quartiles (hyperfine-like) of
   * ``solver``: the integrator's wall time as the run reports it (``run.json``,
     ``stats.wall_seconds``),
   * ``whole / solver`` of each run,
-  * ``cpu``: user + system CPU of the process and ``rss`` its peak resident memory (the
-    process's own ``wait4`` rusage),
+  * ``cpu``: user + system CPU of the process (its own ``wait4`` rusage) and, with ``--rss``,
+    ``rss`` its peak resident memory (GNU time's: the ``wait4`` peak of a child of Python
+    counts Python's own memory, inherited at the fork),
   * ``steps``: the solver's accepted (and rejected) steps, which the binaries compared
     should share (a change of the step sequence shows here, not as a time),
   * with two or more binaries, ``paired``: each run's solver time over the first binary's
@@ -62,8 +63,8 @@ def one_run(binary, scenario, out, gnu_time=None):
     if os.path.exists(out):
         shutil.rmtree(out)
     cmd = [binary, "run", scenario, "--out", out]
-    rss_file = os.path.join(os.path.dirname(out), "rss")
     if gnu_time:
+        rss_file = os.path.join(os.path.dirname(out), "rss")
         cmd = [gnu_time, "-f", "%M", "-o", rss_file] + cmd
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:
